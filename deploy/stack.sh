@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Private PostgreSQL and Redis for one checkout: installed from the system's
+# packages when missing, started on free loopback ports under a directory of
+# our own, stopped by the PIDs we recorded (never by process name).
+#
+#   deploy/stack.sh start DIR   start both (idempotent); writes DIR/env
+#   deploy/stack.sh stop DIR    stop what start started
+#   deploy/stack.sh status DIR  exit 0 when both answer
+set -euo pipefail
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+pg_bindir() {
+	local d
+	for d in /usr/lib/postgresql/*/bin; do
+		[ -x "$d/initdb" ] && { echo "$d"; return; }
+	done
+	command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)"
+}
+
+ensure_installed() {
+	local pkgs=()
+	command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
+	[ -n "$(pg_bindir)" ] || pkgs+=(postgresql)
+	[ ${#pkgs[@]} -eq 0 ] && return
+	echo "stack: installing ${pkgs[*]}" >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >&2
+}
+
+port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+	local p
+	for p in $(shuf -i 20000-45000 -n 200); do
+		port_is_free "$p" && { echo "$p"; return; }
+	done
+	echo "stack: no free port found" >&2
+	return 1
+}
+
+# PostgreSQL refuses to run as root: when we are root the data directory
+# belongs to the postgres user and its tools run as that user.
+as_pg() {
+	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+	local dir=$1 bin port
+	bin=$(pg_bindir)
+	mkdir -p "$dir/pg"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres: "$dir/pg"
+		# postgres must be able to reach its data directory through DIR.
+		chmod o+x "$dir"
+	fi
+	if [ ! -f "$dir/pg/data/PG_VERSION" ]; then
+		as_pg "$bin/initdb" -D "$dir/pg/data" -U termin -A trust -E UTF8 --locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1 ||
+			as_pg "$bin/initdb" -D "$dir/pg/data" -U termin -A trust -E UTF8 >"$dir/pg/initdb.log" 2>&1 ||
+			{ cat "$dir/pg/initdb.log" >&2; return 1; }
+	fi
+	port=$(free_port)
+	as_pg "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/postgres.log" -w -t 60 start \
+		-o "-p $port -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null ||
+		{ tail -20 "$dir/pg/postgres.log" >&2; return 1; }
+	echo "$port" >"$dir/pg/port"
+	"$bin/psql" -h 127.0.0.1 -p "$port" -U termin -d postgres -qtAc "SELECT 1 FROM pg_database WHERE datname='termin'" | grep -q 1 ||
+		"$bin/createdb" -h 127.0.0.1 -p "$port" -U termin termin
+}
+
+start_redis() {
+	local dir=$1 port
+	mkdir -p "$dir/redis"
+	port=$(free_port)
+	redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/redis" --save '' --appendonly no \
+		--daemonize yes --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log" >/dev/null
+	for _ in $(seq 50); do
+		redis-cli -p "$port" ping >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	redis-cli -p "$port" ping >/dev/null || { tail -20 "$dir/redis/redis.log" >&2; return 1; }
+	echo "$port" >"$dir/redis/port"
+}
+
+running() {
+	local dir=$1
+	[ -f "$dir/pg/port" ] && [ -f "$dir/redis/port" ] || return 1
+	"$(pg_bindir)/pg_isready" -q -h 127.0.0.1 -p "$(cat "$dir/pg/port")" || return 1
+	redis-cli -p "$(cat "$dir/redis/port")" ping >/dev/null 2>&1
+}
+
+write_env() {
+	local dir=$1
+	cat >"$dir/env" <<ENV
+export DATABASE_URL=postgres://termin@127.0.0.1:$(cat "$dir/pg/port")/termin?sslmode=disable
+export REDIS_ADDR=127.0.0.1:$(cat "$dir/redis/port")
+export PG_BINDIR=$(pg_bindir)
+ENV
+}
+
+stop() {
+	local dir=$1
+	if [ -f "$dir/pg/data/postmaster.pid" ]; then
+		as_pg "$(pg_bindir)/pg_ctl" -D "$dir/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+	if [ -f "$dir/redis/redis.pid" ]; then
+		kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true
+		rm -f "$dir/redis/redis.pid"
+	fi
+	rm -f "$dir/pg/port" "$dir/redis/port"
+}
+
+cmd=${1:-}
+dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|status DIR" >&2; exit 2; }
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+case $cmd in
+start)
+	if running "$dir"; then
+		write_env "$dir"
+		exit 0
+	fi
+	stop "$dir"
+	ensure_installed
+	start_postgres "$dir"
+	start_redis "$dir"
+	write_env "$dir"
+	;;
+stop) stop "$dir" ;;
+status) running "$dir" ;;
+*) echo "usage: $0 start|stop|status DIR" >&2; exit 2 ;;
+esac

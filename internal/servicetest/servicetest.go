@@ -1,0 +1,114 @@
+// Package servicetest gives tests their own PostgreSQL database and Redis
+// keyspace on the services `make test` starts (deploy/stack.sh). Without
+// those services the tests skip, unless TERMIN_REQUIRE_SERVICES is set, as
+// `make test` does, in which case they fail.
+package servicetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // the PostgreSQL driver
+	"github.com/redis/go-redis/v9"
+
+	"github.com/digitale-verwaltung/termin/internal/migrate"
+)
+
+func need(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("TERMIN_REQUIRE_SERVICES") != "" {
+			t.Fatalf("%s is not set; run the tests with `make test`", name)
+		}
+		t.Skipf("%s not set; run `make test` for tests against PostgreSQL and Redis", name)
+	}
+	return v
+}
+
+// RandomID returns a short random lower-case id with a prefix, for
+// locations and databases that must not collide between tests.
+func RandomID(prefix string) string {
+	b := make([]byte, 5)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// DatabaseURL returns the URL of a fresh, migrated database that is dropped
+// when the test ends.
+func DatabaseURL(t testing.TB, components ...migrate.Component) string {
+	t.Helper()
+	base := need(t, "DATABASE_URL")
+	admin, err := sqlx.Open("postgres", base)
+	if err != nil {
+		t.Fatalf("open %s: %v", base, err)
+	}
+	name := RandomID("test_")
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		admin.Close()
+		t.Fatalf("create database: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	t.Cleanup(func() {
+		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		admin.Close()
+	})
+	db, err := sqlx.Open("postgres", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := migrate.Apply(ctx, db.DB, components...); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return u.String()
+}
+
+// DB opens a fresh, migrated database.
+func DB(t testing.TB, components ...migrate.Component) *sqlx.DB {
+	t.Helper()
+	db, err := sqlx.Open("postgres", DatabaseURL(t, components...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(50)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// RedisAddrs returns the configured Redis address list.
+func RedisAddrs(t testing.TB) []string {
+	t.Helper()
+	return strings.Split(need(t, "REDIS_ADDR"), ",")
+}
+
+// Redis returns a client on a Redis logical database of the test binary's
+// own, so a test may FLUSHDB without disturbing tests of other packages
+// running at the same time.
+func Redis(t testing.TB) *redis.Client {
+	t.Helper()
+	addr := RedisAddrs(t)[0]
+	ctx := context.Background()
+	zero := redis.NewClient(&redis.Options{Addr: addr})
+	defer zero.Close()
+	n, err := zero.Incr(ctx, "servicetest:next-db").Result()
+	if err != nil {
+		t.Fatalf("redis at %s: %v", addr, err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: int(1 + n%15), PoolSize: 64})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}

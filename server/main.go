@@ -1,0 +1,266 @@
+// Command server is termin's server: the HTTP API, web pages, staff and
+// finance views and background workers.
+//
+//	server [serve]   run the HTTP server (default)
+//	server migrate   apply the database migrations
+//	server seed      load a city file (the demo city when none is given)
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/migrate"
+)
+
+//go:embed democity.json
+var demoCity []byte
+
+// config is read from flags, falling back to environment variables, then
+// to defaults that make the demo run with nothing set.
+type config struct {
+	HTTPAddr    string
+	DatabaseURL string
+	RedisAddrs  []string
+	HoldTTL     time.Duration
+	CityFile    string
+	WarmDays    int
+	LogLevel    string
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(env(name, "")); err == nil {
+		return d
+	}
+	return def
+}
+
+func parseConfig(args []string) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.StringVar(&cfg.HTTPAddr, "http", env("HTTP_ADDR", "127.0.0.1:8080"), "listen address (HTTP_ADDR)")
+	fs.StringVar(&cfg.DatabaseURL, "db", env("DATABASE_URL", "postgres://termin@127.0.0.1:5432/termin?sslmode=disable"), "PostgreSQL URL (DATABASE_URL)")
+	redisAddrs := fs.String("redis", env("REDIS_ADDR", "127.0.0.1:6379"), "Redis address; several, comma-separated, mean a Redis Cluster (REDIS_ADDR)")
+	fs.DurationVar(&cfg.HoldTTL, "hold-ttl", envDuration("HOLD_TTL", 10*time.Minute), "how long an unconfirmed hold lives (HOLD_TTL)")
+	fs.StringVar(&cfg.CityFile, "city", env("CITY_FILE", ""), "city file for seed; the built-in demo city when empty (CITY_FILE)")
+	fs.IntVar(&cfg.WarmDays, "warm-days", 14, "days ahead loaded into Redis at start")
+	fs.StringVar(&cfg.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	for _, a := range strings.Split(*redisAddrs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.RedisAddrs = append(cfg.RedisAddrs, a)
+		}
+	}
+	return cfg, nil
+}
+
+func main() {
+	cmd, args := "serve", os.Args[1:]
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	cfg, err := parseConfig(args)
+	if err != nil {
+		os.Exit(2)
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch cmd {
+	case "serve":
+		err = serve(ctx, cfg, log)
+	case "migrate":
+		err = runMigrate(ctx, cfg)
+	case "seed":
+		err = runSeed(ctx, cfg)
+	default:
+		err = fmt.Errorf("unknown command %q (serve, migrate, seed)", cmd)
+	}
+	if err != nil {
+		log.Error("server stopped", "cmd", cmd, "err", err)
+		os.Exit(1)
+	}
+}
+
+func openDB(ctx context.Context, url string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(40)
+	db.SetMaxIdleConns(40)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect database: %w", err)
+	}
+	return db, nil
+}
+
+// newRedis returns a single-node client for one address and a cluster
+// client for several.
+func newRedis(addrs []string) redis.UniversalClient {
+	return redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:        addrs,
+		PoolSize:     64,
+		DialTimeout:  2 * time.Second,
+		ReadTimeout:  2 * time.Second,
+		WriteTimeout: 2 * time.Second,
+		MaxRetries:   1,
+	})
+}
+
+// components lists every package's migrations in dependency order.
+var components = []migrate.Component{booking.Migrations}
+
+func runMigrate(ctx context.Context, cfg config) error {
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return migrate.Apply(ctx, db.DB, components...)
+}
+
+func runSeed(ctx context.Context, cfg config) error {
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var city io.Reader = bytes.NewReader(demoCity)
+	if cfg.CityFile != "" {
+		f, err := os.Open(cfg.CityFile)
+		if err != nil {
+			return fmt.Errorf("city file: %w", err)
+		}
+		defer f.Close()
+		city = f
+	}
+	return booking.LoadCity(ctx, booking.NewPostgres(db), city)
+}
+
+// deps are the long-lived pieces a server is built from.
+type deps struct {
+	db     *sqlx.DB
+	rdb    redis.UniversalClient
+	engine *booking.Engine
+	log    *slog.Logger
+}
+
+func newDeps(ctx context.Context, cfg config, log *slog.Logger) (*deps, error) {
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	rdb := newRedis(cfg.RedisAddrs)
+	holds := booking.NewRedisHolds(rdb)
+	engine, err := booking.NewEngine(ctx, booking.NewPostgres(db), holds, log)
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, err
+	}
+	engine.HoldTTL = cfg.HoldTTL
+	return &deps{db: db, rdb: rdb, engine: engine, log: log}, nil
+}
+
+func (d *deps) Close() {
+	d.rdb.Close()
+	d.db.Close()
+}
+
+// newApp wires the HTTP routes.
+func newApp(d *deps) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "termin",
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(d.log),
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		BodyLimit:             256 << 10,
+	})
+	app.Use(recover.New())
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		if err := d.engine.Ready(ctx); err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"status": "ready"})
+	})
+	(&api{engine: d.engine}).routes(app)
+	app.Use(func(c *fiber.Ctx) error { return errNotFound })
+	return app
+}
+
+func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	d, err := newDeps(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := booking.NewRedisHolds(d.rdb).Preload(ctx); err != nil {
+		log.Warn("preload redis scripts", "err", err)
+	}
+	if err := d.engine.Warm(ctx, cfg.WarmDays); err != nil {
+		// Not fatal: days load lazily once Redis answers.
+		log.Warn("warm redis from postgres", "err", err)
+	}
+	app := newApp(d)
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("serving", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := app.ShutdownWithContext(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
