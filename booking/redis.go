@@ -227,17 +227,17 @@ func (r *RedisHolds) run(ctx context.Context, s *redis.Script, keys []string, ar
 }
 
 type holdRequest struct {
-	id        string
-	day       Date
-	location  string
-	capacity  int
-	first     int
-	cells     int
-	units     int
-	now       time.Time
-	expires   time.Time
-	keyTTL    time.Duration
-	record    holdRecord
+	id       string
+	day      Date
+	location string
+	capacity int
+	first    int
+	cells    int
+	units    int
+	now      time.Time
+	expires  time.Time
+	keyTTL   time.Duration
+	record   holdRecord
 }
 
 // hold takes units or reports how many are free.
