@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# make run: private PostgreSQL and Redis under .run/, migrations, the demo
+# city, then the server in the foreground. Ctrl-C or SIGTERM stops
+# everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+run="$top/.run"
+mkdir -p "$run/bin" "$run/log"
+
+if [ -f "$run/run.pid" ] && kill -0 "$(cat "$run/run.pid")" 2>/dev/null; then
+	echo "termin is already running in this checkout (pid $(cat "$run/run.pid"))." >&2
+	echo "Stop it with Ctrl-C in its terminal or: kill $(cat "$run/run.pid")" >&2
+	exit 1
+fi
+echo $$ >"$run/run.pid"
+
+children=()
+cleanup() {
+	trap - EXIT INT TERM
+	for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${children[@]}"; do wait "$pid" 2>/dev/null || true; done
+	"$top/deploy/stack.sh" stop "$run"
+	rm -f "$run/run.pid"
+	echo "termin stopped."
+}
+trap cleanup EXIT
+# A requested stop is a clean exit.
+trap 'exit 0' INT TERM
+
+echo "Starting PostgreSQL and Redis under .run/ ..."
+"$top/deploy/stack.sh" start "$run"
+# shellcheck disable=SC1091
+. "$run/env"
+
+echo "Building ..."
+go build -o "$run/bin/" ./server
+
+export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
+"$run/bin/server" migrate
+"$run/bin/server" seed
+
+"$run/bin/server" serve &
+children+=($!)
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/${HTTP_ADDR%:*}/${HTTP_ADDR##*:}") 2>/dev/null && break
+	kill -0 "${children[0]}" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
+	sleep 0.1
+done
+
+cat <<MSG
+
+termin is running.
+  API          http://$HTTP_ADDR/api/v1/locations
+  health       http://$HTTP_ADDR/healthz  http://$HTTP_ADDR/readyz
+  PostgreSQL   $DATABASE_URL
+  Redis        $REDIS_ADDR
+Press Ctrl-C to stop.
+
+MSG
+wait "${children[0]}"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make test: throw-away PostgreSQL and Redis in a temporary directory, then
+# every test against them, then everything stopped and removed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+dir=$(mktemp -d /tmp/termin-test.XXXXXX)
+cleanup() {
+	"$top/deploy/stack.sh" stop "$dir" || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$top/deploy/stack.sh" start "$dir"
+# shellcheck disable=SC1091
+. "$dir/env"
+export TERMIN_REQUIRE_SERVICES=1
+go vet ./...
+go test -race -count=1 -timeout 20m "$@" ./...

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"gopkg.in/yaml.v3"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/servicetest"
+)
+
+type testServer struct {
+	URL  string
+	deps *deps
+	app  *fiber.App
+}
+
+// startServer runs the real server on a loopback port, on a fresh database
+// with the demo city and its own Redis keyspace.
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	dbURL := servicetest.DatabaseURL(t, components...)
+	rdb := servicetest.Redis(t)
+	cfg, err := parseConfig([]string{"-db", dbURL, "-redis", rdb.Options().Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := runSeed(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d, err := newDeps(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test's own Redis keyspace, so FLUSHDB stays inside this test.
+	d.rdb.Close()
+	d.rdb = rdb
+	d.engine, err = booking.NewEngine(ctx, booking.NewPostgres(d.db), booking.NewRedisHolds(rdb), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := newApp(d)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go app.Listener(ln)
+	t.Cleanup(func() {
+		app.ShutdownWithTimeout(5 * time.Second)
+		d.db.Close()
+	})
+	return &testServer{URL: "http://" + ln.Addr().String(), deps: d, app: app}
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+func (s *testServer) do(t *testing.T, method, path, body string, header ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, b}
+}
+
+// poolSlot finds a pool slot tomorrow with free units.
+func (s *testServer) poolSlot(t *testing.T) string {
+	t.Helper()
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	day := time.Now().In(berlin).AddDate(0, 0, 1).Format(time.DateOnly)
+	res := s.do(t, "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from="+day+"&to="+day, "")
+	if res.Status != 200 {
+		t.Fatalf("availability: %d %s", res.Status, res.Body)
+	}
+	var av struct{ Slots []booking.Slot }
+	res.decode(t, &av)
+	if len(av.Slots) != 9 || av.Slots[0].Free != 150 {
+		t.Fatalf("pool tomorrow: %+v", av.Slots)
+	}
+	return av.Slots[2].Start.Format(time.RFC3339)
+}
+
+func TestBookingWalkthrough(t *testing.T) {
+	s := startServer(t)
+	var locs []map[string]string
+	s.do(t, "GET", "/api/v1/locations", "").decode(t, &locs)
+	if len(locs) != 2 || locs[0]["id"] != "buergeramt-koblenz" || locs[1]["kind"] != "pool" || locs[0]["timezone"] != "Europe/Berlin" {
+		t.Fatalf("locations: %v", locs)
+	}
+	var services []map[string]any
+	s.do(t, "GET", "/api/v1/locations/buergeramt-koblenz/services", "").decode(t, &services)
+	if len(services) != 4 || services[0]["name"] != "Personalausweis beantragen" || services[0]["duration_minutes"] != 20.0 || services[0]["payment"] != "counter" {
+		t.Fatalf("services: %v", services)
+	}
+	start := s.poolSlot(t)
+	res := s.do(t, "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","start":"`+start+`","units":2}`)
+	if res.Status != 201 {
+		t.Fatalf("hold: %d %s", res.Status, res.Body)
+	}
+	var hold struct {
+		ID        string
+		ExpiresAt time.Time `json:"expires_at"`
+		Units     int
+	}
+	res.decode(t, &hold)
+	if hold.Units != 2 || time.Until(hold.ExpiresAt) < 9*time.Minute {
+		t.Fatalf("hold: %s", res.Body)
+	}
+	res = s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+hold.ID+`","name":"Erika Mustermann","email":"erika@example.org"}`)
+	if res.Status != 201 {
+		t.Fatalf("booking: %d %s", res.Status, res.Body)
+	}
+	var b struct {
+		Code, Status, Location, Service string
+		ManageToken                     string `json:"manage_token"`
+		Start                           time.Time
+	}
+	res.decode(t, &b)
+	if len(b.Code) != 8 || b.Status != "confirmed" || b.Location != "stadtbad" || b.Service != "erwachsene" || b.ManageToken == "" || b.Start.Format(time.RFC3339) != start {
+		t.Fatalf("booking: %s", res.Body)
+	}
+	auth := []string{"Authorization", "Bearer " + b.ManageToken}
+	if res := s.do(t, "GET", "/api/v1/bookings/"+b.Code, "", auth...); res.Status != 200 || !bytes.Contains(res.Body, []byte(`"confirmed"`)) {
+		t.Fatalf("get booking: %d %s", res.Status, res.Body)
+	}
+	if res := s.do(t, "DELETE", "/api/v1/bookings/"+b.Code, "", auth...); res.Status != 204 {
+		t.Fatalf("cancel: %d %s", res.Status, res.Body)
+	}
+	if res := s.do(t, "GET", "/api/v1/bookings/"+b.Code, "", auth...); !bytes.Contains(res.Body, []byte(`"cancelled"`)) {
+		t.Fatalf("after cancel: %s", res.Body)
+	}
+	res = s.do(t, "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","start":"`+start+`"}`)
+	var h2 struct{ ID string }
+	res.decode(t, &h2)
+	if res := s.do(t, "DELETE", "/api/v1/holds/"+h2.ID, ""); res.Status != 204 {
+		t.Fatalf("release hold: %d %s", res.Status, res.Body)
+	}
+	if res := s.do(t, "GET", "/readyz", ""); res.Status != 200 {
+		t.Fatalf("readyz: %d %s", res.Status, res.Body)
+	}
+}
+
+func TestErrorsAreJSONWithStableCodes(t *testing.T) {
+	s := startServer(t)
+	start := s.poolSlot(t)
+	startT, _ := time.Parse(time.RFC3339, start)
+	misaligned := startT.Add(15 * time.Minute).Format(time.RFC3339)
+	past := time.Now().Add(-24 * time.Hour).Truncate(24 * time.Hour).Format(time.RFC3339)
+	hold := func(body string) string {
+		res := s.do(t, "POST", "/api/v1/holds", body)
+		var h struct{ ID string }
+		res.decode(t, &h)
+		return h.ID
+	}
+	used := hold(`{"location":"stadtbad","service":"erwachsene","start":"` + start + `"}`)
+	s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+used+`","name":"A","email":"a@example.org"}`)
+	live := hold(`{"location":"stadtbad","service":"erwachsene","start":"` + start + `"}`)
+	today := time.Now().Format(time.DateOnly)
+
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		code                     string
+	}{
+		{"invalid json", "POST", "/api/v1/holds", `{"location":`, 400, "invalid_json"},
+		{"empty body", "POST", "/api/v1/holds", ``, 400, "invalid_json"},
+		{"wrong type", "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","start":"` + start + `","units":"two"}`, 400, "invalid_request"},
+		{"missing location", "POST", "/api/v1/holds", `{"service":"erwachsene","start":"` + start + `"}`, 400, "invalid_request"},
+		{"bad start", "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","start":"tomorrow"}`, 400, "invalid_request"},
+		{"unknown location", "POST", "/api/v1/holds", `{"location":"atlantis","service":"erwachsene","start":"` + start + `"}`, 404, "location_not_found"},
+		{"unknown service", "POST", "/api/v1/holds", `{"location":"stadtbad","service":"sauna","start":"` + start + `"}`, 404, "service_not_found"},
+		{"past start", "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","start":"` + past + `"}`, 422, "slot_past"},
+		{"misaligned start", "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","start":"` + misaligned + `"}`, 422, "slot_invalid"},
+		{"zero units", "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","start":"` + start + `","units":0}`, 422, "units_invalid"},
+		{"too many units", "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","start":"` + start + `","units":9}`, 422, "units_invalid"},
+		{"unknown hold", "POST", "/api/v1/bookings", `{"hold":"stadtbad.20300101.0123456789ABCDEF","name":"A","email":"a@example.org"}`, 410, "hold_expired"},
+		{"malformed hold", "POST", "/api/v1/bookings", `{"hold":"x","name":"A","email":"a@example.org"}`, 404, "hold_not_found"},
+		{"used hold", "POST", "/api/v1/bookings", `{"hold":"` + used + `","name":"A","email":"a@example.org"}`, 409, "hold_used"},
+		{"bad email", "POST", "/api/v1/bookings", `{"hold":"` + live + `","name":"A","email":"a@"}`, 422, "email_invalid"},
+		{"no name", "POST", "/api/v1/bookings", `{"hold":"` + live + `","name":" ","email":"a@example.org"}`, 422, "name_invalid"},
+		{"no token", "GET", "/api/v1/bookings/ABCDEFGH", "", 401, "unauthorized"},
+		{"unknown route", "GET", "/api/v1/nothing", "", 404, "not_found"},
+		{"services of unknown location", "GET", "/api/v1/locations/atlantis/services", "", 404, "location_not_found"},
+		{"availability without dates", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene", "", 400, "invalid_request"},
+		{"availability too long", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from=2026-01-01&to=2026-03-01", "", 400, "range_too_long"},
+		{"availability reversed", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from=" + today + "&to=2020-01-01", "", 400, "invalid_request"},
+		{"availability unknown service", "GET", "/api/v1/availability?location=stadtbad&service=sauna&from=" + today, "", 404, "service_not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := s.do(t, tt.method, tt.path, tt.body)
+			var raw map[string]map[string]string
+			if json.Unmarshal(res.Body, &raw) != nil {
+				t.Fatalf("not JSON: %s", res.Body)
+			}
+			if res.Status != tt.status || raw["error"]["code"] != tt.code || raw["error"]["message"] == "" || raw["error"]["message_de"] == "" {
+				t.Fatalf("got %d %s, want %d %s", res.Status, res.Body, tt.status, tt.code)
+			}
+		})
+	}
+	// The rejected attempts left the live hold usable.
+	if res := s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+live+`","name":"A","email":"a@example.org"}`); res.Status != 201 {
+		t.Fatalf("book live hold after rejects: %d %s", res.Status, res.Body)
+	}
+	// A browser outside the API gets a page.
+	res := s.do(t, "GET", "/nowhere", "", "Accept", "text/html")
+	if res.Status != 404 || !bytes.Contains(res.Body, []byte("<html")) {
+		t.Fatalf("browser 404: %d %s", res.Status, res.Body)
+	}
+}
+
+func TestUnavailableWhenRedisIsDown(t *testing.T) {
+	s := startServer(t)
+	start := s.poolSlot(t)
+	s.deps.rdb.Close() // as good as Redis gone, for this server
+	res := s.do(t, "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","start":"`+start+`"}`)
+	if res.Status != 503 || res.Header.Get("Retry-After") == "" || !bytes.Contains(res.Body, []byte(`"unavailable"`)) {
+		t.Fatalf("redis down: %d %v %s", res.Status, res.Header, res.Body)
+	}
+	if res := s.do(t, "GET", "/readyz", ""); res.Status != 503 {
+		t.Fatalf("readyz with redis down: %d", res.Status)
+	}
+}
+
+func TestRoutesMatchOpenAPI(t *testing.T) {
+	raw, err := os.ReadFile("../docs/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method != "parameters" {
+				documented = append(documented, strings.ToUpper(method)+" "+path)
+			}
+		}
+	}
+	app := newApp(&deps{log: slog.Default()})
+	param := regexp.MustCompile(`:([a-z]+)`)
+	seen := map[string]bool{}
+	var served []string
+	for _, r := range app.GetRoutes(true) {
+		if r.Method == "HEAD" || r.Path == "/" || !strings.HasPrefix(r.Path, "/") {
+			continue
+		}
+		key := r.Method + " " + param.ReplaceAllString(r.Path, "{$1}")
+		if !seen[key] {
+			seen[key] = true
+			served = append(served, key)
+		}
+	}
+	sort.Strings(documented)
+	sort.Strings(served)
+	if strings.Join(documented, "\n") != strings.Join(served, "\n") {
+		t.Fatalf("docs/openapi.yaml and the routes differ\ndocumented:\n%s\n\nserved:\n%s",
+			strings.Join(documented, "\n"), strings.Join(served, "\n"))
+	}
+}
