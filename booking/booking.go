@@ -87,6 +87,9 @@ type Service struct {
 	// MaxUnits bounds the units one booking may take (1 for an office desk,
 	// a family's tickets at the pool).
 	MaxUnits int `json:"max_units" db:"max_units"`
+	// QueuePrefix is the letter of walk-in queue numbers for this service
+	// (A017); T is reserved for checked-in appointments.
+	QueuePrefix string `json:"queue_prefix,omitempty" db:"queue_prefix"`
 }
 
 // Slot is a bookable start time of a service with its free units.

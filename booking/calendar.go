@@ -169,6 +169,8 @@ func (l *Location) Validate(services []Service) error {
 			return fmt.Errorf("service %s: payment %q is neither online nor counter", s.ID, s.Payment)
 		case s.FeeCents < 0:
 			return fmt.Errorf("service %s: negative fee", s.ID)
+		case s.QueuePrefix != "" && (len(s.QueuePrefix) != 1 || s.QueuePrefix[0] < 'A' || s.QueuePrefix[0] > 'Z' || s.QueuePrefix == CheckInPrefix):
+			return fmt.Errorf("service %s: queue_prefix must be one letter A-Z other than %s", s.ID, CheckInPrefix)
 		case s.MaxUnits < 1 || s.MaxUnits > l.Capacity:
 			return fmt.Errorf("service %s: max_units must be between 1 and the capacity", s.ID)
 		}

@@ -73,11 +73,11 @@ func (p *Postgres) SaveCatalog(ctx context.Context, locs []Location, services []
 	}
 	for i, s := range services {
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO services (id, location_id, name, duration_minutes, fee_cents, payment, max_units, position, active)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)
+			INSERT INTO services (id, location_id, name, duration_minutes, fee_cents, payment, max_units, position, active, queue_prefix)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9)
 			ON CONFLICT (id) DO UPDATE SET location_id = $2, name = $3, duration_minutes = $4, fee_cents = $5,
-				payment = $6, max_units = $7, position = $8, active = true`,
-			s.ID, s.LocationID, s.Name, s.DurationMinutes, s.FeeCents, s.Payment, s.MaxUnits, i); err != nil {
+				payment = $6, max_units = $7, position = $8, active = true, queue_prefix = $9`,
+			s.ID, s.LocationID, s.Name, s.DurationMinutes, s.FeeCents, s.Payment, s.MaxUnits, i, queuePrefix(s)); err != nil {
 			return fmt.Errorf("save service %s: %w", s.ID, err)
 		}
 	}
@@ -85,6 +85,13 @@ func (p *Postgres) SaveCatalog(ctx context.Context, locs []Location, services []
 		return fmt.Errorf("save catalog: %w", err)
 	}
 	return nil
+}
+
+func queuePrefix(s Service) string {
+	if s.QueuePrefix == "" {
+		return "A"
+	}
+	return s.QueuePrefix
 }
 
 // LoadCatalog reads all locations and their active services.
@@ -117,7 +124,7 @@ func (p *Postgres) LoadCatalog(ctx context.Context) ([]Location, []Service, erro
 	}
 	var services []Service
 	if err := p.db.SelectContext(ctx, &services, `
-		SELECT id, location_id, name, duration_minutes, fee_cents, payment, max_units
+		SELECT id, location_id, name, duration_minutes, fee_cents, payment, max_units, queue_prefix
 		FROM services WHERE active ORDER BY location_id, position`); err != nil {
 		return nil, nil, fmt.Errorf("load services: %w", err)
 	}
