@@ -99,9 +99,9 @@ func (c *Client) Print(ctx context.Context, data []byte) error {
 	if _, err := c.port.Write(data); err != nil {
 		return fmt.Errorf("ticketprinter: write %d bytes: %w", len(data), err)
 	}
-	// The query waits behind the ticket in the printer's buffer only for
-	// the time it takes to receive it; a fault during printing (paper
-	// running out) shows in the reply.
+	// DLE EOT is answered as soon as it arrives, even while the ticket is
+	// still printing: this catches a fault present once the ticket has
+	// been received (the roll ran out on it), not one later in the run.
 	st, err = c.status(ctx)
 	if err != nil {
 		return fmt.Errorf("ticketprinter: after printing: %w", err)
