@@ -1,0 +1,63 @@
+package printer
+
+import (
+	"time"
+)
+
+// Ticket describes a queue ticket (Wartenummer) as printed by a kiosk.
+type Ticket struct {
+	// Header lines, e.g. the location name; printed centred, the first
+	// one bold.
+	Header []string
+	// Number is the queue number, e.g. "A017", printed large.
+	Number string
+	// Lines are body text lines, e.g. the service and a hint.
+	Lines []string
+	// QR is an optional payload printed as a QR code.
+	QR string
+	// Footer lines printed small under the QR code.
+	Footer []string
+	// Issued, if set, is printed as "dd.mm.yyyy hh:mm" in its own
+	// location; callers pass Europe/Berlin time.
+	Issued time.Time
+}
+
+// ticketCutFeed is how far the paper moves past the last line before the
+// cut, in dots, so the footer clears the cutter blade.
+const ticketCutFeed = 48
+
+// EncodeTicket returns the ESC/POS bytes for t: init, header, large
+// number, text, QR, footer, feed and partial cut.
+func EncodeTicket(t Ticket, opts Options) ([]byte, error) {
+	e := NewEncoder(opts)
+	e.Init().Align(AlignCenter)
+	for i, h := range t.Header {
+		e.Bold(i == 0).Line(h)
+	}
+	e.Bold(false)
+	if t.Number != "" {
+		// Quad size when it fits the paper: font A is 12 dots wide.
+		size := 4
+		if len([]rune(t.Number))*12*size > e.opts.PaperWidth {
+			size = 2
+		}
+		e.Feed(1).Size(size, size).Bold(true).Line(t.Number).Bold(false).Size(1, 1).Feed(1)
+	}
+	for _, l := range t.Lines {
+		e.Line(l)
+	}
+	// The QR code, or a blank line, separates the body from the footer.
+	if t.QR != "" {
+		e.Feed(1).QR(t.QR).Feed(1)
+	} else if len(t.Footer) > 0 {
+		e.Feed(1)
+	}
+	for _, f := range t.Footer {
+		e.Line(f)
+	}
+	if !t.Issued.IsZero() {
+		e.Line(t.Issued.Format("02.01.2006 15:04"))
+	}
+	e.Align(AlignLeft).Cut(ticketCutFeed)
+	return e.Bytes()
+}
