@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -29,7 +30,7 @@ func setup(t *testing.T, hc *http.Client) *env {
 	e := &env{}
 	e.landing = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.returns.Add(1) }))
 	t.Cleanup(e.landing.Close)
-	e.sim = paysim.New(paysim.Config{Username: "city", Password: "secret", Mandant: "07315000"})
+	e.sim = paysim.New(paysim.Config{Logger: slog.New(slog.DiscardHandler), Username: "city", Password: "secret", Mandant: "07315000"})
 	e.srv = httptest.NewServer(e.sim)
 	t.Cleanup(func() { e.srv.Close(); e.sim.Close() })
 	c, err := epay21.New(epay21.Config{Endpoint: e.srv.URL + "/epay21/soap", Username: "city", Password: "secret",
