@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 // api serves the public booking API under /api/v1.
 type api struct {
 	engine *booking.Engine
+	// key signs the QR payload of a booking.
+	key ed25519.PrivateKey
 }
 
 func (a *api) routes(app *fiber.App) {
@@ -185,14 +188,20 @@ type bookingJSON struct {
 	Email       string     `json:"email,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
 	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	// QR is the signed payload of the confirmation's QR code.
+	QR string `json:"qr,omitempty"`
 }
 
-func toBookingJSON(b *booking.Booking) bookingJSON {
-	return bookingJSON{
+func (a *api) toBookingJSON(b *booking.Booking) bookingJSON {
+	out := bookingJSON{
 		Code: b.Code, Status: b.Status, Start: b.Start, End: b.End, Location: b.LocationID,
 		Service: b.ServiceID, Units: len(b.Units), Name: b.Name, Email: b.Email,
 		CreatedAt: b.CreatedAt, CancelledAt: b.CancelledAt,
 	}
+	if b.Status == booking.StatusConfirmed {
+		out.QR = booking.SignTicket(a.key, booking.ClaimsOf(b))
+	}
+	return out
 }
 
 func (a *api) createBooking(c *fiber.Ctx) error {
@@ -207,7 +216,7 @@ func (a *api) createBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := toBookingJSON(conf.Booking)
+	out := a.toBookingJSON(conf.Booking)
 	out.ManageToken = conf.ManageToken
 	return c.Status(fiber.StatusCreated).JSON(out)
 }
@@ -231,7 +240,7 @@ func (a *api) getBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toBookingJSON(b))
+	return c.JSON(a.toBookingJSON(b))
 }
 
 func (a *api) cancelBooking(c *fiber.Ctx) error {

@@ -283,7 +283,7 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	app := newApp(&deps{log: slog.Default()})
+	app := startServer(t).app
 	param := regexp.MustCompile(`:([a-z]+)`)
 	seen := map[string]bool{}
 	var served []string

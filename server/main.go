@@ -9,6 +9,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	_ "embed"
 	"errors"
 	"flag"
@@ -45,6 +46,11 @@ type config struct {
 	CityFile    string
 	WarmDays    int
 	LogLevel    string
+	// AdminAPIKey guards the staff, administrator and finance endpoints
+	// until staff accounts exist; they are closed when it is empty.
+	AdminAPIKey string
+	// GateEarly and GateLate widen a ticket's slot at the entrance.
+	GateEarly, GateLate time.Duration
 }
 
 func env(name, def string) string {
@@ -71,6 +77,9 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.CityFile, "city", env("CITY_FILE", ""), "city file for seed; the built-in demo city when empty (CITY_FILE)")
 	fs.IntVar(&cfg.WarmDays, "warm-days", 14, "days ahead loaded into Redis at start")
 	fs.StringVar(&cfg.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
+	fs.StringVar(&cfg.AdminAPIKey, "admin-api-key", env("ADMIN_API_KEY", ""), "bearer key for staff, admin and finance endpoints; empty closes them (ADMIN_API_KEY)")
+	fs.DurationVar(&cfg.GateEarly, "gate-early", envDuration("GATE_EARLY", 15*time.Minute), "how long before its slot a ticket admits (GATE_EARLY)")
+	fs.DurationVar(&cfg.GateLate, "gate-late", envDuration("GATE_LATE", 30*time.Minute), "how long after its slot ends a ticket still admits (GATE_LATE)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -176,10 +185,12 @@ func runSeed(ctx context.Context, cfg config) error {
 
 // deps are the long-lived pieces a server is built from.
 type deps struct {
-	db     *sqlx.DB
-	rdb    redis.UniversalClient
-	engine *booking.Engine
-	log    *slog.Logger
+	cfg        config
+	db         *sqlx.DB
+	rdb        redis.UniversalClient
+	engine     *booking.Engine
+	signingKey ed25519.PrivateKey
+	log        *slog.Logger
 }
 
 func newDeps(ctx context.Context, cfg config, log *slog.Logger) (*deps, error) {
@@ -196,7 +207,13 @@ func newDeps(ctx context.Context, cfg config, log *slog.Logger) (*deps, error) {
 		return nil, err
 	}
 	engine.HoldTTL = cfg.HoldTTL
-	return &deps{db: db, rdb: rdb, engine: engine, log: log}, nil
+	key, err := booking.NewPostgres(db).SigningKey(ctx)
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, err
+	}
+	return &deps{cfg: cfg, db: db, rdb: rdb, engine: engine, signingKey: key, log: log}, nil
 }
 
 func (d *deps) Close() {
@@ -225,7 +242,11 @@ func newApp(d *deps) *fiber.App {
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
-	(&api{engine: d.engine}).routes(app)
+	(&api{engine: d.engine, key: d.signingKey}).routes(app)
+	(&kiosk{
+		engine: d.engine, pg: booking.NewPostgres(d.db), queue: booking.NewQueue(d.engine), key: d.signingKey,
+		adminKey: d.cfg.AdminAPIKey, gateEarly: d.cfg.GateEarly, gateLate: d.cfg.GateLate,
+	}).routes(app)
 	app.Use(func(c *fiber.Ctx) error { return errNotFound })
 	return app
 }
