@@ -20,9 +20,9 @@ const (
 
 // Device outcomes.
 var (
-	ErrDeviceUnknown    = errors.New("device unknown or token invalid")
-	ErrEnrollmentCode   = errors.New("enrollment code unknown, used or expired")
-	ErrDeviceMode = errors.New("device mode must be counter or gate")
+	ErrDeviceUnknown  = errors.New("device unknown or token invalid")
+	ErrEnrollmentCode = errors.New("enrollment code unknown, used or expired")
+	ErrDeviceMode     = errors.New("device mode must be counter or gate")
 )
 
 // Device is a kiosk or an entrance scanner.
