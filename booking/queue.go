@@ -54,6 +54,8 @@ type QueueTicket struct {
 	Ahead int `json:"ahead" db:"-"`
 }
 
+const ticketColumns = `id, location_id, day, number, service_id, booking_id, state, desk, created_at, called_at, finished_at`
+
 // Queue runs the waiting lines of offices. All state is in PostgreSQL, so
 // desks and kiosks on several server replicas see one queue.
 type Queue struct {
@@ -148,7 +150,7 @@ func (q *Queue) CheckIn(ctx context.Context, locationID, code string) (*QueueTic
 	err = inTx(ctx, q.db, func(tx *sqlx.Tx) error { return draw(ctx, tx, t, day, CheckInPrefix) })
 	if err != nil {
 		var existing QueueTicket
-		if gerr := q.db.GetContext(ctx, &existing, `SELECT * FROM queue_tickets WHERE booking_id = $1`, b.ID); gerr == nil {
+		if gerr := q.db.GetContext(ctx, &existing, `SELECT `+ticketColumns+` FROM queue_tickets WHERE booking_id = $1`, b.ID); gerr == nil {
 			t = &existing
 		} else {
 			return nil, err
@@ -212,7 +214,7 @@ func (q *Queue) CallNext(ctx context.Context, locationID, desk string) (*QueueTi
 			WHERE location_id = $1 AND day = $2 AND state = 'waiting'
 			ORDER BY (booking_id IS NULL), created_at, id
 			LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING *`, locationID, day.String(), desk)
+		RETURNING `+ticketColumns, locationID, day.String(), desk)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrQueueEmpty
 	}
@@ -231,7 +233,7 @@ func (q *Queue) Finish(ctx context.Context, locationID string, id int64, state s
 	err := q.db.GetContext(ctx, &t, `
 		UPDATE queue_tickets SET state = $3, finished_at = now()
 		WHERE id = $1 AND location_id = $2 AND state = 'called'
-		RETURNING *`, id, locationID, state)
+		RETURNING `+ticketColumns, id, locationID, state)
 	if errors.Is(err, sql.ErrNoRows) {
 		var exists bool
 		q.db.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM queue_tickets WHERE id = $1 AND location_id = $2)`, id, locationID)
@@ -255,7 +257,7 @@ func (q *Queue) Today(ctx context.Context, locationID string) ([]QueueTicket, er
 	}
 	ts := []QueueTicket{}
 	if err := q.db.SelectContext(ctx, &ts, `
-		SELECT * FROM queue_tickets WHERE location_id = $1 AND day = $2
+		SELECT `+ticketColumns+` FROM queue_tickets WHERE location_id = $1 AND day = $2
 		ORDER BY called_at DESC NULLS LAST, id`, locationID, day.String()); err != nil {
 		return nil, fmt.Errorf("%w: list tickets: %w", ErrUnavailable, err)
 	}

@@ -30,11 +30,11 @@ type testServer struct {
 
 // startServer runs the real server on a loopback port, on a fresh database
 // with the demo city and its own Redis keyspace.
-func startServer(t *testing.T) *testServer {
+func startServer(t *testing.T, flags ...string) *testServer {
 	t.Helper()
 	dbURL := servicetest.DatabaseURL(t, components...)
 	rdb := servicetest.Redis(t)
-	cfg, err := parseConfig([]string{"-db", dbURL, "-redis", rdb.Options().Addr})
+	cfg, err := parseConfig(append([]string{"-db", dbURL, "-redis", rdb.Options().Addr}, flags...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,7 @@ func (k *kiosk) routes(app *fiber.App) {
 	admin := v1.Group("/admin", k.requireAdmin)
 	admin.Post("/devices", k.registerDevice)
 	admin.Get("/devices", k.listDevices)
+	admin.Get("/ticket-preview.png", k.ticketPreview)
 }
 
 var (
@@ -280,7 +281,7 @@ func (k *kiosk) redeem(c *fiber.Ctx) error {
 		res.Code = claims.Code
 		scanned := r.ScannedAt
 		if scanned.IsZero() || !r.Offline {
-			scanned = time.Now()
+			scanned = k.engine.Now()
 		}
 		if err := claims.ValidAt(scanned, k.gateEarly, k.gateLate); err != nil {
 			res.Result, res.Reason = "refused", "outside_slot"

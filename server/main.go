@@ -51,6 +51,9 @@ type config struct {
 	AdminAPIKey string
 	// GateEarly and GateLate widen a ticket's slot at the entrance.
 	GateEarly, GateLate time.Duration
+	// CheckInEarly and CheckInLate bound an appointment's check-in at the
+	// counter kiosk around its start.
+	CheckInEarly, CheckInLate time.Duration
 }
 
 func env(name, def string) string {
@@ -78,6 +81,8 @@ func parseConfig(args []string) (config, error) {
 	fs.IntVar(&cfg.WarmDays, "warm-days", 14, "days ahead loaded into Redis at start")
 	fs.StringVar(&cfg.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
 	fs.StringVar(&cfg.AdminAPIKey, "admin-api-key", env("ADMIN_API_KEY", ""), "bearer key for staff, admin and finance endpoints; empty closes them (ADMIN_API_KEY)")
+	fs.DurationVar(&cfg.CheckInEarly, "checkin-early", envDuration("CHECKIN_EARLY", 30*time.Minute), "how long before an appointment the kiosk checks it in (CHECKIN_EARLY)")
+	fs.DurationVar(&cfg.CheckInLate, "checkin-late", envDuration("CHECKIN_LATE", 15*time.Minute), "how long after an appointment's start the kiosk still checks it in (CHECKIN_LATE)")
 	fs.DurationVar(&cfg.GateEarly, "gate-early", envDuration("GATE_EARLY", 15*time.Minute), "how long before its slot a ticket admits (GATE_EARLY)")
 	fs.DurationVar(&cfg.GateLate, "gate-late", envDuration("GATE_LATE", 30*time.Minute), "how long after its slot ends a ticket still admits (GATE_LATE)")
 	if err := fs.Parse(args); err != nil {
@@ -243,8 +248,10 @@ func newApp(d *deps) *fiber.App {
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
 	(&api{engine: d.engine, key: d.signingKey}).routes(app)
+	queue := booking.NewQueue(d.engine)
+	queue.CheckInEarly, queue.CheckInLate = d.cfg.CheckInEarly, d.cfg.CheckInLate
 	(&kiosk{
-		engine: d.engine, pg: booking.NewPostgres(d.db), queue: booking.NewQueue(d.engine), key: d.signingKey,
+		engine: d.engine, pg: booking.NewPostgres(d.db), queue: queue, key: d.signingKey,
 		adminKey: d.cfg.AdminAPIKey, gateEarly: d.cfg.GateEarly, gateLate: d.cfg.GateLate,
 	}).routes(app)
 	app.Use(func(c *fiber.Ctx) error { return errNotFound })
