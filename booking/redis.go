@@ -54,7 +54,7 @@ end
 // holdScript: ARGV now, id, expires, capacity, first cell, cells, units,
 // key ttl seconds, record JSON (without offsets). Returns {1, unit...} or
 // {0, free}.
-var holdScript = redis.NewScript(scriptPrelude + `
+var holdScript = newScript(scriptPrelude + `
 local now, id, expires = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local cap, first, ncells, want = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 if not loaded() then return redis.error_reply('NOTLOADED') end
@@ -110,7 +110,7 @@ return out
 
 // releaseScript: ARGV now, id. Frees a live hold's units. Returns 1 when
 // the hold was live.
-var releaseScript = redis.NewScript(scriptPrelude + `
+var releaseScript = newScript(scriptPrelude + `
 sweep(tonumber(ARGV[1]))
 local rec = redis.call('HGET', holds, ARGV[2])
 if not rec then return 0 end
@@ -124,7 +124,7 @@ return 1
 // and pushes its expiry out to at least the new expiry, so it cannot lapse
 // while the booking is written to PostgreSQL (or while a payment is
 // pending). Returns nil when the hold is gone.
-var claimScript = redis.NewScript(scriptPrelude + `
+var claimScript = newScript(scriptPrelude + `
 sweep(tonumber(ARGV[1]))
 local raw = redis.call('HGET', holds, ARGV[2])
 if not raw then return false end
@@ -141,7 +141,7 @@ return raw
 
 // confirmScript: ARGV id. The hold became a booking: forget the hold but
 // keep its bits, which now stand for booked units.
-var confirmScript = redis.NewScript(scriptPrelude + `
+var confirmScript = newScript(scriptPrelude + `
 redis.call('ZREM', exp, ARGV[1])
 return redis.call('HDEL', holds, ARGV[1])
 `)
@@ -149,7 +149,7 @@ return redis.call('HDEL', holds, ARGV[1])
 // markScript: ARGV ttl, offset... Sets booked bits and marks the day
 // loaded. Only ever sets bits, so a load racing with live holds or a second
 // loader cannot free anything.
-var markScript = redis.NewScript(scriptPrelude + `
+var markScript = newScript(scriptPrelude + `
 for i = 2, #ARGV do redis.call('SETBIT', units, tonumber(ARGV[i]), 1) end
 redis.call('HSET', meta, 'loaded', 1)
 keep(tonumber(ARGV[1]))
@@ -159,7 +159,7 @@ return 1
 // unmarkScript: ARGV offset... Clears the bits of cancelled units. A day
 // that is not loaded is left alone: loading it later reads PostgreSQL,
 // where the units are already free.
-var unmarkScript = redis.NewScript(scriptPrelude + `
+var unmarkScript = newScript(scriptPrelude + `
 if not loaded() then return 0 end
 for i = 1, #ARGV do redis.call('SETBIT', units, tonumber(ARGV[i]), 0) end
 return 1
@@ -167,11 +167,21 @@ return 1
 
 // bitmapScript: ARGV now. Sweeps expired holds and returns the day's
 // bitmap (nil when nothing is taken).
-var bitmapScript = redis.NewScript(scriptPrelude + `
+var bitmapScript = newScript(scriptPrelude + `
 if not loaded() then return redis.error_reply('NOTLOADED') end
 sweep(tonumber(ARGV[1]))
 return redis.call('GET', units)
 `)
+
+// scriptSource keeps each script's Lua, so a test can check which keys it
+// touches.
+var scriptSource = map[*redis.Script]string{}
+
+func newScript(src string) *redis.Script {
+	s := redis.NewScript(src)
+	scriptSource[s] = src
+	return s
+}
 
 // Scripts lists every Lua script, for preloading with SCRIPT LOAD.
 var scripts = []*redis.Script{holdScript, releaseScript, claimScript, confirmScript, markScript, unmarkScript, bitmapScript}
