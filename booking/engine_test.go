@@ -438,3 +438,32 @@ func ExampleNormalizeBookingCode() {
 	fmt.Println(NormalizeBookingCode("k7q2-mx9o"))
 	// Output: K7Q2MX90
 }
+
+// A release that arrives while the hold is being booked (a second browser
+// tab) must not free units that are about to be booked.
+func TestReleaseDuringBookingKeepsUnits(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 1, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
+		ctx := context.Background()
+		start := r.at(10, 0)
+		h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := DateOf(start.In(r.tz))
+		now := r.engine.Now()
+		// Book's first step, as if its PostgreSQL write were still running.
+		if rec, err := r.engine.holds.claim(ctx, r.loc.ID, d, h.ID, now, now.Add(r.engine.ConfirmGrace)); err != nil || rec == nil {
+			t.Fatalf("claim: %v %v", rec, err)
+		}
+		if err := r.engine.ReleaseHold(ctx, h.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.free(start, "ticket"); got != 0 {
+			t.Fatalf("%d free after releasing a claimed hold, want 0", got)
+		}
+		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); err != nil {
+			t.Fatalf("book the claimed hold: %v", err)
+		}
+	})
+}

@@ -108,22 +108,28 @@ for _, u in ipairs(free) do out[#out + 1] = u end
 return out
 `)
 
-// releaseScript: ARGV now, id. Frees a live hold's units. Returns 1 when
-// the hold was live.
+// releaseScript: ARGV now, id, force. Frees a live hold's units. Returns 1
+// when the hold was live and is gone. A claimed hold (one whose booking is
+// being written) is left alone unless force is 1: its units are about to
+// stand for a booking, and freeing them would let the next hold take a
+// booked unit.
 var releaseScript = newScript(scriptPrelude + `
 sweep(tonumber(ARGV[1]))
-local rec = redis.call('HGET', holds, ARGV[2])
-if not rec then return 0 end
-for _, off in ipairs(cjson.decode(rec).o) do redis.call('SETBIT', units, off, 0) end
+local raw = redis.call('HGET', holds, ARGV[2])
+if not raw then return 0 end
+local rec = cjson.decode(raw)
+if rec.c and ARGV[3] ~= '1' then return 0 end
+for _, off in ipairs(rec.o) do redis.call('SETBIT', units, off, 0) end
 redis.call('HDEL', holds, ARGV[2])
 redis.call('ZREM', exp, ARGV[2])
 return 1
 `)
 
-// claimScript: ARGV now, id, new expiry. Returns the live hold's record
-// and pushes its expiry out to at least the new expiry, so it cannot lapse
-// while the booking is written to PostgreSQL (or while a payment is
-// pending). Returns nil when the hold is gone.
+// claimScript: ARGV now, id, new expiry. Returns the live hold's record,
+// marks it claimed (so a release no longer frees it) and pushes its expiry
+// out to at least the new expiry, so it cannot lapse while the booking is
+// written to PostgreSQL (or while a payment is pending). Returns nil when
+// the hold is gone.
 var claimScript = newScript(scriptPrelude + `
 sweep(tonumber(ARGV[1]))
 local raw = redis.call('HGET', holds, ARGV[2])
@@ -132,10 +138,11 @@ local rec = cjson.decode(raw)
 local until_ = tonumber(ARGV[3])
 if until_ > rec.e then
   rec.e = until_
-  raw = cjson.encode(rec)
-  redis.call('HSET', holds, ARGV[2], raw)
   redis.call('ZADD', exp, until_, ARGV[2])
 end
+rec.c = 1
+raw = cjson.encode(rec)
+redis.call('HSET', holds, ARGV[2], raw)
 return raw
 `)
 
@@ -275,8 +282,14 @@ func (r *RedisHolds) hold(ctx context.Context, q holdRequest) (units []int, free
 	return units, 0, nil
 }
 
-func (r *RedisHolds) release(ctx context.Context, location string, d Date, id string, now time.Time) (bool, error) {
-	v, err := r.run(ctx, releaseScript, dayKeys(location, d), now.UnixMilli(), id)
+// release frees a live hold's units; a claimed hold only when force is
+// set, which is for a booking that failed after its claim.
+func (r *RedisHolds) release(ctx context.Context, location string, d Date, id string, now time.Time, force bool) (bool, error) {
+	flag := 0
+	if force {
+		flag = 1
+	}
+	v, err := r.run(ctx, releaseScript, dayKeys(location, d), now.UnixMilli(), id, flag)
 	if err != nil {
 		return false, err
 	}
