@@ -467,3 +467,54 @@ func TestReleaseDuringBookingKeepsUnits(t *testing.T) {
 		}
 	})
 }
+
+// SCRIPT FLUSH (a Redis restart or failover to a replica that never saw
+// SCRIPT LOAD) under load: EVALSHA answers NOSCRIPT, go-redis falls back
+// to EVAL, and no caller sees an error.
+func TestScriptFlushUnderLoad(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 1000, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var flushes, ops atomic.Int64
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if err := r.rdb.ScriptFlush(context.Background()).Err(); err != nil {
+					t.Errorf("script flush: %v", err)
+					return
+				}
+				flushes.Add(1)
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					h, err := r.engine.PlaceHold(context.Background(), r.loc.ID, r.svc("ticket"), r.at(10, 0), 1)
+					if err == nil {
+						if w%2 == 0 {
+							_, err = r.engine.Book(context.Background(), h.ID, someone, BookOptions{})
+						} else {
+							err = r.engine.ReleaseHold(context.Background(), h.ID)
+						}
+					}
+					if err != nil {
+						t.Errorf("under SCRIPT FLUSH: %v", err)
+						return
+					}
+					ops.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if flushes.Load() < 10 || ops.Load() < 50 {
+			t.Fatalf("only %d flushes and %d operations", flushes.Load(), ops.Load())
+		}
+		t.Logf("%d operations, %d SCRIPT FLUSHes, no errors", ops.Load(), flushes.Load())
+	})
+}

@@ -7,6 +7,8 @@
 #   deploy/stack.sh cluster DIR  also start a 3-master Redis Cluster
 #                                (idempotent); adds REDIS_CLUSTER_ADDRS to DIR/env
 #   deploy/stack.sh stop DIR     stop what start and cluster started
+#   deploy/stack.sh pg-stop DIR  stop only PostgreSQL, keeping its port
+#   deploy/stack.sh pg-start DIR start it again on that port (fault tests)
 #   deploy/stack.sh status DIR   exit 0 when both answer
 set -euo pipefail
 
@@ -165,6 +167,19 @@ ENV
 	fi
 }
 
+# pg_down and pg_up stop and start PostgreSQL on the port it had, so
+# clients reconnect to the same address (fault tests restart it this way).
+pg_down() {
+	as_pg "$(pg_bindir)/pg_ctl" -D "$1/pg/data" -m fast -w stop >/dev/null
+}
+
+pg_up() {
+	local dir=$1
+	as_pg "$(pg_bindir)/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/postgres.log" -w -t 60 start \
+		-o "-p $(cat "$dir/pg/port") -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null ||
+		{ tail -20 "$dir/pg/postgres.log" >&2; return 1; }
+}
+
 stop_single() {
 	local dir=$1
 	if [ -f "$dir/pg/data/postmaster.pid" ]; then
@@ -184,7 +199,7 @@ stop() {
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|cluster|stop|status DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|cluster|stop|status|pg-stop|pg-start DIR" >&2; exit 2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 case $cmd in
@@ -207,6 +222,8 @@ cluster)
 	if [ -f "$dir/pg/port" ] && [ -f "$dir/redis/port" ]; then write_env "$dir"; fi
 	;;
 stop) stop "$dir" ;;
+pg-stop) pg_down "$dir" ;;
+pg-start) pg_up "$dir" ;;
 status) running "$dir" ;;
-*) echo "usage: $0 start|cluster|stop|status DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start|cluster|stop|status|pg-stop|pg-start DIR" >&2; exit 2 ;;
 esac
