@@ -314,7 +314,9 @@ func (e *Engine) ReleaseHold(ctx context.Context, id string) error {
 	if _, _, err := e.Location(locID); err != nil {
 		return ErrHoldNotFound
 	}
-	_, err := e.holds.release(ctx, locID, d, id, e.Now())
+	// A hold whose booking is being written is not released: its units
+	// are about to be booked.
+	_, err := e.holds.release(ctx, locID, d, id, e.Now(), false)
 	if errors.Is(err, errNotLoaded) {
 		return nil
 	}
@@ -430,7 +432,7 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 		// Redis handed out a unit PostgreSQL knows is booked: Redis was
 		// wrong (lost or stale). Drop this hold and re-mark the day.
 		e.log.WarnContext(ctx, "redis offered a booked unit; repairing day", "location", l.ID, "day", d.String())
-		if _, err := e.holds.release(ctx, l.ID, d, holdID, now); err != nil {
+		if _, err := e.holds.release(ctx, l.ID, d, holdID, now, true); err != nil {
 			e.log.WarnContext(ctx, "release hold after conflict", "err", err)
 		}
 		if err := e.LoadDay(ctx, l, tz, d); err != nil {

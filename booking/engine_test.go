@@ -21,17 +21,25 @@ import (
 type rig struct {
 	t      *testing.T
 	pg     *Postgres
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	engine *Engine
 	loc    *Location
 	now    atomic.Pointer[time.Time]
 	tz     *time.Location
 }
 
-func newRig(t *testing.T, capacity, slotMinutes int, services ...Service) *rig {
+// onEachBackend runs f as subtests "redis" and "cluster", once on each
+// Redis deployment: the scripts must behave the same on both.
+func onEachBackend(t *testing.T, f func(t *testing.T, b servicetest.Backend)) {
+	for _, b := range servicetest.Backends {
+		t.Run(string(b), func(t *testing.T) { f(t, b) })
+	}
+}
+
+func newRig(t *testing.T, b servicetest.Backend, capacity, slotMinutes int, services ...Service) *rig {
 	t.Helper()
 	db := servicetest.DB(t, Migrations)
-	r := &rig{t: t, pg: NewPostgres(db), rdb: servicetest.Redis(t)}
+	r := &rig{t: t, pg: NewPostgres(db), rdb: servicetest.UniversalRedis(t, b)}
 	r.tz, _ = time.LoadLocation("Europe/Berlin")
 	start := time.Date(2030, time.January, 7, 6, 0, 0, 0, r.tz) // a Monday
 	r.now.Store(&start)
@@ -90,76 +98,78 @@ func (r *rig) liveUnits(from, to time.Time) int {
 }
 
 func TestRaceForOneSlot(t *testing.T) {
-	tests := []struct {
-		name         string
-		capacity     int
-		units        int
-		wantBookings int
-	}{
-		{"one unit each, capacity 4", 4, 1, 4},
-		{"three units each, capacity 10", 10, 3, 3},
-		{"two units each, capacity 4", 4, 2, 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, tt.capacity, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: tt.units})
-			start := r.at(10, 0)
-			const racers = 300
-			var booked, full, other atomic.Int64
-			var wg sync.WaitGroup
-			gate := make(chan struct{})
-			for i := 0; i < racers; i++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-gate
-					ctx := context.Background()
-					h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, tt.units)
-					if errors.Is(err, ErrSlotFull) {
-						full.Add(1)
-						return
-					}
-					if err != nil {
-						t.Errorf("hold: %v", err)
-						other.Add(1)
-						return
-					}
-					if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); err != nil {
-						t.Errorf("book: %v", err)
-						other.Add(1)
-						return
-					}
-					booked.Add(1)
-				}()
-			}
-			close(gate)
-			wg.Wait()
-			if booked.Load() != int64(tt.wantBookings) || full.Load() != int64(racers-tt.wantBookings) || other.Load() != 0 {
-				t.Fatalf("booked %d, slot_full %d, other %d; want %d, %d, 0",
-					booked.Load(), full.Load(), other.Load(), tt.wantBookings, racers-tt.wantBookings)
-			}
-			var rows []struct {
-				Unit  int `db:"unit"`
-				Count int `db:"n"`
-			}
-			if err := r.pg.db.Select(&rows, `SELECT unit, count(*) AS n FROM booking_units WHERE location_id = $1 GROUP BY unit`, r.loc.ID); err != nil {
-				t.Fatal(err)
-			}
-			if len(rows) != tt.wantBookings*tt.units {
-				t.Errorf("database has %d distinct units, want %d", len(rows), tt.wantBookings*tt.units)
-			}
-			for _, row := range rows {
-				if row.Count != 1 || row.Unit >= tt.capacity {
-					t.Errorf("unit %d booked %d times", row.Unit, row.Count)
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		tests := []struct {
+			name         string
+			capacity     int
+			units        int
+			wantBookings int
+		}{
+			{"one unit each, capacity 4", 4, 1, 4},
+			{"three units each, capacity 10", 10, 3, 3},
+			{"two units each, capacity 4", 4, 2, 2},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := newRig(t, b, tt.capacity, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: tt.units})
+				start := r.at(10, 0)
+				const racers = 300
+				var booked, full, other atomic.Int64
+				var wg sync.WaitGroup
+				gate := make(chan struct{})
+				for i := 0; i < racers; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-gate
+						ctx := context.Background()
+						h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, tt.units)
+						if errors.Is(err, ErrSlotFull) {
+							full.Add(1)
+							return
+						}
+						if err != nil {
+							t.Errorf("hold: %v", err)
+							other.Add(1)
+							return
+						}
+						if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); err != nil {
+							t.Errorf("book: %v", err)
+							other.Add(1)
+							return
+						}
+						booked.Add(1)
+					}()
 				}
-			}
-			var bookings int
-			r.pg.db.Get(&bookings, `SELECT count(*) FROM bookings WHERE location_id = $1 AND status = 'confirmed'`, r.loc.ID)
-			if bookings != tt.wantBookings {
-				t.Errorf("database has %d bookings, want %d", bookings, tt.wantBookings)
-			}
-		})
-	}
+				close(gate)
+				wg.Wait()
+				if booked.Load() != int64(tt.wantBookings) || full.Load() != int64(racers-tt.wantBookings) || other.Load() != 0 {
+					t.Fatalf("booked %d, slot_full %d, other %d; want %d, %d, 0",
+						booked.Load(), full.Load(), other.Load(), tt.wantBookings, racers-tt.wantBookings)
+				}
+				var rows []struct {
+					Unit  int `db:"unit"`
+					Count int `db:"n"`
+				}
+				if err := r.pg.db.Select(&rows, `SELECT unit, count(*) AS n FROM booking_units WHERE location_id = $1 GROUP BY unit`, r.loc.ID); err != nil {
+					t.Fatal(err)
+				}
+				if len(rows) != tt.wantBookings*tt.units {
+					t.Errorf("database has %d distinct units, want %d", len(rows), tt.wantBookings*tt.units)
+				}
+				for _, row := range rows {
+					if row.Count != 1 || row.Unit >= tt.capacity {
+						t.Errorf("unit %d booked %d times", row.Unit, row.Count)
+					}
+				}
+				var bookings int
+				r.pg.db.Get(&bookings, `SELECT count(*) FROM bookings WHERE location_id = $1 AND status = 'confirmed'`, r.loc.ID)
+				if bookings != tt.wantBookings {
+					t.Errorf("database has %d bookings, want %d", bookings, tt.wantBookings)
+				}
+			})
+		}
+	})
 }
 
 // fill books n units of the slot at start, one booking per unit.
@@ -197,218 +207,314 @@ func (r *rig) free(start time.Time, service string) int {
 }
 
 func TestBookingsSurviveRedisLoss(t *testing.T) {
-	r := newRig(t, 5, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 5})
-	start := r.at(10, 0)
-	r.fill(start, "ticket", 3)
-	ctx := context.Background()
-	if err := r.rdb.FlushDB(ctx).Err(); err != nil {
-		t.Fatal(err)
-	}
-	// A restarted server warms Redis from PostgreSQL.
-	restarted := r.newEngine()
-	if err := restarted.Warm(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	r.engine = restarted
-	if got := r.free(start, "ticket"); got != 2 {
-		t.Fatalf("after FLUSHDB and restart %d free, want 2", got)
-	}
-	if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); !errors.Is(err, ErrSlotFull) {
-		t.Fatalf("holding 3 of 2 free units: %v, want ErrSlotFull", err)
-	}
-	// Without a restart: Redis is flushed under a running server, which
-	// loads the day again on first use.
-	r.rdb.FlushDB(ctx)
-	if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); !errors.Is(err, ErrSlotFull) {
-		t.Fatalf("after FLUSHDB: %v, want ErrSlotFull", err)
-	}
-	r.fill(start, "ticket", 2)
-	if got := r.liveUnits(start, start.Add(time.Minute)); got != 5 {
-		t.Fatalf("%d live units, want 5", got)
-	}
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 5, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 5})
+		start := r.at(10, 0)
+		r.fill(start, "ticket", 3)
+		ctx := context.Background()
+		if err := servicetest.Flush(ctx, r.rdb); err != nil {
+			t.Fatal(err)
+		}
+		// A restarted server warms Redis from PostgreSQL.
+		restarted := r.newEngine()
+		if err := restarted.Warm(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+		r.engine = restarted
+		if got := r.free(start, "ticket"); got != 2 {
+			t.Fatalf("after FLUSHDB and restart %d free, want 2", got)
+		}
+		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); !errors.Is(err, ErrSlotFull) {
+			t.Fatalf("holding 3 of 2 free units: %v, want ErrSlotFull", err)
+		}
+		// Without a restart: Redis is flushed under a running server, which
+		// loads the day again on first use.
+		servicetest.Flush(ctx, r.rdb)
+		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); !errors.Is(err, ErrSlotFull) {
+			t.Fatalf("after FLUSHDB: %v, want ErrSlotFull", err)
+		}
+		r.fill(start, "ticket", 2)
+		if got := r.liveUnits(start, start.Add(time.Minute)); got != 5 {
+			t.Fatalf("%d live units, want 5", got)
+		}
+	})
 }
 
 func TestRedisWrongPostgresRefuses(t *testing.T) {
-	r := newRig(t, 2, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
-	start := r.at(10, 0)
-	r.fill(start, "ticket", 2)
-	ctx := context.Background()
-	// Corrupt Redis: clear the bitmap but keep the day marked loaded.
-	d := DateOf(start.In(r.tz))
-	r.rdb.Del(ctx, dayKeys(r.loc.ID, d)[0])
-	h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
-	if err != nil {
-		t.Fatalf("hold on corrupted redis: %v", err)
-	}
-	if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); !errors.Is(err, ErrSlotFull) {
-		t.Fatalf("book a unit PostgreSQL has: %v, want ErrSlotFull", err)
-	}
-	// The conflict repaired the day.
-	if got := r.free(start, "ticket"); got != 0 {
-		t.Fatalf("after repair %d free, want 0", got)
-	}
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 2, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
+		start := r.at(10, 0)
+		r.fill(start, "ticket", 2)
+		ctx := context.Background()
+		// Corrupt Redis: clear the bitmap but keep the day marked loaded.
+		d := DateOf(start.In(r.tz))
+		r.rdb.Del(ctx, dayKeys(r.loc.ID, d)[0])
+		h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
+		if err != nil {
+			t.Fatalf("hold on corrupted redis: %v", err)
+		}
+		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); !errors.Is(err, ErrSlotFull) {
+			t.Fatalf("book a unit PostgreSQL has: %v, want ErrSlotFull", err)
+		}
+		// The conflict repaired the day.
+		if got := r.free(start, "ticket"); got != 0 {
+			t.Fatalf("after repair %d free, want 0", got)
+		}
+	})
 }
 
 func TestHoldExpiryFreesUnits(t *testing.T) {
-	r := newRig(t, 3, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 3})
-	ctx := context.Background()
-	start := r.at(10, 0)
-	h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := r.free(start, "ticket"); got != 0 {
-		t.Fatalf("%d free while held, want 0", got)
-	}
-	if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1); !errors.Is(err, ErrSlotFull) {
-		t.Fatalf("hold on a full slot: %v", err)
-	}
-	r.advance(r.engine.HoldTTL + time.Second)
-	if got := r.free(start, "ticket"); got != 3 {
-		t.Fatalf("%d free after expiry, want 3", got)
-	}
-	if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); !errors.Is(err, ErrHoldExpired) {
-		t.Fatalf("booking an expired hold: %v, want ErrHoldExpired", err)
-	}
-	if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); err != nil {
-		t.Fatalf("hold after expiry: %v", err)
-	}
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 3, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 3})
+		ctx := context.Background()
+		start := r.at(10, 0)
+		h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.free(start, "ticket"); got != 0 {
+			t.Fatalf("%d free while held, want 0", got)
+		}
+		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1); !errors.Is(err, ErrSlotFull) {
+			t.Fatalf("hold on a full slot: %v", err)
+		}
+		r.advance(r.engine.HoldTTL + time.Second)
+		if got := r.free(start, "ticket"); got != 3 {
+			t.Fatalf("%d free after expiry, want 3", got)
+		}
+		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); !errors.Is(err, ErrHoldExpired) {
+			t.Fatalf("booking an expired hold: %v, want ErrHoldExpired", err)
+		}
+		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); err != nil {
+			t.Fatalf("hold after expiry: %v", err)
+		}
+	})
 }
 
 func TestReleaseAndReuseOfHolds(t *testing.T) {
-	r := newRig(t, 1, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
-	ctx := context.Background()
-	start := r.at(10, 0)
-	h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.engine.ReleaseHold(ctx, h.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); !errors.Is(err, ErrHoldExpired) {
-		t.Fatalf("booking a released hold: %v", err)
-	}
-	h2, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
-	if err != nil {
-		t.Fatalf("hold after release: %v", err)
-	}
-	if _, err := r.engine.Book(ctx, h2.ID, someone, BookOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.engine.Book(ctx, h2.ID, someone, BookOptions{}); !errors.Is(err, ErrHoldUsed) {
-		t.Fatalf("booking a hold twice: %v, want ErrHoldUsed", err)
-	}
-	if err := r.engine.ReleaseHold(ctx, "nonsense"); !errors.Is(err, ErrHoldNotFound) {
-		t.Fatalf("release malformed id: %v", err)
-	}
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 1, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
+		ctx := context.Background()
+		start := r.at(10, 0)
+		h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.engine.ReleaseHold(ctx, h.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); !errors.Is(err, ErrHoldExpired) {
+			t.Fatalf("booking a released hold: %v", err)
+		}
+		h2, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
+		if err != nil {
+			t.Fatalf("hold after release: %v", err)
+		}
+		if _, err := r.engine.Book(ctx, h2.ID, someone, BookOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.engine.Book(ctx, h2.ID, someone, BookOptions{}); !errors.Is(err, ErrHoldUsed) {
+			t.Fatalf("booking a hold twice: %v, want ErrHoldUsed", err)
+		}
+		if err := r.engine.ReleaseHold(ctx, "nonsense"); !errors.Is(err, ErrHoldNotFound) {
+			t.Fatalf("release malformed id: %v", err)
+		}
+	})
 }
 
 func TestCancelFreesUnits(t *testing.T) {
-	r := newRig(t, 2, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
-	ctx := context.Background()
-	start := r.at(10, 0)
-	confs := r.fill(start, "ticket", 2)
-	if _, err := r.engine.Cancel(ctx, confs[0].Booking.Code, "wrong token", nil); !errors.Is(err, ErrBookingNotFound) {
-		t.Fatalf("cancel with a wrong token: %v", err)
-	}
-	b, err := r.engine.Cancel(ctx, confs[0].Booking.Code, confs[0].ManageToken, nil)
-	if err != nil || b.Status != StatusCancelled {
-		t.Fatalf("cancel: %v %v", b, err)
-	}
-	if got := r.free(start, "ticket"); got != 1 {
-		t.Fatalf("%d free after cancel, want 1", got)
-	}
-	if _, err := r.engine.Cancel(ctx, confs[0].Booking.Code, confs[0].ManageToken, nil); err != nil {
-		t.Fatalf("second cancel: %v", err)
-	}
-	r.fill(start, "ticket", 1)
-	// Redis lost after a cancel: the reload must not bring the cancelled
-	// unit back.
-	r.rdb.FlushDB(ctx)
-	if got := r.free(start, "ticket"); got != 0 {
-		t.Fatalf("%d free after reload, want 0", got)
-	}
-	got, err := r.engine.Lookup(ctx, confs[0].Booking.Code, confs[0].ManageToken)
-	if err != nil || got.Status != StatusCancelled || got.CancelledAt == nil {
-		t.Fatalf("lookup cancelled booking: %+v %v", got, err)
-	}
-	r.advance(5 * time.Hour)
-	if _, err := r.engine.Cancel(ctx, confs[1].Booking.Code, confs[1].ManageToken, nil); !errors.Is(err, ErrTooLate) {
-		t.Fatalf("cancel after start: %v, want ErrTooLate", err)
-	}
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 2, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
+		ctx := context.Background()
+		start := r.at(10, 0)
+		confs := r.fill(start, "ticket", 2)
+		if _, err := r.engine.Cancel(ctx, confs[0].Booking.Code, "wrong token", nil); !errors.Is(err, ErrBookingNotFound) {
+			t.Fatalf("cancel with a wrong token: %v", err)
+		}
+		cancelled, err := r.engine.Cancel(ctx, confs[0].Booking.Code, confs[0].ManageToken, nil)
+		if err != nil || cancelled.Status != StatusCancelled {
+			t.Fatalf("cancel: %v %v", cancelled, err)
+		}
+		if got := r.free(start, "ticket"); got != 1 {
+			t.Fatalf("%d free after cancel, want 1", got)
+		}
+		if _, err := r.engine.Cancel(ctx, confs[0].Booking.Code, confs[0].ManageToken, nil); err != nil {
+			t.Fatalf("second cancel: %v", err)
+		}
+		r.fill(start, "ticket", 1)
+		// Redis lost after a cancel: the reload must not bring the cancelled
+		// unit back.
+		servicetest.Flush(ctx, r.rdb)
+		if got := r.free(start, "ticket"); got != 0 {
+			t.Fatalf("%d free after reload, want 0", got)
+		}
+		got, err := r.engine.Lookup(ctx, confs[0].Booking.Code, confs[0].ManageToken)
+		if err != nil || got.Status != StatusCancelled || got.CancelledAt == nil {
+			t.Fatalf("lookup cancelled booking: %+v %v", got, err)
+		}
+		r.advance(5 * time.Hour)
+		if _, err := r.engine.Cancel(ctx, confs[1].Booking.Code, confs[1].ManageToken, nil); !errors.Is(err, ErrTooLate) {
+			t.Fatalf("cancel after start: %v, want ErrTooLate", err)
+		}
+	})
 }
 
 func TestServicesOfDifferentLengthShareDesks(t *testing.T) {
-	r := newRig(t, 1, 5,
-		Service{ID: "long", DurationMinutes: 20, MaxUnits: 1},
-		Service{ID: "short", DurationMinutes: 10, MaxUnits: 1})
-	ctx := context.Background()
-	r.fill(r.at(8, 0), "long", 1) // the one desk is busy 08:00-08:20
-	for _, tt := range []struct {
-		h, m int
-		free int
-	}{{8, 0, 0}, {8, 10, 0}, {8, 20, 1}, {7, 50, 1}} {
-		if got := r.free(r.at(tt.h, tt.m), "short"); got != tt.free {
-			t.Errorf("short service at %02d:%02d: %d free, want %d", tt.h, tt.m, got, tt.free)
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 1, 5,
+			Service{ID: "long", DurationMinutes: 20, MaxUnits: 1},
+			Service{ID: "short", DurationMinutes: 10, MaxUnits: 1})
+		ctx := context.Background()
+		r.fill(r.at(8, 0), "long", 1) // the one desk is busy 08:00-08:20
+		for _, tt := range []struct {
+			h, m int
+			free int
+		}{{8, 0, 0}, {8, 10, 0}, {8, 20, 1}, {7, 50, 1}} {
+			if got := r.free(r.at(tt.h, tt.m), "short"); got != tt.free {
+				t.Errorf("short service at %02d:%02d: %d free, want %d", tt.h, tt.m, got, tt.free)
+			}
 		}
-	}
-	if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("short"), r.at(8, 10), 1); !errors.Is(err, ErrSlotFull) {
-		t.Fatalf("overlapping hold: %v", err)
-	}
+		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("short"), r.at(8, 10), 1); !errors.Is(err, ErrSlotFull) {
+			t.Fatalf("overlapping hold: %v", err)
+		}
+	})
 }
 
 func TestHoldValidation(t *testing.T) {
-	r := newRig(t, 4, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
-	ctx := context.Background()
-	tests := []struct {
-		name    string
-		service string
-		start   time.Time
-		units   int
-		want    error
-	}{
-		{"past", r.svc("ticket"), r.at(5, 30), 1, ErrSlotPast},
-		{"misaligned", r.svc("ticket"), r.at(10, 15), 1, ErrSlotInvalid},
-		{"after closing", r.svc("ticket"), r.at(20, 30), 1, ErrSlotInvalid},
-		{"beyond horizon", r.svc("ticket"), r.at(10, 0).AddDate(0, 2, 0), 1, ErrSlotInvalid},
-		{"zero units", r.svc("ticket"), r.at(10, 0), 0, ErrUnitsInvalid},
-		{"too many units", r.svc("ticket"), r.at(10, 0), 3, ErrUnitsInvalid},
-		{"unknown service", "nope", r.at(10, 0), 1, ErrServiceUnknown},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := r.engine.PlaceHold(ctx, r.loc.ID, tt.service, tt.start, tt.units); !errors.Is(err, tt.want) {
-				t.Fatalf("got %v, want %v", err, tt.want)
-			}
-		})
-	}
-	if _, err := r.engine.PlaceHold(ctx, "nowhere", r.svc("ticket"), r.at(10, 0), 1); !errors.Is(err, ErrLocationUnknown) {
-		t.Fatalf("unknown location: %v", err)
-	}
-	h, _ := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), r.at(10, 0), 1)
-	for _, c := range []Contact{{"", "a@b.de"}, {"A", "not-an-email"}, {"A", "a@b"}, {"A", "Anna <a@b.de>"}} {
-		if _, err := r.engine.Book(ctx, h.ID, c, BookOptions{}); !errors.Is(err, ErrNameInvalid) && !errors.Is(err, ErrEmailInvalid) {
-			t.Errorf("contact %+v: %v", c, err)
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 4, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
+		ctx := context.Background()
+		tests := []struct {
+			name    string
+			service string
+			start   time.Time
+			units   int
+			want    error
+		}{
+			{"past", r.svc("ticket"), r.at(5, 30), 1, ErrSlotPast},
+			{"misaligned", r.svc("ticket"), r.at(10, 15), 1, ErrSlotInvalid},
+			{"after closing", r.svc("ticket"), r.at(20, 30), 1, ErrSlotInvalid},
+			{"beyond horizon", r.svc("ticket"), r.at(10, 0).AddDate(0, 2, 0), 1, ErrSlotInvalid},
+			{"zero units", r.svc("ticket"), r.at(10, 0), 0, ErrUnitsInvalid},
+			{"too many units", r.svc("ticket"), r.at(10, 0), 3, ErrUnitsInvalid},
+			{"unknown service", "nope", r.at(10, 0), 1, ErrServiceUnknown},
 		}
-	}
-	// Nothing half-written: the hold is still good after the rejects.
-	if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); err != nil {
-		t.Fatalf("book after rejected contacts: %v", err)
-	}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if _, err := r.engine.PlaceHold(ctx, r.loc.ID, tt.service, tt.start, tt.units); !errors.Is(err, tt.want) {
+					t.Fatalf("got %v, want %v", err, tt.want)
+				}
+			})
+		}
+		if _, err := r.engine.PlaceHold(ctx, "nowhere", r.svc("ticket"), r.at(10, 0), 1); !errors.Is(err, ErrLocationUnknown) {
+			t.Fatalf("unknown location: %v", err)
+		}
+		h, _ := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), r.at(10, 0), 1)
+		for _, c := range []Contact{{"", "a@b.de"}, {"A", "not-an-email"}, {"A", "a@b"}, {"A", "Anna <a@b.de>"}} {
+			if _, err := r.engine.Book(ctx, h.ID, c, BookOptions{}); !errors.Is(err, ErrNameInvalid) && !errors.Is(err, ErrEmailInvalid) {
+				t.Errorf("contact %+v: %v", c, err)
+			}
+		}
+		// Nothing half-written: the hold is still good after the rejects.
+		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); err != nil {
+			t.Fatalf("book after rejected contacts: %v", err)
+		}
+	})
 }
 
 func TestScriptsSurviveScriptFlush(t *testing.T) {
-	r := newRig(t, 10, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
-	ctx := context.Background()
-	r.rdb.ScriptFlush(ctx)
-	r.fill(r.at(10, 0), "ticket", 2)
-	if got := r.free(r.at(10, 0), "ticket"); got != 8 {
-		t.Fatalf("%d free, want 8", got)
-	}
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 10, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
+		ctx := context.Background()
+		r.rdb.ScriptFlush(ctx)
+		r.fill(r.at(10, 0), "ticket", 2)
+		if got := r.free(r.at(10, 0), "ticket"); got != 8 {
+			t.Fatalf("%d free, want 8", got)
+		}
+	})
 }
 
 func ExampleNormalizeBookingCode() {
 	fmt.Println(NormalizeBookingCode("k7q2-mx9o"))
 	// Output: K7Q2MX90
+}
+
+// A release that arrives while the hold is being booked (a second browser
+// tab) must not free units that are about to be booked.
+func TestReleaseDuringBookingKeepsUnits(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 1, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
+		ctx := context.Background()
+		start := r.at(10, 0)
+		h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := DateOf(start.In(r.tz))
+		now := r.engine.Now()
+		// Book's first step, as if its PostgreSQL write were still running.
+		if rec, err := r.engine.holds.claim(ctx, r.loc.ID, d, h.ID, now, now.Add(r.engine.ConfirmGrace)); err != nil || rec == nil {
+			t.Fatalf("claim: %v %v", rec, err)
+		}
+		if err := r.engine.ReleaseHold(ctx, h.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.free(start, "ticket"); got != 0 {
+			t.Fatalf("%d free after releasing a claimed hold, want 0", got)
+		}
+		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); err != nil {
+			t.Fatalf("book the claimed hold: %v", err)
+		}
+	})
+}
+
+// SCRIPT FLUSH (a Redis restart or failover to a replica that never saw
+// SCRIPT LOAD) under load: EVALSHA answers NOSCRIPT, go-redis falls back
+// to EVAL, and no caller sees an error.
+func TestScriptFlushUnderLoad(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r := newRig(t, b, 1000, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var flushes, ops atomic.Int64
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if err := r.rdb.ScriptFlush(context.Background()).Err(); err != nil {
+					t.Errorf("script flush: %v", err)
+					return
+				}
+				flushes.Add(1)
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					h, err := r.engine.PlaceHold(context.Background(), r.loc.ID, r.svc("ticket"), r.at(10, 0), 1)
+					if err == nil {
+						if w%2 == 0 {
+							_, err = r.engine.Book(context.Background(), h.ID, someone, BookOptions{})
+						} else {
+							err = r.engine.ReleaseHold(context.Background(), h.ID)
+						}
+					}
+					if err != nil {
+						t.Errorf("under SCRIPT FLUSH: %v", err)
+						return
+					}
+					ops.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if flushes.Load() < 10 || ops.Load() < 50 {
+			t.Fatalf("only %d flushes and %d operations", flushes.Load(), ops.Load())
+		}
+		t.Logf("%d operations, %d SCRIPT FLUSHes, no errors", ops.Load(), flushes.Load())
+	})
 }

@@ -54,7 +54,7 @@ end
 // holdScript: ARGV now, id, expires, capacity, first cell, cells, units,
 // key ttl seconds, record JSON (without offsets). Returns {1, unit...} or
 // {0, free}.
-var holdScript = redis.NewScript(scriptPrelude + `
+var holdScript = newScript(scriptPrelude + `
 local now, id, expires = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local cap, first, ncells, want = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 if not loaded() then return redis.error_reply('NOTLOADED') end
@@ -108,23 +108,29 @@ for _, u in ipairs(free) do out[#out + 1] = u end
 return out
 `)
 
-// releaseScript: ARGV now, id. Frees a live hold's units. Returns 1 when
-// the hold was live.
-var releaseScript = redis.NewScript(scriptPrelude + `
+// releaseScript: ARGV now, id, force. Frees a live hold's units. Returns 1
+// when the hold was live and is gone. A claimed hold (one whose booking is
+// being written) is left alone unless force is 1: its units are about to
+// stand for a booking, and freeing them would let the next hold take a
+// booked unit.
+var releaseScript = newScript(scriptPrelude + `
 sweep(tonumber(ARGV[1]))
-local rec = redis.call('HGET', holds, ARGV[2])
-if not rec then return 0 end
-for _, off in ipairs(cjson.decode(rec).o) do redis.call('SETBIT', units, off, 0) end
+local raw = redis.call('HGET', holds, ARGV[2])
+if not raw then return 0 end
+local rec = cjson.decode(raw)
+if rec.c and ARGV[3] ~= '1' then return 0 end
+for _, off in ipairs(rec.o) do redis.call('SETBIT', units, off, 0) end
 redis.call('HDEL', holds, ARGV[2])
 redis.call('ZREM', exp, ARGV[2])
 return 1
 `)
 
-// claimScript: ARGV now, id, new expiry. Returns the live hold's record
-// and pushes its expiry out to at least the new expiry, so it cannot lapse
-// while the booking is written to PostgreSQL (or while a payment is
-// pending). Returns nil when the hold is gone.
-var claimScript = redis.NewScript(scriptPrelude + `
+// claimScript: ARGV now, id, new expiry. Returns the live hold's record,
+// marks it claimed (so a release no longer frees it) and pushes its expiry
+// out to at least the new expiry, so it cannot lapse while the booking is
+// written to PostgreSQL (or while a payment is pending). Returns nil when
+// the hold is gone.
+var claimScript = newScript(scriptPrelude + `
 sweep(tonumber(ARGV[1]))
 local raw = redis.call('HGET', holds, ARGV[2])
 if not raw then return false end
@@ -132,16 +138,17 @@ local rec = cjson.decode(raw)
 local until_ = tonumber(ARGV[3])
 if until_ > rec.e then
   rec.e = until_
-  raw = cjson.encode(rec)
-  redis.call('HSET', holds, ARGV[2], raw)
   redis.call('ZADD', exp, until_, ARGV[2])
 end
+rec.c = 1
+raw = cjson.encode(rec)
+redis.call('HSET', holds, ARGV[2], raw)
 return raw
 `)
 
 // confirmScript: ARGV id. The hold became a booking: forget the hold but
 // keep its bits, which now stand for booked units.
-var confirmScript = redis.NewScript(scriptPrelude + `
+var confirmScript = newScript(scriptPrelude + `
 redis.call('ZREM', exp, ARGV[1])
 return redis.call('HDEL', holds, ARGV[1])
 `)
@@ -149,7 +156,7 @@ return redis.call('HDEL', holds, ARGV[1])
 // markScript: ARGV ttl, offset... Sets booked bits and marks the day
 // loaded. Only ever sets bits, so a load racing with live holds or a second
 // loader cannot free anything.
-var markScript = redis.NewScript(scriptPrelude + `
+var markScript = newScript(scriptPrelude + `
 for i = 2, #ARGV do redis.call('SETBIT', units, tonumber(ARGV[i]), 1) end
 redis.call('HSET', meta, 'loaded', 1)
 keep(tonumber(ARGV[1]))
@@ -159,7 +166,7 @@ return 1
 // unmarkScript: ARGV offset... Clears the bits of cancelled units. A day
 // that is not loaded is left alone: loading it later reads PostgreSQL,
 // where the units are already free.
-var unmarkScript = redis.NewScript(scriptPrelude + `
+var unmarkScript = newScript(scriptPrelude + `
 if not loaded() then return 0 end
 for i = 1, #ARGV do redis.call('SETBIT', units, tonumber(ARGV[i]), 0) end
 return 1
@@ -167,11 +174,21 @@ return 1
 
 // bitmapScript: ARGV now. Sweeps expired holds and returns the day's
 // bitmap (nil when nothing is taken).
-var bitmapScript = redis.NewScript(scriptPrelude + `
+var bitmapScript = newScript(scriptPrelude + `
 if not loaded() then return redis.error_reply('NOTLOADED') end
 sweep(tonumber(ARGV[1]))
 return redis.call('GET', units)
 `)
+
+// scriptSource keeps each script's Lua, so a test can check which keys it
+// touches.
+var scriptSource = map[*redis.Script]string{}
+
+func newScript(src string) *redis.Script {
+	s := redis.NewScript(src)
+	scriptSource[s] = src
+	return s
+}
 
 // Scripts lists every Lua script, for preloading with SCRIPT LOAD.
 var scripts = []*redis.Script{holdScript, releaseScript, claimScript, confirmScript, markScript, unmarkScript, bitmapScript}
@@ -265,8 +282,14 @@ func (r *RedisHolds) hold(ctx context.Context, q holdRequest) (units []int, free
 	return units, 0, nil
 }
 
-func (r *RedisHolds) release(ctx context.Context, location string, d Date, id string, now time.Time) (bool, error) {
-	v, err := r.run(ctx, releaseScript, dayKeys(location, d), now.UnixMilli(), id)
+// release frees a live hold's units; a claimed hold only when force is
+// set, which is for a booking that failed after its claim.
+func (r *RedisHolds) release(ctx context.Context, location string, d Date, id string, now time.Time, force bool) (bool, error) {
+	flag := 0
+	if force {
+		flag = 1
+	}
+	v, err := r.run(ctx, releaseScript, dayKeys(location, d), now.UnixMilli(), id, flag)
 	if err != nil {
 		return false, err
 	}

@@ -3,9 +3,13 @@
 # packages when missing, started on free loopback ports under a directory of
 # our own, stopped by the PIDs we recorded (never by process name).
 #
-#   deploy/stack.sh start DIR   start both (idempotent); writes DIR/env
-#   deploy/stack.sh stop DIR    stop what start started
-#   deploy/stack.sh status DIR  exit 0 when both answer
+#   deploy/stack.sh start DIR    start both (idempotent); writes DIR/env
+#   deploy/stack.sh cluster DIR  also start a 3-master Redis Cluster
+#                                (idempotent); adds REDIS_CLUSTER_ADDRS to DIR/env
+#   deploy/stack.sh stop DIR     stop what start and cluster started
+#   deploy/stack.sh pg-stop DIR  stop only PostgreSQL, keeping its port
+#   deploy/stack.sh pg-start DIR start it again on that port (fault tests)
+#   deploy/stack.sh status DIR   exit 0 when both answer
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -82,6 +86,66 @@ start_redis() {
 	echo "$port" >"$dir/redis/port"
 }
 
+# A cluster node also listens on its bus port, port+10000.
+free_cluster_port() {
+	local p
+	for p in $(shuf -i 20000-45000 -n 200); do
+		port_is_free "$p" && port_is_free $((p + 10000)) && { echo "$p"; return; }
+	done
+	echo "stack: no free port pair found" >&2
+	return 1
+}
+
+cluster_ok() {
+	local dir=$1 p
+	[ -f "$dir/cluster/ports" ] || return 1
+	for p in $(cat "$dir/cluster/ports"); do
+		redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+	done
+}
+
+# start_cluster runs three masters on loopback, each with its own directory
+# and nodes.conf under DIR/cluster, joins them into one cluster that covers
+# all 16384 hash slots and waits until every node reports cluster_state:ok.
+start_cluster() {
+	local dir=$1 i p ports=() addrs=()
+	stop_cluster "$dir"
+	rm -rf "$dir/cluster"
+	for i in 1 2 3; do
+		mkdir -p "$dir/cluster/n$i"
+		p=$(free_cluster_port)
+		redis-server --port "$p" --bind 127.0.0.1 --dir "$dir/cluster/n$i" --save '' --appendonly no \
+			--cluster-enabled yes --cluster-config-file "$dir/cluster/n$i/nodes.conf" --cluster-node-timeout 5000 \
+			--daemonize yes --pidfile "$dir/cluster/n$i/redis.pid" --logfile "$dir/cluster/n$i/redis.log" >/dev/null
+		for _ in $(seq 50); do
+			redis-cli -p "$p" ping >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		redis-cli -p "$p" ping >/dev/null || { tail -20 "$dir/cluster/n$i/redis.log" >&2; return 1; }
+		ports+=("$p")
+		addrs+=("127.0.0.1:$p")
+	done
+	redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes >"$dir/cluster/create.log" 2>&1 ||
+		{ cat "$dir/cluster/create.log" >&2; return 1; }
+	echo "${ports[*]}" >"$dir/cluster/ports"
+	for _ in $(seq 100); do
+		cluster_ok "$dir" && return 0
+		sleep 0.1
+	done
+	echo "stack: redis cluster did not reach cluster_state:ok" >&2
+	return 1
+}
+
+stop_cluster() {
+	local dir=$1 f
+	for f in "$dir"/cluster/n*/redis.pid; do
+		[ -f "$f" ] || continue
+		kill "$(cat "$f")" 2>/dev/null || true
+		rm -f "$f"
+	done
+	rm -f "$dir/cluster/ports"
+}
+
 running() {
 	local dir=$1
 	[ -f "$dir/pg/port" ] && [ -f "$dir/redis/port" ] || return 1
@@ -96,9 +160,27 @@ export DATABASE_URL=postgres://termin@127.0.0.1:$(cat "$dir/pg/port")/termin?ssl
 export REDIS_ADDR=127.0.0.1:$(cat "$dir/redis/port")
 export PG_BINDIR=$(pg_bindir)
 ENV
+	if cluster_ok "$dir"; then
+		local addrs
+		addrs=$(sed 's/\([0-9][0-9]*\)/127.0.0.1:\1/g; s/ /,/g' "$dir/cluster/ports")
+		echo "export REDIS_CLUSTER_ADDRS=$addrs" >>"$dir/env"
+	fi
 }
 
-stop() {
+# pg_down and pg_up stop and start PostgreSQL on the port it had, so
+# clients reconnect to the same address (fault tests restart it this way).
+pg_down() {
+	as_pg "$(pg_bindir)/pg_ctl" -D "$1/pg/data" -m fast -w stop >/dev/null
+}
+
+pg_up() {
+	local dir=$1
+	as_pg "$(pg_bindir)/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/postgres.log" -w -t 60 start \
+		-o "-p $(cat "$dir/pg/port") -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null ||
+		{ tail -20 "$dir/pg/postgres.log" >&2; return 1; }
+}
+
+stop_single() {
 	local dir=$1
 	if [ -f "$dir/pg/data/postmaster.pid" ]; then
 		as_pg "$(pg_bindir)/pg_ctl" -D "$dir/pg/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -110,9 +192,14 @@ stop() {
 	rm -f "$dir/pg/port" "$dir/redis/port"
 }
 
+stop() {
+	stop_single "$1"
+	stop_cluster "$1"
+}
+
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|status DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|cluster|stop|status|pg-stop|pg-start DIR" >&2; exit 2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 case $cmd in
@@ -121,13 +208,22 @@ start)
 		write_env "$dir"
 		exit 0
 	fi
-	stop "$dir"
+	stop_single "$dir"
 	ensure_installed
 	start_postgres "$dir"
 	start_redis "$dir"
 	write_env "$dir"
 	;;
+cluster)
+	if ! cluster_ok "$dir"; then
+		ensure_installed
+		start_cluster "$dir"
+	fi
+	if [ -f "$dir/pg/port" ] && [ -f "$dir/redis/port" ]; then write_env "$dir"; fi
+	;;
 stop) stop "$dir" ;;
+pg-stop) pg_down "$dir" ;;
+pg-start) pg_up "$dir" ;;
 status) running "$dir" ;;
-*) echo "usage: $0 start|stop|status DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start|cluster|stop|status|pg-stop|pg-start DIR" >&2; exit 2 ;;
 esac

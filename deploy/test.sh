@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make test: throw-away PostgreSQL and Redis in a temporary directory, then
-# every test against them, then everything stopped and removed.
+# make test: throw-away PostgreSQL, Redis and a three-master Redis Cluster in
+# a temporary directory, then every test against them, then everything
+# stopped and removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -14,6 +15,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 "$top/deploy/stack.sh" start "$dir"
+"$top/deploy/stack.sh" cluster "$dir"
 # shellcheck disable=SC1091
 . "$dir/env"
 export TERMIN_REQUIRE_SERVICES=1

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
 	"github.com/digitale-verwaltung/termin/booking"
@@ -26,33 +28,70 @@ type testServer struct {
 	URL  string
 	deps *deps
 	app  *fiber.App
+	// pool is the id the demo city's pool has on this server.
+	pool string
 }
 
 // startServer runs the real server on a loopback port, on a fresh database
 // with the demo city and its own Redis keyspace.
 func startServer(t *testing.T, flags ...string) *testServer {
 	t.Helper()
-	dbURL := servicetest.DatabaseURL(t, components...)
 	rdb := servicetest.Redis(t)
-	cfg, err := parseConfig(append([]string{"-db", dbURL, "-redis", rdb.Options().Addr}, flags...))
+	return launch(t, serverSetup{
+		dbURL: servicetest.DatabaseURL(t, components...), redisAddrs: []string{rdb.Options().Addr},
+		pool: "stadtbad", rdb: rdb, flags: flags,
+	})
+}
+
+// serverSetup is what launch runs a test server on.
+type serverSetup struct {
+	dbURL      string
+	redisAddrs []string
+	// pool renames the demo city's pool, so servers sharing a Redis
+	// Cluster keep apart.
+	pool string
+	// rdb, when set, replaces the client the server builds from
+	// redisAddrs (to use a private logical database).
+	rdb redis.UniversalClient
+	// log receives the server's log; discarded when nil.
+	log *slog.Logger
+	// flags are extra server flags.
+	flags []string
+}
+
+// launch seeds the demo city and serves it on a loopback port.
+func launch(t *testing.T, setup serverSetup) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := parseConfig(append([]string{"-db", setup.dbURL, "-redis", strings.Join(setup.redisAddrs, ",")}, setup.flags...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	if setup.pool != "stadtbad" {
+		cfg.CityFile = filepath.Join(t.TempDir(), "city.json")
+		city := bytes.ReplaceAll(demoCity, []byte(`"id": "stadtbad"`), []byte(`"id": "`+setup.pool+`"`))
+		if err := os.WriteFile(cfg.CityFile, city, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := runSeed(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := setup.log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	d, err := newDeps(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The test's own Redis keyspace, so FLUSHDB stays inside this test.
-	d.rdb.Close()
-	d.rdb = rdb
-	d.engine, err = booking.NewEngine(ctx, booking.NewPostgres(d.db), booking.NewRedisHolds(rdb), log)
-	if err != nil {
-		t.Fatal(err)
+	if setup.rdb != nil {
+		d.rdb.Close()
+		d.rdb = setup.rdb
+		d.engine, err = booking.NewEngine(ctx, booking.NewPostgres(d.db), booking.NewRedisHolds(setup.rdb), log)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	app := newApp(d)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -62,9 +101,12 @@ func startServer(t *testing.T, flags ...string) *testServer {
 	go app.Listener(ln)
 	t.Cleanup(func() {
 		app.ShutdownWithTimeout(5 * time.Second)
+		if setup.rdb == nil {
+			d.rdb.Close()
+		}
 		d.db.Close()
 	})
-	return &testServer{URL: "http://" + ln.Addr().String(), deps: d, app: app}
+	return &testServer{URL: "http://" + ln.Addr().String(), deps: d, app: app, pool: setup.pool}
 }
 
 type response struct {
@@ -110,7 +152,7 @@ func (s *testServer) poolSlot(t *testing.T) string {
 	t.Helper()
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	day := time.Now().In(berlin).AddDate(0, 0, 1).Format(time.DateOnly)
-	res := s.do(t, "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from="+day+"&to="+day, "")
+	res := s.do(t, "GET", "/api/v1/availability?location="+s.pool+"&service=erwachsene&from="+day+"&to="+day, "")
 	if res.Status != 200 {
 		t.Fatalf("availability: %d %s", res.Status, res.Body)
 	}

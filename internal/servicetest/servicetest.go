@@ -1,5 +1,6 @@
 // Package servicetest gives tests their own PostgreSQL database and Redis
-// keyspace on the services `make test` starts (deploy/stack.sh). Without
+// keyspace on the services `make test` starts (deploy/stack.sh): a single
+// Redis (REDIS_ADDR) and a Redis Cluster (REDIS_CLUSTER_ADDRS). Without
 // those services the tests skip, unless TERMIN_REQUIRE_SERVICES is set, as
 // `make test` does, in which case they fail.
 package servicetest
@@ -8,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -111,4 +113,65 @@ func Redis(t testing.TB) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: int(1 + n%15), PoolSize: 64})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
+}
+
+// Backend names a Redis deployment tests run against.
+type Backend string
+
+// The Redis deployments of `make test`.
+const (
+	// SingleRedis is one redis-server; each test gets a logical database.
+	SingleRedis Backend = "redis"
+	// ClusterRedis is a three-master Redis Cluster. A cluster has only
+	// database 0, so tests share it and keep apart by their random
+	// location ids, which are part of every key.
+	ClusterRedis Backend = "cluster"
+)
+
+// Backends lists every Redis deployment, for tests that run once on each.
+var Backends = []Backend{SingleRedis, ClusterRedis}
+
+// ClusterAddrs returns the addresses of the Redis Cluster's masters.
+func ClusterAddrs(t testing.TB) []string {
+	t.Helper()
+	return strings.Split(need(t, "REDIS_CLUSTER_ADDRS"), ",")
+}
+
+// UniversalRedis returns a client on the given deployment: on a single
+// Redis a logical database of the test's own (see Redis), on the cluster a
+// ClusterClient that has found every master.
+func UniversalRedis(t testing.TB, b Backend) redis.UniversalClient {
+	t.Helper()
+	switch b {
+	case SingleRedis:
+		return Redis(t)
+	case ClusterRedis:
+		addrs := ClusterAddrs(t)
+		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: 64})
+		t.Cleanup(func() { rdb.Close() })
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rdb.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return m.Ping(ctx).Err()
+		}); err != nil {
+			t.Fatalf("redis cluster at %v: %v", addrs, err)
+		}
+		return rdb
+	}
+	t.Fatalf("unknown redis backend %q", b)
+	return nil
+}
+
+// Flush empties what rdb can see, as losing Redis would: FLUSHDB on a
+// single Redis, FLUSHDB on every master of a cluster.
+func Flush(ctx context.Context, rdb redis.UniversalClient) error {
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return m.FlushDB(ctx).Err()
+		})
+	case *redis.Client:
+		return c.FlushDB(ctx).Err()
+	}
+	return fmt.Errorf("flush: unsupported redis client %T", rdb)
 }
