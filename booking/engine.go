@@ -440,6 +440,11 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 		}
 		return nil, ErrSlotFull
 	case err != nil:
+		// PostgreSQL failed: the citizen may retry with the same hold or
+		// give it up, so it must no longer count as being booked.
+		if uerr := e.holds.unclaim(ctx, l.ID, d, holdID); uerr != nil && !errors.Is(uerr, errNotLoaded) {
+			e.log.WarnContext(ctx, "unclaim hold after failed booking", "err", uerr)
+		}
 		return nil, err
 	}
 	if err := e.holds.confirm(ctx, l.ID, d, holdID); err != nil && !errors.Is(err, errNotLoaded) {

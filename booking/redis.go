@@ -146,6 +146,17 @@ redis.call('HSET', holds, ARGV[2], raw)
 return raw
 `)
 
+// unclaimScript: ARGV id. The booking of a claimed hold could not be
+// written: the hold may be booked again or released.
+var unclaimScript = newScript(scriptPrelude + `
+local raw = redis.call('HGET', holds, ARGV[1])
+if not raw then return 0 end
+local rec = cjson.decode(raw)
+rec.c = nil
+redis.call('HSET', holds, ARGV[1], cjson.encode(rec))
+return 1
+`)
+
 // confirmScript: ARGV id. The hold became a booking: forget the hold but
 // keep its bits, which now stand for booked units.
 var confirmScript = newScript(scriptPrelude + `
@@ -191,7 +202,7 @@ func newScript(src string) *redis.Script {
 }
 
 // Scripts lists every Lua script, for preloading with SCRIPT LOAD.
-var scripts = []*redis.Script{holdScript, releaseScript, claimScript, confirmScript, markScript, unmarkScript, bitmapScript}
+var scripts = []*redis.Script{holdScript, releaseScript, claimScript, unclaimScript, confirmScript, markScript, unmarkScript, bitmapScript}
 
 var errNotLoaded = errors.New("location-day not loaded into redis")
 
@@ -311,6 +322,11 @@ func (r *RedisHolds) claim(ctx context.Context, location string, d Date, id stri
 		return nil, fmt.Errorf("decode hold record: %w", err)
 	}
 	return &rec, nil
+}
+
+func (r *RedisHolds) unclaim(ctx context.Context, location string, d Date, id string) error {
+	_, err := r.run(ctx, unclaimScript, dayKeys(location, d), id)
+	return err
 }
 
 func (r *RedisHolds) confirm(ctx context.Context, location string, d Date, id string) error {

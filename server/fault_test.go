@@ -155,11 +155,19 @@ func rush(ctx context.Context, urls []string, pool, start string, workers int) *
 				}
 				var h struct{ ID string }
 				json.Unmarshal(body, &h)
-				status, hdr, body, err = post(url+"/api/v1/bookings", `{"hold":"`+h.ID+`","name":"Erika Mustermann","email":"erika@example.org"}`)
-				if err != nil {
-					continue
+				// Like a citizen's browser, retry the booking of the
+				// same hold while the server answers 503, a while.
+				for try := 0; try < 20 && ctx.Err() == nil; try++ {
+					status, hdr, body, err = post(url+"/api/v1/bookings", fmt.Sprintf(`{"hold":%q,"name":"Erika Mustermann","email":"erika.%d.%d@example.org"}`, h.ID, w, i))
+					if err != nil {
+						break
+					}
+					res.note("book", status, hdr, body)
+					if status != 503 {
+						break
+					}
+					time.Sleep(50 * time.Millisecond)
 				}
-				res.note("book", status, hdr, body)
 			}
 		}()
 	}
