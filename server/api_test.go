@@ -29,12 +29,13 @@ type testServer struct {
 }
 
 // startServer runs the real server on a loopback port, on a fresh database
-// with the demo city and its own Redis keyspace.
-func startServer(t *testing.T) *testServer {
+// with the demo city and its own Redis keyspace. The rate limit and the
+// automatic proof of work are off unless args switch them on.
+func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
 	dbURL := servicetest.DatabaseURL(t, components...)
 	rdb := servicetest.Redis(t)
-	cfg, err := parseConfig([]string{"-db", dbURL, "-redis", rdb.Options().Addr})
+	cfg, err := parseConfig(append([]string{"-db", dbURL, "-redis", rdb.Options().Addr, "-rate-limit=0", "-pow-auto=0"}, args...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +55,7 @@ func startServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.configureEngine(d.engine)
 	app := newApp(d)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/server/fairness"
 )
 
 // apiError is what every failed request answers: a stable code for
@@ -39,6 +42,17 @@ var (
 		MessageDE: "Die Terminbuchung ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."}
 )
 
+// rateLimitedError tells a client to slow down and when to try again.
+func rateLimitedError(wait time.Duration) *apiError {
+	secs := int(math.Ceil(wait.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	return &apiError{Status: 429, Code: "rate_limited", RetryAfter: secs,
+		Message:   "Too many requests from your connection. Please wait a moment and try again.",
+		MessageDE: "Zu viele Anfragen von Ihrer Verbindung. Bitte warten Sie einen Moment und versuchen Sie es erneut."}
+}
+
 func invalidField(field, en, de string) *apiError {
 	return newError(400, "invalid_request", field+": "+en, field+": "+de)
 }
@@ -61,7 +75,11 @@ var domainErrors = []struct {
 	{booking.ErrEmailInvalid, newError(422, "email_invalid", "Please enter a valid e-mail address.", "Bitte geben Sie eine gültige E-Mail-Adresse ein.")},
 	{booking.ErrBookingNotFound, newError(404, "booking_not_found", "No booking matches this code and token.", "Zu diesem Code und Token gibt es keine Buchung.")},
 	{booking.ErrTooLate, newError(409, "too_late", "This appointment can no longer be changed.", "Dieser Termin kann nicht mehr geändert werden.")},
+	{booking.ErrContactLimit, newError(409, "contact_limit", "This e-mail address already has the most bookings allowed at this location on this day.", "Für diese E-Mail-Adresse gibt es an diesem Tag und Standort bereits die höchstens erlaubte Zahl an Buchungen.")},
+	{fairness.ErrChallengeRequired, newError(428, "challenge_required", "Many people are booking right now. Please solve the challenge from /api/v1/challenge and send it with the reservation.", "Gerade buchen sehr viele Menschen. Bitte lösen Sie die Aufgabe von /api/v1/challenge und senden Sie sie mit der Reservierung.")},
+	{fairness.ErrChallengeInvalid, newError(403, "challenge_invalid", "The solved challenge is wrong, expired or already used. Please fetch a new one.", "Die gelöste Aufgabe ist falsch, abgelaufen oder schon benutzt. Bitte holen Sie eine neue.")},
 	{booking.ErrUnavailable, errUnavailable},
+	{fairness.ErrUnavailable, errUnavailable},
 }
 
 // toAPIError classifies any error returned by a handler.
