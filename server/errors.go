@@ -36,6 +36,7 @@ var (
 	errNotFound         = newError(404, "not_found", "There is nothing at this address.", "Unter dieser Adresse gibt es nichts.")
 	errMethodNotAllowed = newError(405, "method_not_allowed", "This method is not allowed here.", "Diese Methode ist hier nicht erlaubt.")
 	errUnauthorized     = newError(401, "unauthorized", "A valid access token is required.", "Ein gültiges Zugangstoken ist erforderlich.")
+	errRequestTimeout   = newError(408, "request_timeout", "The request took too long to arrive.", "Die Anfrage kam nicht rechtzeitig an.")
 	errInternal         = newError(500, "internal", "Something went wrong on our side. Please try again.", "Bei uns ist ein Fehler aufgetreten. Bitte versuchen Sie es erneut.")
 	errUnavailable      = &apiError{Status: 503, Code: "unavailable", RetryAfter: 2,
 		Message:   "The booking service is briefly unavailable. Please try again in a moment.",
@@ -102,6 +103,12 @@ func toAPIError(err error) *apiError {
 			return errMethodNotAllowed
 		case fiber.StatusRequestEntityTooLarge:
 			return newError(413, "too_large", "The request is too large.", "Die Anfrage ist zu groß.")
+		case fiber.StatusRequestTimeout:
+			// fasthttp reports a keep-alive connection that stayed idle
+			// past the read timeout this way; it is not our failure.
+			return errRequestTimeout
+		case fiber.StatusRequestHeaderFieldsTooLarge:
+			return newError(431, "too_large", "The request headers are too large.", "Die Kopfzeilen der Anfrage sind zu groß.")
 		case fiber.StatusBadRequest, fiber.StatusUnprocessableEntity:
 			return errInvalidJSON
 		}
