@@ -39,6 +39,7 @@ var (
 	ErrHoldUsed        = errors.New("hold already used")
 	ErrBookingNotFound = errors.New("booking not found")
 	ErrTooLate         = errors.New("booking can no longer be changed")
+	ErrContactLimit    = errors.New("contact has reached the booking limit for this day")
 	ErrUnavailable     = errors.New("reservation store unavailable")
 )
 

@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -34,6 +35,15 @@ type Engine struct {
 	ConfirmGrace time.Duration
 	// Now is the clock; tests move it to expire holds.
 	Now func() time.Time
+	// ContactLimits bounds the live bookings one e-mail address may hold
+	// at one location on one local day, by location kind (KindOffice,
+	// KindPool). A missing kind or 0 means no limit.
+	ContactLimits map[string]int
+	// ContactKey keys the hash that stands for an e-mail address in the
+	// limit's bookkeeping, so the stored hashes cannot be matched against
+	// a list of addresses. It must be the same on every replica and stay
+	// the same across restarts, or the counts start over.
+	ContactKey []byte
 
 	mu       sync.RWMutex
 	catalog  map[string]*Location
@@ -346,6 +356,31 @@ func (c Contact) Validate() error {
 	return nil
 }
 
+// NormalizeEmail folds the spellings of one mailbox together for the
+// per-contact limit: case and surrounding space are dropped, and so is a
+// "+tag" suffix of the local part, which many providers deliver to the
+// same mailbox and which would otherwise be a free way round the limit.
+func NormalizeEmail(email string) string {
+	email = strings.ToLower(strings.TrimSpace(email))
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return email
+	}
+	local, domain := email[:at], email[at:]
+	if plus := strings.IndexByte(local, '+'); plus > 0 {
+		local = local[:plus]
+	}
+	return local + domain
+}
+
+// contactHash is the keyed hash that stands for an address in the limit's
+// bookkeeping.
+func (e *Engine) contactHash(email string) []byte {
+	m := hmac.New(sha256.New, e.ContactKey)
+	m.Write([]byte(NormalizeEmail(email)))
+	return m.Sum(nil)
+}
+
 // Contact validation outcomes.
 var (
 	ErrNameInvalid  = errors.New("name missing or too long")
@@ -412,6 +447,7 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 	}
 	token := randomToken()
 	hash := sha256.Sum256([]byte(token))
+	limit := contactLimit{hash: e.contactHash(c.Email), day: DateOf(b.Start.In(tz)), max: e.ContactLimits[l.Kind]}
 	var cells []unitCell
 	for _, u := range rec.Units {
 		for t := b.Start; t.Before(b.End); t = t.Add(time.Duration(l.SlotMinutes) * time.Minute) {
@@ -420,7 +456,7 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 	}
 	for attempt := 0; ; attempt++ {
 		b.Code = NewBookingCode()
-		err = e.pg.insertBooking(ctx, b, hash[:], cells, opt.InTx)
+		err = e.pg.insertBooking(ctx, b, hash[:], limit, cells, opt.InTx)
 		if !errors.Is(err, errCodeTaken) || attempt == 5 {
 			break
 		}
@@ -428,6 +464,10 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 	switch {
 	case errors.Is(err, errHoldUsed):
 		return nil, ErrHoldUsed
+	case errors.Is(err, ErrContactLimit):
+		// The hold stays: the citizen may book it for someone else, and
+		// otherwise it expires like any unconfirmed hold.
+		return nil, ErrContactLimit
 	case errors.Is(err, errUnitTaken):
 		// Redis handed out a unit PostgreSQL knows is booked: Redis was
 		// wrong (lost or stale). Drop this hold and re-mark the day.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -143,20 +144,57 @@ var (
 	errCodeTaken = errors.New("booking code taken")
 )
 
+// contactLimit is the per-contact limit a booking is counted against.
+type contactLimit struct {
+	hash []byte // keyed hash of the normalised e-mail address
+	day  Date   // local day of the slot
+	max  int    // 0: no limit, but the booking is still counted
+}
+
+// countContact counts a booking against its contact's limit. The UPSERT
+// locks the contact's row for the rest of the transaction, so concurrent
+// confirms of the same contact queue here and each sees the others'
+// counts: the limit holds across replicas without any lock of ours.
+func countContact(ctx context.Context, tx *sqlx.Tx, location string, c contactLimit) error {
+	max := c.max
+	if max <= 0 {
+		max = math.MaxInt32
+	}
+	var n int
+	err := tx.QueryRowxContext(ctx, `
+		INSERT INTO contact_days (location_id, day, contact_hash, bookings) VALUES ($1, $2, $3, 1)
+		ON CONFLICT (location_id, day, contact_hash)
+		DO UPDATE SET bookings = contact_days.bookings + 1 WHERE contact_days.bookings < $4
+		RETURNING bookings`, location, c.day.String(), c.hash, max).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrContactLimit
+	}
+	if err != nil {
+		return fmt.Errorf("%w: count contact: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
 // insertBooking writes the booking and the units it occupies in one
-// transaction; extra runs inside the same transaction, so callers can add
-// rows (an outbox entry, a payment) that must commit with the booking.
-func (p *Postgres) insertBooking(ctx context.Context, b *Booking, tokenHash []byte, cells []unitCell, extra func(*sqlx.Tx, *Booking) error) error {
+// transaction, counted against the contact's limit; extra runs inside the
+// same transaction, so callers can add rows (an outbox entry, a payment)
+// that must commit with the booking.
+func (p *Postgres) insertBooking(ctx context.Context, b *Booking, tokenHash []byte, limit contactLimit, cells []unitCell, extra func(*sqlx.Tx, *Booking) error) error {
 	tx, err := p.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%w: begin: %w", ErrUnavailable, err)
 	}
 	defer tx.Rollback()
+	if err := countContact(ctx, tx, b.LocationID, limit); err != nil {
+		return err
+	}
 	err = tx.QueryRowxContext(ctx, `
-		INSERT INTO bookings (code, hold_id, manage_token_hash, location_id, service_id, start_at, end_at, unit_indexes, name, email, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		INSERT INTO bookings (code, hold_id, manage_token_hash, location_id, service_id, start_at, end_at, unit_indexes, name, email, status,
+			contact_hash, local_day)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		RETURNING id, created_at`,
 		b.Code, b.HoldID, tokenHash, b.LocationID, b.ServiceID, b.Start, b.End, pq.Array(b.Units), b.Name, b.Email, b.Status,
+		limit.hash, limit.day.String(),
 	).Scan(&b.ID, &b.CreatedAt)
 	if err != nil {
 		return classifyInsert(err)
@@ -250,14 +288,31 @@ func (p *Postgres) cancelBooking(ctx context.Context, id int64, now time.Time, e
 		return nil, fmt.Errorf("%w: begin: %w", ErrUnavailable, err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
+	var counted struct {
+		Location string  `db:"location_id"`
+		Day      *string `db:"local_day"`
+		Hash     []byte  `db:"contact_hash"`
+	}
+	err = tx.GetContext(ctx, &counted, `
 		UPDATE bookings SET status = 'cancelled', cancelled_at = $2
-		WHERE id = $1 AND status <> 'cancelled'`, id, now)
+		WHERE id = $1 AND status <> 'cancelled'
+		RETURNING location_id, local_day::text, contact_hash`, id, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil // already cancelled
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: cancel: %w", ErrUnavailable, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, nil // already cancelled
+	// A cancelled appointment no longer counts against its contact's
+	// limit. Bookings from before the limit have no hash and were never
+	// counted.
+	if counted.Hash != nil && counted.Day != nil {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE contact_days SET bookings = bookings - 1
+			WHERE location_id = $1 AND day = $2 AND contact_hash = $3 AND bookings > 0`,
+			counted.Location, *counted.Day, counted.Hash); err != nil {
+			return nil, fmt.Errorf("%w: uncount contact: %w", ErrUnavailable, err)
+		}
 	}
 	var cells []unitCell
 	if err := tx.SelectContext(ctx, &cells, `

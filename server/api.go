@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -11,13 +12,23 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/server/fairness"
 )
 
 // api serves the public booking API under /api/v1.
 type api struct {
 	engine *booking.Engine
 	// key signs the QR payload of a booking.
-	key ed25519.PrivateKey
+	key            ed25519.PrivateKey
+	log            *slog.Logger
+	limiter        *fairness.Limiter
+	pow            *fairness.Challenges
+	clientIPHeader string
+}
+
+func newAPI(d *deps) *api {
+	limiter, pow := newFairness(d)
+	return &api{engine: d.engine, key: d.signingKey, log: d.log, limiter: limiter, pow: pow, clientIPHeader: d.cfg.ClientIPHeader}
 }
 
 func (a *api) routes(app *fiber.App) {
@@ -25,9 +36,10 @@ func (a *api) routes(app *fiber.App) {
 	v1.Get("/locations", a.listLocations)
 	v1.Get("/locations/:id/services", a.listServices)
 	v1.Get("/availability", a.availability)
-	v1.Post("/holds", a.createHold)
+	v1.Get("/challenge", a.challenge)
+	v1.Post("/holds", a.rateLimited("holds"), a.createHold)
 	v1.Delete("/holds/:id", a.deleteHold)
-	v1.Post("/bookings", a.createBooking)
+	v1.Post("/bookings", a.rateLimited("bookings"), a.createBooking)
 	v1.Get("/bookings/:code", a.getBooking)
 	v1.Delete("/bookings/:code", a.cancelBooking)
 }
@@ -120,6 +132,8 @@ type holdRequest struct {
 	Service  string `json:"service"`
 	Start    string `json:"start"`
 	Units    *int   `json:"units"`
+	// Pow is the solved challenge, when the location-day asks for one.
+	Pow *powJSON `json:"pow"`
 }
 
 type holdJSON struct {
@@ -151,6 +165,13 @@ func (a *api) createHold(c *fiber.Ctx) error {
 	units := 1
 	if req.Units != nil {
 		units = *req.Units
+	}
+	_, tz, err := a.engine.Location(req.Location)
+	if err != nil {
+		return err
+	}
+	if err := a.requireProof(c, req.Location, booking.DateOf(start.In(tz)).String(), req.Pow); err != nil {
+		return err
 	}
 	h, err := a.engine.PlaceHold(c.UserContext(), req.Location, req.Service, start, units)
 	if err != nil {

@@ -33,7 +33,8 @@ type testServer struct {
 }
 
 // startServer runs the real server on a loopback port, on a fresh database
-// with the demo city and its own Redis keyspace.
+// with the demo city and its own Redis keyspace. The rate limit and the
+// automatic proof of work are off unless flags switch them on.
 func startServer(t *testing.T, flags ...string) *testServer {
 	t.Helper()
 	rdb := servicetest.Redis(t)
@@ -63,7 +64,7 @@ type serverSetup struct {
 func launch(t *testing.T, setup serverSetup) *testServer {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := parseConfig(append([]string{"-db", setup.dbURL, "-redis", strings.Join(setup.redisAddrs, ",")}, setup.flags...))
+	cfg, err := parseConfig(append([]string{"-db", setup.dbURL, "-redis", strings.Join(setup.redisAddrs, ","), "-rate-limit=0", "-pow-auto=0"}, setup.flags...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +94,7 @@ func launch(t *testing.T, setup serverSetup) *testServer {
 			t.Fatal(err)
 		}
 	}
+	cfg.configureEngine(d.engine)
 	app := newApp(d)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/server/fairness"
 )
 
 // apiError is what every failed request answers: a stable code for
@@ -33,11 +36,23 @@ var (
 	errNotFound         = newError(404, "not_found", "There is nothing at this address.", "Unter dieser Adresse gibt es nichts.")
 	errMethodNotAllowed = newError(405, "method_not_allowed", "This method is not allowed here.", "Diese Methode ist hier nicht erlaubt.")
 	errUnauthorized     = newError(401, "unauthorized", "A valid access token is required.", "Ein gültiges Zugangstoken ist erforderlich.")
+	errRequestTimeout   = newError(408, "request_timeout", "The request took too long to arrive.", "Die Anfrage kam nicht rechtzeitig an.")
 	errInternal         = newError(500, "internal", "Something went wrong on our side. Please try again.", "Bei uns ist ein Fehler aufgetreten. Bitte versuchen Sie es erneut.")
 	errUnavailable      = &apiError{Status: 503, Code: "unavailable", RetryAfter: 2,
 		Message:   "The booking service is briefly unavailable. Please try again in a moment.",
 		MessageDE: "Die Terminbuchung ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."}
 )
+
+// rateLimitedError tells a client to slow down and when to try again.
+func rateLimitedError(wait time.Duration) *apiError {
+	secs := int(math.Ceil(wait.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	return &apiError{Status: 429, Code: "rate_limited", RetryAfter: secs,
+		Message:   "Too many requests from your connection. Please wait a moment and try again.",
+		MessageDE: "Zu viele Anfragen von Ihrer Verbindung. Bitte warten Sie einen Moment und versuchen Sie es erneut."}
+}
 
 func invalidField(field, en, de string) *apiError {
 	return newError(400, "invalid_request", field+": "+en, field+": "+de)
@@ -61,7 +76,11 @@ var domainErrors = []struct {
 	{booking.ErrEmailInvalid, newError(422, "email_invalid", "Please enter a valid e-mail address.", "Bitte geben Sie eine gültige E-Mail-Adresse ein.")},
 	{booking.ErrBookingNotFound, newError(404, "booking_not_found", "No booking matches this code and token.", "Zu diesem Code und Token gibt es keine Buchung.")},
 	{booking.ErrTooLate, newError(409, "too_late", "This appointment can no longer be changed.", "Dieser Termin kann nicht mehr geändert werden.")},
+	{booking.ErrContactLimit, newError(409, "contact_limit", "This e-mail address already has the most bookings allowed at this location on this day.", "Für diese E-Mail-Adresse gibt es an diesem Tag und Standort bereits die höchstens erlaubte Zahl an Buchungen.")},
+	{fairness.ErrChallengeRequired, newError(428, "challenge_required", "Many people are booking right now. Please solve the challenge from /api/v1/challenge and send it with the reservation.", "Gerade buchen sehr viele Menschen. Bitte lösen Sie die Aufgabe von /api/v1/challenge und senden Sie sie mit der Reservierung.")},
+	{fairness.ErrChallengeInvalid, newError(403, "challenge_invalid", "The solved challenge is wrong, expired or already used. Please fetch a new one.", "Die gelöste Aufgabe ist falsch, abgelaufen oder schon benutzt. Bitte holen Sie eine neue.")},
 	{booking.ErrUnavailable, errUnavailable},
+	{fairness.ErrUnavailable, errUnavailable},
 }
 
 // toAPIError classifies any error returned by a handler.
@@ -84,6 +103,12 @@ func toAPIError(err error) *apiError {
 			return errMethodNotAllowed
 		case fiber.StatusRequestEntityTooLarge:
 			return newError(413, "too_large", "The request is too large.", "Die Anfrage ist zu groß.")
+		case fiber.StatusRequestTimeout:
+			// fasthttp reports a keep-alive connection that stayed idle
+			// past the read timeout this way; it is not our failure.
+			return errRequestTimeout
+		case fiber.StatusRequestHeaderFieldsTooLarge:
+			return newError(431, "too_large", "The request headers are too large.", "Die Kopfzeilen der Anfrage sind zu groß.")
 		case fiber.StatusBadRequest, fiber.StatusUnprocessableEntity:
 			return errInvalidJSON
 		}

@@ -369,7 +369,7 @@ func TestTwoServerProcessesShareOneSlot(t *testing.T) {
 	var urls []string
 	for i := 0; i < 2; i++ {
 		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-		cmd := exec.Command(bin, "serve", "-http", addr, "-db", dbURL, "-redis", redisAddr, "-warm-days", "2", "-log-level", "error")
+		cmd := exec.Command(bin, "serve", "-http", addr, "-db", dbURL, "-redis", redisAddr, "-warm-days", "2", "-log-level", "error", "-rate-limit=0", "-pow-auto=0")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	_ "embed"
 	"errors"
 	"flag"
@@ -19,6 +21,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +34,7 @@ import (
 
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/internal/migrate"
+	"github.com/digitale-verwaltung/termin/server/fairness"
 )
 
 //go:embed democity.json
@@ -54,6 +58,22 @@ type config struct {
 	// CheckInEarly and CheckInLate bound an appointment's check-in at the
 	// counter kiosk around its start.
 	CheckInEarly, CheckInLate time.Duration
+	PprofAddr                 string
+	// Secret keys the proof-of-work signatures and the hashes that stand
+	// for client addresses and e-mail addresses; replicas must share it.
+	Secret string
+
+	RateLimit      float64
+	RateBurst      int
+	ClientIPHeader string
+
+	ContactLimitOffice int
+	ContactLimitPool   int
+
+	PowLocations []string
+	PowAuto      int
+	PowBits      int
+	PowTTL       time.Duration
 }
 
 func env(name, def string) string {
@@ -68,6 +88,30 @@ func envDuration(name string, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(env(name, "")); err == nil {
+		return n
+	}
+	return def
+}
+
+func envFloat(name string, def float64) float64 {
+	if f, err := strconv.ParseFloat(env(name, ""), 64); err == nil {
+		return f
+	}
+	return def
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func parseConfig(args []string) (config, error) {
@@ -85,15 +129,44 @@ func parseConfig(args []string) (config, error) {
 	fs.DurationVar(&cfg.CheckInLate, "checkin-late", envDuration("CHECKIN_LATE", 15*time.Minute), "how long after an appointment's start the kiosk still checks it in (CHECKIN_LATE)")
 	fs.DurationVar(&cfg.GateEarly, "gate-early", envDuration("GATE_EARLY", 15*time.Minute), "how long before its slot a ticket admits (GATE_EARLY)")
 	fs.DurationVar(&cfg.GateLate, "gate-late", envDuration("GATE_LATE", 30*time.Minute), "how long after its slot ends a ticket still admits (GATE_LATE)")
+	fs.StringVar(&cfg.PprofAddr, "pprof", env("PPROF_ADDR", ""), "serve net/http/pprof on this address; off when empty (PPROF_ADDR)")
+	cfg.Secret = env("SECRET_KEY", "")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", envFloat("RATE_LIMIT", 1), "holds and bookings per second per client in the long run; 0 switches the limit off (RATE_LIMIT)")
+	fs.IntVar(&cfg.RateBurst, "rate-burst", envInt("RATE_BURST", 20), "holds and bookings a client may make at once (RATE_BURST)")
+	fs.StringVar(&cfg.ClientIPHeader, "client-ip-header", env("CLIENT_IP_HEADER", ""), "header a trusted proxy puts the client address in, e.g. X-Forwarded-For; its last entry is used; empty: the peer address (CLIENT_IP_HEADER)")
+	fs.IntVar(&cfg.ContactLimitOffice, "contact-limit-office", envInt("CONTACT_LIMIT_OFFICE", 2), "bookings one e-mail address may hold per office and day; 0: no limit (CONTACT_LIMIT_OFFICE)")
+	fs.IntVar(&cfg.ContactLimitPool, "contact-limit-pool", envInt("CONTACT_LIMIT_POOL", 4), "bookings one e-mail address may hold per pool and day; 0: no limit (CONTACT_LIMIT_POOL)")
+	powLocations := fs.String("pow-locations", env("POW_LOCATIONS", ""), "locations whose holds always need a proof of work, comma-separated, or * for all (POW_LOCATIONS)")
+	fs.IntVar(&cfg.PowAuto, "pow-auto", envInt("POW_AUTO", 300), "hold requests per minute and location-day above which a proof of work is needed; 0: never automatically (POW_AUTO)")
+	fs.IntVar(&cfg.PowBits, "pow-bits", envInt("POW_BITS", 16), "proof-of-work difficulty in leading zero bits (POW_BITS)")
+	fs.DurationVar(&cfg.PowTTL, "pow-ttl", envDuration("POW_TTL", 5*time.Minute), "how long a challenge can be used (POW_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
-	for _, a := range strings.Split(*redisAddrs, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			cfg.RedisAddrs = append(cfg.RedisAddrs, a)
-		}
+	cfg.RedisAddrs = splitList(*redisAddrs)
+	cfg.PowLocations = splitList(*powLocations)
+	if cfg.PowBits < 1 || cfg.PowBits > fairness.MaxDifficulty {
+		return cfg, fmt.Errorf("-pow-bits must be between 1 and %d", fairness.MaxDifficulty)
+	}
+	if cfg.RateLimit < 0 || cfg.RateBurst < 1 {
+		return cfg, errors.New("-rate-limit must not be negative and -rate-burst must be at least 1")
 	}
 	return cfg, nil
+}
+
+// subKey derives the key for one use from the shared secret, so a key
+// that leaks from one use does not open the others.
+func (cfg config) subKey(use string) []byte {
+	m := hmac.New(sha256.New, []byte(cfg.Secret))
+	m.Write([]byte(use))
+	return m.Sum(nil)
+}
+
+// configureEngine applies the engine's settings from the configuration.
+func (cfg config) configureEngine(e *booking.Engine) {
+	e.HoldTTL = cfg.HoldTTL
+	e.ContactKey = cfg.subKey("contact")
+	e.ContactLimits = map[string]int{booking.KindOffice: cfg.ContactLimitOffice, booking.KindPool: cfg.ContactLimitPool}
 }
 
 func main() {
@@ -103,6 +176,9 @@ func main() {
 	}
 	cfg, err := parseConfig(args)
 	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, err)
+		}
 		os.Exit(2)
 	}
 	var level slog.Level
@@ -211,7 +287,7 @@ func newDeps(ctx context.Context, cfg config, log *slog.Logger) (*deps, error) {
 		rdb.Close()
 		return nil, err
 	}
-	engine.HoldTTL = cfg.HoldTTL
+	cfg.configureEngine(engine)
 	key, err := booking.NewPostgres(db).SigningKey(ctx)
 	if err != nil {
 		db.Close()
@@ -247,7 +323,7 @@ func newApp(d *deps) *fiber.App {
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
-	(&api{engine: d.engine, key: d.signingKey}).routes(app)
+	newAPI(d).routes(app)
 	queue := booking.NewQueue(d.engine)
 	queue.CheckInEarly, queue.CheckInLate = d.cfg.CheckInEarly, d.cfg.CheckInLate
 	(&kiosk{
@@ -266,6 +342,22 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer d.Close()
 	if err := booking.NewRedisHolds(d.rdb).Preload(ctx); err != nil {
 		log.Warn("preload redis scripts", "err", err)
+	}
+	if err := fairness.Preload(ctx, d.rdb); err != nil {
+		log.Warn("preload redis scripts", "err", err)
+	}
+	if cfg.Secret == "" {
+		// Fine for a demo; with several replicas a challenge issued by one
+		// would not verify on another only if their secrets differed, and
+		// the hashes in Redis and PostgreSQL would be unkeyed.
+		log.Warn("SECRET_KEY is not set; set the same secret on every replica in production")
+	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 	}
 	if err := d.engine.Warm(ctx, cfg.WarmDays); err != nil {
 		// Not fatal: days load lazily once Redis answers.

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# make bench: the rush benchmark. Starts private PostgreSQL and Redis in a
+# temporary directory, the server (rate limit and proof of work off, pprof
+# on a loopback port) on the bench city, the PostgreSQL row-lock baseline,
+# then deploy/loadgen, which prints a table and writes docs/benchmarks.md
+# and docs/bench-latency.png. Everything it started is stopped by PID at
+# the end; the whole run is bounded by BENCH_TIMEOUT seconds.
+#
+#   deploy/bench.sh [loadgen flags...]   e.g. -clients 100 -attempts 5000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+dir=$(mktemp -d /tmp/termin-bench.XXXXXX)
+children=()
+cleanup() {
+	trap - EXIT INT TERM
+	for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${children[@]}"; do wait "$pid" 2>/dev/null || true; done
+	"$top/deploy/stack.sh" stop "$dir" || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+	local p
+	for p in $(shuf -i 45001-60000 -n 200); do
+		port_is_free "$p" && { echo "$p"; return; }
+	done
+	echo "bench: no free port" >&2
+	return 1
+}
+wait_port() {
+	local pid=$1 port=$2
+	for _ in $(seq 150); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || { echo "bench: process $pid exited" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "bench: nothing listens on $port" >&2
+	return 1
+}
+
+echo "bench: starting PostgreSQL and Redis in $dir ..." >&2
+# A free port can be taken between choosing and binding it on a busy
+# machine; one more try picks other ports.
+"$top/deploy/stack.sh" start "$dir" >&2 || {
+	"$top/deploy/stack.sh" stop "$dir"
+	"$top/deploy/stack.sh" start "$dir" >&2
+}
+# shellcheck disable=SC1091
+. "$dir/env"
+
+echo "bench: building ..." >&2
+go build -o "$dir/bin/" ./server ./deploy/loadgen ./deploy/loadgen/pglock
+
+"$dir/bin/server" migrate
+CITY_FILE="$top/deploy/loadgen/benchcity.json" "$dir/bin/server" seed
+"$PG_BINDIR/psql" "$DATABASE_URL" -qc "CREATE DATABASE pglock" >/dev/null
+pglock_db=${DATABASE_URL%/termin*}/pglock?sslmode=disable
+
+http_port=$(free_port)
+pprof_port=$(free_port)
+SECRET_KEY=bench "$dir/bin/server" serve -http "127.0.0.1:$http_port" -pprof "127.0.0.1:$pprof_port" \
+	-rate-limit 0 -pow-auto 0 -warm-days 2 -log-level warn 2>"$dir/server.log" &
+children+=($!)
+wait_port "$!" "$http_port"
+
+# The baseline's slot is the same as the server's: tomorrow 10:00 in Berlin.
+start=$(TZ=Europe/Berlin date -d "tomorrow 10:00" +%Y-%m-%dT%H:%M:%S%:z)
+base_port=$(free_port)
+"$dir/bin/pglock" -http "127.0.0.1:$base_port" -db "$pglock_db" -start "$start" -capacity 500 2>"$dir/pglock.log" &
+children+=($!)
+wait_port "$!" "$base_port"
+
+timeout "${BENCH_TIMEOUT:-300}" "$dir/bin/loadgen" \
+	-ours "http://127.0.0.1:$http_port" -db "$DATABASE_URL" \
+	-baseline "http://127.0.0.1:$base_port" -baseline-db "$pglock_db" \
+	-redis "$REDIS_ADDR" -pprof "http://127.0.0.1:$pprof_port" \
+	-out "$top/docs" -command "make bench" "$@"
