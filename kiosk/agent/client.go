@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// APIError is an error answer of the server: a stable code and messages
-// in English and German.
+// APIError is an error answer of the server ({"error": {...}}): a stable
+// code and messages in English and German.
 type APIError struct {
 	Status    int    `json:"-"`
 	Code      string `json:"code"`
@@ -192,10 +192,15 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("server: read %s %s: %w", method, path, err)
 	}
 	if res.StatusCode >= 300 {
-		ae := &APIError{Status: res.StatusCode}
-		if json.Unmarshal(b, ae) != nil || ae.Code == "" {
+		var wrapped struct {
+			Error *APIError `json:"error"`
+		}
+		ae := &APIError{}
+		wrapped.Error = ae
+		if json.Unmarshal(b, &wrapped) != nil || ae.Code == "" {
 			ae.Code, ae.Message = "http_"+fmt.Sprint(res.StatusCode), string(bytes.TrimSpace(b))
 		}
+		ae.Status = res.StatusCode
 		return ae
 	}
 	if out == nil || len(b) == 0 {

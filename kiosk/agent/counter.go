@@ -117,12 +117,12 @@ func (a *Agent) serverMessage(err error) Message {
 func (a *Agent) fail(ctx context.Context, kind string, m Message) Outcome {
 	o := Outcome{Kind: "error", Error: &m, At: a.cfg.Now()}
 	a.log.Info("kiosk: refused", "action", kind, "code", m.Code)
+	a.show(o)
 	if a.cfg.PrintErrorSlips && a.printer != nil && m.Code != msgPrinter.Code {
 		if err := a.printer.PrintTicket(ctx, a.errorSlip(m)); err != nil {
 			a.notePrintError(err)
 		}
 	}
-	a.show(o)
 	return o
 }
 
