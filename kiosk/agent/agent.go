@@ -284,6 +284,9 @@ func (m modemLines) with(f func(serial.Port) error) error {
 	return f(p)
 }
 
+// DeviceToken is the token the agent authenticates with.
+func (a *Agent) DeviceToken() string { return a.client.token }
+
 // Mode is counter or gate.
 func (a *Agent) Mode() string { return a.mode }
 
