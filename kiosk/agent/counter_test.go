@@ -114,7 +114,8 @@ func TestCounterCheckInAndWalkIn(t *testing.T) {
 	r.post("/appointment", nil)
 	r.post("/check-in", url.Values{"code": {strings.ToLower(appt2.Code[:4]) + "-" + appt2.Code[4:]}})
 	rc = waitReceipt(t, r.printer, 5)
-	if !strings.Contains(rc.Text(), "\nT002\n") || !strings.Contains(rc.Text(), "Wohnsitz anmelden") {
+	if !strings.Contains(rc.Text(), "\nT002\n") || !strings.Contains(rc.Text(), "Wohnsitz anmelden") ||
+		!strings.Contains(rc.Text(), "Termin / Appointment "+appt2.Start.In(berlin).Format("15:04")) {
 		t.Errorf("check-in by code:\n%s", rc.Text())
 	}
 }
