@@ -504,6 +504,11 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 	t := time.NewTicker(a.cfg.Heartbeat)
 	defer t.Stop()
 	for n := 0; ; n++ {
+		if a.relayPort != nil {
+			// The relay is only written to on a pulse: open it here so an
+			// unplugged board shows up in the heartbeat.
+			_, _ = a.relayPort.Port()
+		}
 		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := a.client.Heartbeat(hctx, Version, a.Status())
 		cancel()
