@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make run: private PostgreSQL and Redis under .run/, migrations, the demo
-# city, then the server in the foreground. Ctrl-C or SIGTERM stops
-# everything this script started.
+# city, the server and a counter kiosk on simulated hardware, in the
+# foreground. Ctrl-C or SIGTERM stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -35,8 +35,16 @@ echo "Starting PostgreSQL and Redis under .run/ ..."
 
 echo "Building ..."
 go build -o "$run/bin/" ./server
+go build -o "$run/bin/kiosk" ./kiosk
 
 export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
+# The admin API key of this run: the simulated kiosk registers itself with
+# it, and it is printed below for curl.
+if [ -z "${ADMIN_API_KEY:-}" ]; then
+	ADMIN_API_KEY=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+fi
+export ADMIN_API_KEY
+KIOSK_LISTEN=${KIOSK_LISTEN:-127.0.0.1:8090}
 "$run/bin/server" migrate
 "$run/bin/server" seed
 
@@ -48,10 +56,31 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
+# A counter kiosk at the Bürgeramt on a simulated printer and scanner. Its
+# device token stays in .run/kiosk/state; a fresh database (new .run/)
+# means a new registration.
+mkdir -p "$run/kiosk/state" "$run/kiosk/tickets"
+if [ -f "$run/kiosk/state/token" ] && ! curl -fsS -o /dev/null -H "Authorization: Bearer $(cat "$run/kiosk/state/token")" \
+	"http://$HTTP_ADDR/api/v1/kiosk/config" 2>/dev/null; then
+	rm -f "$run/kiosk/state/token" "$run/kiosk/state/server-config.json"
+fi
+"$run/bin/kiosk" sim -server "http://$HTTP_ADDR" -mode counter -listen "$KIOSK_LISTEN" \
+	-state-dir "$run/kiosk/state" -sim-tickets "$run/kiosk/tickets" -sim-location buergeramt-koblenz \
+	-ticket-qr "http://$HTTP_ADDR/api/v1/locations/{location}/queue/display" >"$run/log/kiosk.log" 2>&1 &
+children+=($!)
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/${KIOSK_LISTEN%:*}/${KIOSK_LISTEN##*:}") 2>/dev/null && break
+	kill -0 "${children[1]}" 2>/dev/null || { echo "the kiosk did not start:" >&2; cat "$run/log/kiosk.log" >&2; exit 1; }
+	sleep 0.1
+done
+
 cat <<MSG
 
 termin is running.
   API          http://$HTTP_ADDR/api/v1/locations
+  kiosk page   http://$KIOSK_LISTEN/   (counter kiosk, Bürgeramt Koblenz)
+  kiosk sim    http://$KIOSK_LISTEN/sim/   (scan a code, paper out, unplug; tickets as PNG in .run/kiosk/tickets/)
+  admin key    ADMIN_API_KEY=$ADMIN_API_KEY
   health       http://$HTTP_ADDR/healthz  http://$HTTP_ADDR/readyz
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_ADDR

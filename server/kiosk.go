@@ -229,7 +229,14 @@ func (k *kiosk) checkIn(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(k.ticketJSON(t))
+	out := k.ticketJSON(t)
+	// The appointment's start, for the printed ticket (RFC 3339).
+	var start time.Time
+	if t.BookingID != nil && k.pg.DB().GetContext(c.UserContext(), &start, `SELECT start_at FROM bookings WHERE id = $1`, *t.BookingID) == nil {
+		s := start.UTC().Format(time.RFC3339)
+		out.Appointment = &s
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
 type redemptionIn struct {

@@ -1,0 +1,193 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/digitale-verwaltung/termin/kiosk/agent"
+	"github.com/digitale-verwaltung/termin/kiosk/simhw"
+	"github.com/digitale-verwaltung/termin/printer"
+)
+
+const office = "buergeramt-koblenz"
+
+func waitReceipt(t *testing.T, p *simhw.Printer, n int) printer.Receipt {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rs, err := p.WaitReceipts(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs[n-1]
+}
+
+func TestCounterCheckInAndWalkIn(t *testing.T) {
+	s := startServer(t)
+	r := newRig(t, s, rigOptions{location: office, mode: "counter", tweak: func(c *agent.Config) {
+		c.TicketQR = "https://termin.example.de/warten/{location}/{number}"
+		c.PrintErrorSlips = true
+	}})
+
+	// A scan at the start screen checks the appointment in.
+	appt := s.appointmentNow(office, "personalausweis")
+	if err := r.scanner.Scan(appt.QR); err != nil {
+		t.Fatal(err)
+	}
+	rc := waitReceipt(t, r.printer, 1)
+	text := rc.Text()
+	if rc.Lines[0].Text != "Bürgeramt Koblenz" || !rc.Cut {
+		t.Errorf("ticket header/cut: %q", text)
+	}
+	var number printer.Line
+	for _, l := range rc.Lines {
+		if regexp.MustCompile(`^[A-Z]\d{3}$`).MatchString(l.Text) {
+			number = l
+		}
+	}
+	if number.Text != "T001" || number.Height < 2 {
+		t.Errorf("number line %+v in %q", number, text)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for _, want := range []string{"Personalausweis beantragen", "Termin / Appointment " + appt.Start.In(berlin).Format("15:04"),
+		"Vor Ihnen / Ahead of you: 0", "Wartezeit ca.", time.Now().In(berlin).Format("02.01.2006")} {
+		if !strings.Contains(text, want) {
+			t.Errorf("ticket lacks %q:\n%s", want, text)
+		}
+	}
+	if len(rc.QR) != 1 || rc.QR[0] != "https://termin.example.de/warten/buergeramt-koblenz/T001" {
+		t.Errorf("ticket QR %q", rc.QR)
+	}
+	eventually(t, "check-in on screen", 5*time.Second, func() bool {
+		st := r.status()
+		return st.Screen == "result" && st.Outcome != nil && st.Outcome.Ticket != nil && st.Outcome.Ticket.Number == "T001"
+	})
+	if html := r.page(); !strings.Contains(html, `id="number">T001<`) || !strings.Contains(html, `lang="de"`) {
+		t.Errorf("page does not show T001:\n%s", html)
+	}
+
+	// No appointment: choose a service on the touch page.
+	r.post("/home", nil)
+	r.post("/services", nil)
+	if html := r.page(); !strings.Contains(html, `value="meldebescheinigung">Meldebescheinigung</button>`) {
+		t.Errorf("service buttons missing:\n%s", html)
+	}
+	r.post("/walk-in", url.Values{"service": {"meldebescheinigung"}})
+	rc = waitReceipt(t, r.printer, 2)
+	if !strings.Contains(rc.Text(), "\nA001\n") || !strings.Contains(rc.Text(), "Meldebescheinigung") {
+		t.Errorf("walk-in ticket:\n%s", rc.Text())
+	}
+	if st := r.status(); st.Outcome == nil || st.Outcome.Kind != "walkin" || st.Outcome.Ticket.Number != "A001" {
+		t.Errorf("walk-in outcome %+v", st.Outcome)
+	}
+
+	// Errors are shown in German and English and printed as a slip.
+	cases := []struct{ scan, code, de string }{
+		{scan: "https://example.org/not-a-ticket", code: "ticket_invalid", de: "kein gültiges Ticket"},
+		{scan: s.book(office, "meldebescheinigung").QR, code: "checkin_wrong_day", de: "nicht heute"},
+	}
+	for i, c := range cases {
+		if err := r.scanner.Scan(c.scan); err != nil {
+			t.Fatal(err)
+		}
+		slip := waitReceipt(t, r.printer, 3+i)
+		if !strings.Contains(strings.Join(strings.Fields(slip.Text()), " "), c.de) {
+			t.Errorf("%s: slip %q", c.code, slip.Text())
+		}
+		st := r.status()
+		if st.Outcome == nil || st.Outcome.Error == nil || st.Outcome.Error.Code != c.code || !strings.Contains(st.Outcome.Error.DE, c.de) || st.Outcome.Error.EN == "" {
+			b, _ := json.Marshal(st.Outcome)
+			t.Errorf("%s: outcome %s", c.code, b)
+		}
+		if html := r.page(); !strings.Contains(html, `role="alert"`) || !strings.Contains(html, c.de) {
+			t.Errorf("%s: page does not show the error", c.code)
+		}
+	}
+
+	// The booking code typed in works like the QR code.
+	appt2 := s.appointmentNow(office, "wohnsitz-anmelden")
+	r.post("/appointment", nil)
+	r.post("/check-in", url.Values{"code": {strings.ToLower(appt2.Code[:4]) + "-" + appt2.Code[4:]}})
+	rc = waitReceipt(t, r.printer, 5)
+	if !strings.Contains(rc.Text(), "\nT002\n") || !strings.Contains(rc.Text(), "Wohnsitz anmelden") ||
+		!strings.Contains(rc.Text(), "Termin / Appointment "+appt2.Start.In(berlin).Format("15:04")) {
+		t.Errorf("check-in by code:\n%s", rc.Text())
+	}
+}
+
+func TestCounterRecoversAndReportsPaperOut(t *testing.T) {
+	s := startServer(t)
+	r := newRig(t, s, rigOptions{location: office, mode: "counter"})
+	eventually(t, "devices connected", 5*time.Second, func() bool {
+		st := r.status()
+		return st.Scanner.Connected && st.Printer.Connected && st.Printer.Paper == "ok"
+	})
+
+	// Pull both cables: the page says so, and scans after the replug work
+	// on the new ports.
+	oldPrinter, oldScanner := r.printer.PortName(), r.scanner.PortName()
+	if err := r.printer.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.scanner.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "unplug noticed", 5*time.Second, func() bool {
+		st := r.status()
+		return !st.Scanner.Connected && !st.Printer.Connected
+	})
+	if html := r.page(); !strings.Contains(html, `id="printer-problem"`) || !strings.Contains(html, `id="scanner-problem"`) {
+		t.Errorf("page does not show the unplugged devices")
+	}
+	if err := r.printer.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.scanner.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("printer %s → %s, scanner %s → %s", oldPrinter, r.printer.PortName(), oldScanner, r.scanner.PortName())
+	eventually(t, "replug noticed", 5*time.Second, func() bool {
+		st := r.status()
+		return st.Scanner.Connected && st.Printer.Connected
+	})
+	appt := s.appointmentNow(office, "reisepass")
+	if err := r.scanner.Scan(appt.QR); err != nil {
+		t.Fatal(err)
+	}
+	if rc := waitReceipt(t, r.printer, 1); !strings.Contains(rc.Text(), "\nT001\n") {
+		t.Errorf("after replug:\n%s", rc.Text())
+	}
+
+	// The roll runs out: the server hears of it, the page shows it, and no
+	// number is drawn that cannot be printed.
+	r.printer.SetStatus(simhw.PaperOut())
+	eventually(t, "paper out at the server", 10*time.Second, func() bool {
+		var st agent.DeviceStatus
+		json.Unmarshal(s.deviceStatus(r.device.ID), &st)
+		return st.Printer.Paper == "out" && !st.Printer.Online && st.Scanner.Connected
+	})
+	if html := r.page(); !strings.Contains(html, "kein Papier mehr") || !strings.Contains(html, "out of paper") {
+		t.Errorf("page does not show paper out:\n%s", html)
+	}
+	r.post("/services", nil)
+	r.post("/walk-in", url.Values{"service": {"personalausweis"}})
+	if st := r.status(); st.Outcome == nil || st.Outcome.Error == nil || st.Outcome.Error.Code != "printer_not_ready" {
+		t.Errorf("walk-in with paper out: %+v", st.Outcome)
+	}
+	// New roll.
+	r.printer.SetStatus(printer.Status{})
+	eventually(t, "paper ok at the server", 10*time.Second, func() bool {
+		var st agent.DeviceStatus
+		json.Unmarshal(s.deviceStatus(r.device.ID), &st)
+		return st.Printer.Paper == "ok" && st.Printer.Online
+	})
+	r.post("/walk-in", url.Values{"service": {"personalausweis"}})
+	if rc := waitReceipt(t, r.printer, 2); !strings.Contains(rc.Text(), "\nA001\n") {
+		t.Errorf("after new roll:\n%s", rc.Text())
+	}
+}
