@@ -278,9 +278,9 @@ func (s *Store) RecordInbox(ctx context.Context, q sqlx.ExecerContext, paymentID
 	return nil
 }
 
-// seenEvent reports whether a verified notification with this event id
+// SeenEvent reports whether a verified notification with this event id
 // was stored before.
-func (s *Store) seenEvent(ctx context.Context, eventID string) (bool, error) {
+func (s *Store) SeenEvent(ctx context.Context, eventID string) (bool, error) {
 	var seen bool
 	err := s.db.GetContext(ctx, &seen, `SELECT EXISTS (SELECT 1 FROM payment_inbox WHERE kind = 'notify' AND verified AND event_id = $1)`, eventID)
 	if err != nil {

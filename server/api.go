@@ -18,6 +18,8 @@ type api struct {
 	engine *booking.Engine
 	// key signs the QR payload of a booking.
 	key ed25519.PrivateKey
+	// pay books fee-paying services as pending payment (payment.go).
+	pay *payments
 }
 
 func (a *api) routes(app *fiber.App) {
@@ -212,6 +214,13 @@ func (a *api) createBooking(c *fiber.Ctx) error {
 	if req.Hold == "" {
 		return invalidField("hold", "is required", "ist erforderlich")
 	}
+	svc, err := a.engine.HoldService(c.UserContext(), req.Hold)
+	if err != nil {
+		return err
+	}
+	if a.pay.needsPayment(svc) {
+		return a.pay.createBooking(c, a, req, svc)
+	}
 	conf, err := a.engine.Book(c.UserContext(), req.Hold, booking.Contact{Name: req.Name, Email: req.Email}, booking.BookOptions{})
 	if err != nil {
 		return err
@@ -248,7 +257,11 @@ func (a *api) cancelBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.engine.Cancel(c.UserContext(), c.Params("code"), token, nil); err != nil {
+	hook, err := a.pay.cancelHook(c, c.Params("code"), token)
+	if err != nil {
+		return err
+	}
+	if _, err := a.engine.Cancel(c.UserContext(), c.Params("code"), token, hook); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -4,6 +4,7 @@
 //	server [serve]   run the HTTP server (default)
 //	server migrate   apply the database migrations
 //	server seed      load a city file (the demo city when none is given)
+//	server paysim    run the payment-platform simulator (PAYSIM_ADDR)
 package main
 
 import (
@@ -31,6 +32,7 @@ import (
 
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/internal/migrate"
+	"github.com/digitale-verwaltung/termin/payment"
 )
 
 //go:embed democity.json
@@ -51,6 +53,8 @@ type config struct {
 	AdminAPIKey string
 	// GateEarly and GateLate widen a ticket's slot at the entrance.
 	GateEarly, GateLate time.Duration
+	// Pay configures online payment and the treasury (payment.go).
+	Pay payConfig
 }
 
 func env(name, def string) string {
@@ -80,6 +84,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.AdminAPIKey, "admin-api-key", env("ADMIN_API_KEY", ""), "bearer key for staff, admin and finance endpoints; empty closes them (ADMIN_API_KEY)")
 	fs.DurationVar(&cfg.GateEarly, "gate-early", envDuration("GATE_EARLY", 15*time.Minute), "how long before its slot a ticket admits (GATE_EARLY)")
 	fs.DurationVar(&cfg.GateLate, "gate-late", envDuration("GATE_LATE", 30*time.Minute), "how long after its slot ends a ticket still admits (GATE_LATE)")
+	cfg.Pay.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -114,8 +119,10 @@ func main() {
 		err = runMigrate(ctx, cfg)
 	case "seed":
 		err = runSeed(ctx, cfg)
+	case "paysim":
+		err = runPaysim(ctx, cfg, log)
 	default:
-		err = fmt.Errorf("unknown command %q (serve, migrate, seed)", cmd)
+		err = fmt.Errorf("unknown command %q (serve, migrate, seed, paysim)", cmd)
 	}
 	if err != nil {
 		log.Error("server stopped", "cmd", cmd, "err", err)
@@ -154,7 +161,7 @@ func newRedis(addrs []string) redis.UniversalClient {
 }
 
 // components lists every package's migrations in dependency order.
-var components = []migrate.Component{booking.Migrations}
+var components = []migrate.Component{booking.Migrations, payment.Migrations}
 
 func runMigrate(ctx context.Context, cfg config) error {
 	db, err := openDB(ctx, cfg.DatabaseURL)
@@ -180,7 +187,10 @@ func runSeed(ctx context.Context, cfg config) error {
 		defer f.Close()
 		city = f
 	}
-	return booking.LoadCity(ctx, booking.NewPostgres(db), city)
+	if err := booking.LoadCity(ctx, booking.NewPostgres(db), city); err != nil {
+		return err
+	}
+	return seedAccounting(ctx, cfg, payment.NewStore(db))
 }
 
 // deps are the long-lived pieces a server is built from.
@@ -191,6 +201,9 @@ type deps struct {
 	engine     *booking.Engine
 	signingKey ed25519.PrivateKey
 	log        *slog.Logger
+	// platform is the payment platform; nil when online payment is off.
+	platform payment.Platform
+	pay      *payments
 }
 
 func newDeps(ctx context.Context, cfg config, log *slog.Logger) (*deps, error) {
@@ -213,7 +226,13 @@ func newDeps(ctx context.Context, cfg config, log *slog.Logger) (*deps, error) {
 		rdb.Close()
 		return nil, err
 	}
-	return &deps{cfg: cfg, db: db, rdb: rdb, engine: engine, signingKey: key, log: log}, nil
+	platform, err := newPlatform(cfg.Pay, log)
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, err
+	}
+	return &deps{cfg: cfg, db: db, rdb: rdb, engine: engine, signingKey: key, log: log, platform: platform}, nil
 }
 
 func (d *deps) Close() {
@@ -242,11 +261,15 @@ func newApp(d *deps) *fiber.App {
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
-	(&api{engine: d.engine, key: d.signingKey}).routes(app)
-	(&kiosk{
+	d.pay = newPayments(d)
+	(&api{engine: d.engine, key: d.signingKey, pay: d.pay}).routes(app)
+	k := &kiosk{
 		engine: d.engine, pg: booking.NewPostgres(d.db), queue: booking.NewQueue(d.engine), key: d.signingKey,
 		adminKey: d.cfg.AdminAPIKey, gateEarly: d.cfg.GateEarly, gateLate: d.cfg.GateLate,
-	}).routes(app)
+	}
+	k.routes(app)
+	d.pay.routes(app)
+	(&finance{pay: d.pay}).routes(app, k.requireAdmin)
 	app.Use(func(c *fiber.Ctx) error { return errNotFound })
 	return app
 }
@@ -265,6 +288,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Warn("warm redis from postgres", "err", err)
 	}
 	app := newApp(d)
+	d.pay.start(ctx)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

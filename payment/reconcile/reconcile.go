@@ -5,8 +5,10 @@ package reconcile
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,6 +18,9 @@ import (
 	"github.com/digitale-verwaltung/termin/payment/camt"
 	"github.com/digitale-verwaltung/termin/payment/settlement"
 )
+
+// ErrNotFound reports an unknown reconciliation run.
+var ErrNotFound = errors.New("reconciliation run not found")
 
 // Categories of a reconciliation item (docs/finance.md explains them).
 const (
@@ -226,7 +231,11 @@ func ByID(ctx context.Context, s *payment.Store, id int64) (*Reconciliation, err
 		Result    []byte    `db:"result"`
 		CreatedAt time.Time `db:"created_at"`
 	}
-	if err := s.DB().GetContext(ctx, &row, `SELECT id, result, created_at FROM reconciliation_runs WHERE id = $1`, id); err != nil {
+	err := s.DB().GetContext(ctx, &row, `SELECT id, result, created_at FROM reconciliation_runs WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
 		return nil, fmt.Errorf("reconciliation %d: %w", id, err)
 	}
 	var r Reconciliation
@@ -237,8 +246,8 @@ func ByID(ctx context.Context, s *payment.Store, id int64) (*Reconciliation, err
 	return &r, nil
 }
 
-// WriteReconciliationCSV writes a run's items and fees as ';'-separated CSV.
-func WriteReconciliationCSV(w io.Writer, r *Reconciliation) error {
+// WriteCSV writes a run's items and fees as ';'-separated CSV.
+func WriteCSV(w io.Writer, r *Reconciliation) error {
 	cw := csv.NewWriter(w)
 	cw.Comma = ';'
 	_ = cw.Write([]string{"kategorie", "referenz", "kassenzeichen", "plattform_id", "buchungs_id", "betrag_abrechnung", "betrag_buchung", "betrag_bank", "hinweis"})
