@@ -194,8 +194,8 @@ func Run(ctx context.Context, s *payment.Store, rep settlement.Report, doc camt.
 	if err != nil {
 		return nil, err
 	}
-	if err := s.DB().GetContext(ctx, r, `INSERT INTO reconciliation_runs (settlement_date, statement_id, result) VALUES ($1, $2, $3)
-		RETURNING id, created_at`, r.SettlementDate, r.StatementID, raw); err != nil {
+	if err := s.DB().QueryRowContext(ctx, `INSERT INTO reconciliation_runs (settlement_date, statement_id, result) VALUES ($1, $2, $3)
+		RETURNING id, created_at`, r.SettlementDate, r.StatementID, raw).Scan(&r.ID, &r.CreatedAt); err != nil {
 		return nil, fmt.Errorf("store reconciliation: %w", err)
 	}
 	return r, nil
