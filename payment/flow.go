@@ -408,7 +408,7 @@ func (f *Flow) post(ctx context.Context, tx *sqlx.Tx, p *Payment, reverses int64
 		RETURNING id`,
 		postingID, kind, rev, p.ID, p.Kassenzeichen, amount, p.Currency, valueDate.In(f.zone()).Format(time.DateOnly),
 		f.now().In(f.zone()).Format(time.DateOnly), acc.Haushaltsstelle, acc.Produkt, acc.Sachkonto, acc.Kostenstelle,
-		SanitizePurpose(text+" "+p.BookingCode), p.Method, p.Platform, p.PlatformID, p.Reference, p.BookingCode, f.now().UTC())
+		bookingText(text+" "+p.BookingCode), p.Method, p.Platform, p.PlatformID, p.Reference, p.BookingCode, f.now().UTC())
 	if err != nil {
 		return 0, fmt.Errorf("write posting %s: %w", postingID, err)
 	}
@@ -513,4 +513,15 @@ func (f *Flow) OnCancel(ctx context.Context, b *booking.Booking) func(*sqlx.Tx) 
 		}
 		return nil
 	}
+}
+
+// bookingText keeps a posting's text on one line and within the 140
+// characters finance systems commonly accept; unlike the SEPA purpose it
+// keeps umlauts.
+func bookingText(s string) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == '\t' }), " ")
+	if r := []rune(s); len(r) > 140 {
+		s = string(r[:140])
+	}
+	return s
 }
