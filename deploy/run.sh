@@ -45,14 +45,29 @@ if [ -z "${ADMIN_API_KEY:-}" ]; then
 fi
 export ADMIN_API_KEY
 KIOSK_LISTEN=${KIOSK_LISTEN:-127.0.0.1:8090}
+# Online payment against the payment-platform simulator, postings into
+# .run/export for the finance system.
+export PAYSIM_ADDR=${PAYSIM_ADDR:-127.0.0.1:8091}
+export PAYMENT_PLATFORM=${PAYMENT_PLATFORM:-epay21}
+if [ "$PAYMENT_PLATFORM" = xbezahldienste ]; then
+	export PAYMENT_URL=${PAYMENT_URL:-http://$PAYSIM_ADDR/xbezahldienste}
+else
+	export PAYMENT_URL=${PAYMENT_URL:-http://$PAYSIM_ADDR/epay21/soap}
+fi
+export PAYMENT_USER=${PAYMENT_USER:-termin} PAYMENT_PASSWORD=${PAYMENT_PASSWORD:-simulator}
+export NOTIFY_SECRET=${NOTIFY_SECRET:-simulator-push-secret}
+export EXPORT_DIR=${EXPORT_DIR:-$run/export}
 "$run/bin/server" migrate
 "$run/bin/server" seed
 
-"$run/bin/server" serve &
+"$run/bin/server" paysim >"$run/log/paysim.log" 2>&1 &
 children+=($!)
+"$run/bin/server" serve &
+server_pid=$!
+children+=($server_pid)
 for _ in $(seq 100); do
 	(exec 3<>"/dev/tcp/${HTTP_ADDR%:*}/${HTTP_ADDR##*:}") 2>/dev/null && break
-	kill -0 "${children[0]}" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
+	kill -0 "$server_pid" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
 	sleep 0.1
 done
 
@@ -67,10 +82,11 @@ fi
 "$run/bin/kiosk" sim -server "http://$HTTP_ADDR" -mode counter -listen "$KIOSK_LISTEN" \
 	-state-dir "$run/kiosk/state" -sim-tickets "$run/kiosk/tickets" -sim-location buergeramt-koblenz \
 	-ticket-qr "http://$HTTP_ADDR/api/v1/locations/{location}/queue/display" >"$run/log/kiosk.log" 2>&1 &
-children+=($!)
+kiosk_pid=$!
+children+=($kiosk_pid)
 for _ in $(seq 100); do
 	(exec 3<>"/dev/tcp/${KIOSK_LISTEN%:*}/${KIOSK_LISTEN##*:}") 2>/dev/null && break
-	kill -0 "${children[1]}" 2>/dev/null || { echo "the kiosk did not start:" >&2; cat "$run/log/kiosk.log" >&2; exit 1; }
+	kill -0 "$kiosk_pid" 2>/dev/null || { echo "the kiosk did not start:" >&2; cat "$run/log/kiosk.log" >&2; exit 1; }
 	sleep 0.1
 done
 
@@ -82,9 +98,11 @@ termin is running.
   kiosk sim    http://$KIOSK_LISTEN/sim/   (scan a code, paper out, unplug; tickets as PNG in .run/kiosk/tickets/)
   admin key    ADMIN_API_KEY=$ADMIN_API_KEY
   health       http://$HTTP_ADDR/healthz  http://$HTTP_ADDR/readyz
+  payment      simulator http://$PAYSIM_ADDR/sim/payments (pay pages under /pay/), platform $PAYMENT_PLATFORM
+  exports      $EXPORT_DIR (files for the finance system)
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_ADDR
 Press Ctrl-C to stop.
 
 MSG
-wait "${children[0]}"
+wait "$server_pid"

@@ -24,11 +24,13 @@ type api struct {
 	limiter        *fairness.Limiter
 	pow            *fairness.Challenges
 	clientIPHeader string
+	// pay books fee-paying services as pending payment (payment.go).
+	pay *payments
 }
 
 func newAPI(d *deps) *api {
 	limiter, pow := newFairness(d)
-	return &api{engine: d.engine, key: d.signingKey, log: d.log, limiter: limiter, pow: pow, clientIPHeader: d.cfg.ClientIPHeader}
+	return &api{engine: d.engine, key: d.signingKey, log: d.log, limiter: limiter, pow: pow, clientIPHeader: d.cfg.ClientIPHeader, pay: d.pay}
 }
 
 func (a *api) routes(app *fiber.App) {
@@ -233,6 +235,13 @@ func (a *api) createBooking(c *fiber.Ctx) error {
 	if req.Hold == "" {
 		return invalidField("hold", "is required", "ist erforderlich")
 	}
+	svc, err := a.engine.HoldService(c.UserContext(), req.Hold)
+	if err != nil {
+		return err
+	}
+	if a.pay.needsPayment(svc) {
+		return a.pay.createBooking(c, a, req, svc)
+	}
 	conf, err := a.engine.Book(c.UserContext(), req.Hold, booking.Contact{Name: req.Name, Email: req.Email}, booking.BookOptions{})
 	if err != nil {
 		return err
@@ -269,7 +278,11 @@ func (a *api) cancelBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.engine.Cancel(c.UserContext(), c.Params("code"), token, nil); err != nil {
+	hook, err := a.pay.cancelHook(c, c.Params("code"), token)
+	if err != nil {
+		return err
+	}
+	if _, err := a.engine.Cancel(c.UserContext(), c.Params("code"), token, hook); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

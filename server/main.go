@@ -4,6 +4,7 @@
 //	server [serve]   run the HTTP server (default)
 //	server migrate   apply the database migrations
 //	server seed      load a city file (the demo city when none is given)
+//	server paysim    run the payment-platform simulator (PAYSIM_ADDR)
 package main
 
 import (
@@ -34,6 +35,7 @@ import (
 
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/internal/migrate"
+	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/server/fairness"
 )
 
@@ -74,6 +76,8 @@ type config struct {
 	PowAuto      int
 	PowBits      int
 	PowTTL       time.Duration
+	// Pay configures online payment and the treasury (payment.go).
+	Pay payConfig
 }
 
 func env(name, def string) string {
@@ -140,6 +144,7 @@ func parseConfig(args []string) (config, error) {
 	fs.IntVar(&cfg.PowAuto, "pow-auto", envInt("POW_AUTO", 300), "hold requests per minute and location-day above which a proof of work is needed; 0: never automatically (POW_AUTO)")
 	fs.IntVar(&cfg.PowBits, "pow-bits", envInt("POW_BITS", 16), "proof-of-work difficulty in leading zero bits (POW_BITS)")
 	fs.DurationVar(&cfg.PowTTL, "pow-ttl", envDuration("POW_TTL", 5*time.Minute), "how long a challenge can be used (POW_TTL)")
+	cfg.Pay.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -195,8 +200,10 @@ func main() {
 		err = runMigrate(ctx, cfg)
 	case "seed":
 		err = runSeed(ctx, cfg)
+	case "paysim":
+		err = runPaysim(ctx, cfg, log)
 	default:
-		err = fmt.Errorf("unknown command %q (serve, migrate, seed)", cmd)
+		err = fmt.Errorf("unknown command %q (serve, migrate, seed, paysim)", cmd)
 	}
 	if err != nil {
 		log.Error("server stopped", "cmd", cmd, "err", err)
@@ -235,7 +242,7 @@ func newRedis(addrs []string) redis.UniversalClient {
 }
 
 // components lists every package's migrations in dependency order.
-var components = []migrate.Component{booking.Migrations}
+var components = []migrate.Component{booking.Migrations, payment.Migrations}
 
 func runMigrate(ctx context.Context, cfg config) error {
 	db, err := openDB(ctx, cfg.DatabaseURL)
@@ -261,7 +268,10 @@ func runSeed(ctx context.Context, cfg config) error {
 		defer f.Close()
 		city = f
 	}
-	return booking.LoadCity(ctx, booking.NewPostgres(db), city)
+	if err := booking.LoadCity(ctx, booking.NewPostgres(db), city); err != nil {
+		return err
+	}
+	return seedAccounting(ctx, cfg, payment.NewStore(db))
 }
 
 // deps are the long-lived pieces a server is built from.
@@ -272,6 +282,9 @@ type deps struct {
 	engine     *booking.Engine
 	signingKey ed25519.PrivateKey
 	log        *slog.Logger
+	// platform is the payment platform; nil when online payment is off.
+	platform payment.Platform
+	pay      *payments
 }
 
 func newDeps(ctx context.Context, cfg config, log *slog.Logger) (*deps, error) {
@@ -294,7 +307,13 @@ func newDeps(ctx context.Context, cfg config, log *slog.Logger) (*deps, error) {
 		rdb.Close()
 		return nil, err
 	}
-	return &deps{cfg: cfg, db: db, rdb: rdb, engine: engine, signingKey: key, log: log}, nil
+	platform, err := newPlatform(cfg.Pay, log)
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, err
+	}
+	return &deps{cfg: cfg, db: db, rdb: rdb, engine: engine, signingKey: key, log: log, platform: platform}, nil
 }
 
 func (d *deps) Close() {
@@ -323,13 +342,17 @@ func newApp(d *deps) *fiber.App {
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
+	d.pay = newPayments(d)
 	newAPI(d).routes(app)
 	queue := booking.NewQueue(d.engine)
 	queue.CheckInEarly, queue.CheckInLate = d.cfg.CheckInEarly, d.cfg.CheckInLate
-	(&kiosk{
+	k := &kiosk{
 		engine: d.engine, pg: booking.NewPostgres(d.db), queue: queue, key: d.signingKey,
 		adminKey: d.cfg.AdminAPIKey, gateEarly: d.cfg.GateEarly, gateLate: d.cfg.GateLate,
-	}).routes(app)
+	}
+	k.routes(app)
+	d.pay.routes(app)
+	(&finance{pay: d.pay}).routes(app, k.requireAdmin)
 	app.Use(func(c *fiber.Ctx) error { return errNotFound })
 	return app
 }
@@ -364,6 +387,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Warn("warm redis from postgres", "err", err)
 	}
 	app := newApp(d)
+	d.pay.start(ctx)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
