@@ -34,9 +34,14 @@ ensure_installed() {
 
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Ports come from below the kernel's ephemeral range (32768 up on Linux),
+# where outgoing connections would otherwise take them between our check
+# and the server's bind; cluster bus ports (port + 10000) stay below too.
+port_range=10000-22000
+
 free_port() {
 	local p
-	for p in $(shuf -i 20000-45000 -n 200); do
+	for p in $(shuf -i $port_range -n 200); do
 		port_is_free "$p" && { echo "$p"; return; }
 	done
 	echo "stack: no free port found" >&2
@@ -63,10 +68,14 @@ start_postgres() {
 			as_pg "$bin/initdb" -D "$dir/pg/data" -U termin -A trust -E UTF8 >"$dir/pg/initdb.log" 2>&1 ||
 			{ cat "$dir/pg/initdb.log" >&2; return 1; }
 	fi
-	port=$(free_port)
-	as_pg "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/postgres.log" -w -t 60 start \
-		-o "-p $port -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null ||
-		{ tail -20 "$dir/pg/postgres.log" >&2; return 1; }
+	# A port can still be taken between the check and the bind: try again.
+	local attempt
+	for attempt in 1 2 3 4 5; do
+		port=$(free_port)
+		as_pg "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/postgres.log" -w -t 60 start \
+			-o "-p $port -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null && break
+		[ "$attempt" -lt 5 ] || { tail -20 "$dir/pg/postgres.log" >&2; return 1; }
+	done
 	echo "$port" >"$dir/pg/port"
 	"$bin/psql" -h 127.0.0.1 -p "$port" -U termin -d postgres -qtAc "SELECT 1 FROM pg_database WHERE datname='termin'" | grep -q 1 ||
 		"$bin/createdb" -h 127.0.0.1 -p "$port" -U termin termin
@@ -75,21 +84,25 @@ start_postgres() {
 start_redis() {
 	local dir=$1 port
 	mkdir -p "$dir/redis"
-	port=$(free_port)
-	redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/redis" --save '' --appendonly no \
-		--daemonize yes --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log" >/dev/null
-	for _ in $(seq 50); do
+	local attempt
+	for attempt in 1 2 3 4 5; do
+		port=$(free_port)
+		redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/redis" --save '' --appendonly no \
+			--daemonize yes --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log" >/dev/null
+		for _ in $(seq 50); do
+			redis-cli -p "$port" ping >/dev/null 2>&1 && break
+			sleep 0.1
+		done
 		redis-cli -p "$port" ping >/dev/null 2>&1 && break
-		sleep 0.1
+		[ "$attempt" -lt 5 ] || { tail -20 "$dir/redis/redis.log" >&2; return 1; }
 	done
-	redis-cli -p "$port" ping >/dev/null || { tail -20 "$dir/redis/redis.log" >&2; return 1; }
 	echo "$port" >"$dir/redis/port"
 }
 
 # A cluster node also listens on its bus port, port+10000.
 free_cluster_port() {
 	local p
-	for p in $(shuf -i 20000-45000 -n 200); do
+	for p in $(shuf -i $port_range -n 200); do
 		port_is_free "$p" && port_is_free $((p + 10000)) && { echo "$p"; return; }
 	done
 	echo "stack: no free port pair found" >&2
