@@ -107,7 +107,7 @@ func startPayServer(t *testing.T, o payOptions) *payServer {
 		app.ShutdownWithTimeout(5 * time.Second)
 		d.db.Close()
 	})
-	return &payServer{testServer: &testServer{URL: public, deps: d, app: app}, sim: sim, simURL: simSrv.URL, exportDir: exportDir}
+	return &payServer{testServer: &testServer{URL: public, deps: d, app: app, pool: "stadtbad"}, sim: sim, simURL: simSrv.URL, exportDir: exportDir}
 }
 
 type pendingBooking struct {
@@ -511,13 +511,13 @@ func TestLatePaymentIsRefundedWhenSlotIsFull(t *testing.T) {
 	s.sweep(t)()
 	// Others fill the slot meanwhile.
 	ctx := context.Background()
-	for left := 150; left > 0; {
+	for i, left := 0, 150; left > 0; i++ {
 		n := min(left, 8)
 		h, err := s.deps.engine.PlaceHold(ctx, "stadtbad", "erwachsene", mustTime(t, start), n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.deps.engine.Book(ctx, h.ID, booking.Contact{Name: "B", Email: "b@example.org"}, booking.BookOptions{Status: booking.StatusConfirmed}); err != nil {
+		if _, err := s.deps.engine.Book(ctx, h.ID, booking.Contact{Name: "B", Email: fmt.Sprintf("b%d@example.org", i)}, booking.BookOptions{Status: booking.StatusConfirmed}); err != nil {
 			t.Fatal(err)
 		}
 		left -= n
