@@ -27,6 +27,7 @@ import (
 	"github.com/digitale-verwaltung/termin/kiosk/agent"
 	"github.com/digitale-verwaltung/termin/kiosk/serialdev"
 	"github.com/digitale-verwaltung/termin/kiosk/simhw"
+	"github.com/digitale-verwaltung/termin/payment"
 )
 
 // The real server binary, built once per test run.
@@ -81,7 +82,7 @@ type server struct {
 
 func startServer(t testing.TB) *server {
 	t.Helper()
-	dbURL := servicetest.DatabaseURL(t, booking.Migrations)
+	dbURL := servicetest.DatabaseURL(t, booking.Migrations, payment.Migrations)
 	redisAddr := servicetest.RedisAddrs(t)[0]
 	bin := buildServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
