@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/digitale-verwaltung/termin/payment/settlement"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -15,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -265,6 +267,13 @@ func checksumOf(name string, data []byte) []byte {
 
 func (s *payServer) reconcile(t *testing.T) map[string]any {
 	t.Helper()
+	return s.reconcileWith(t, 1, nil)
+}
+
+// reconcileWith reconciles today's settlement report with the statement
+// of camtDays days later, after edit (when set) has changed the statement.
+func (s *payServer) reconcileWith(t *testing.T, camtDays int, edit func(settle, camt []byte) []byte) map[string]any {
+	t.Helper()
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	today := time.Now().In(berlin)
 	get := func(path string) []byte {
@@ -277,7 +286,10 @@ func (s *payServer) reconcile(t *testing.T) map[string]any {
 		return b
 	}
 	settle := get("/sim/settlement?date=" + today.Format(time.DateOnly))
-	camt := get("/sim/camt053?date=" + today.AddDate(0, 0, 1).Format(time.DateOnly))
+	camt := get("/sim/camt053?date=" + today.AddDate(0, 0, camtDays).Format(time.DateOnly))
+	if edit != nil {
+		camt = edit(settle, camt)
+	}
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for name, data := range map[string][]byte{"settlement": settle, "camt053": camt} {
@@ -652,4 +664,56 @@ func TestTreasuryDeadLetters(t *testing.T) {
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// Finance must see every kind of disagreement between the settlement
+// report, the bank statement and the postings, not only the happy case.
+func TestReconciliationListsMismatches(t *testing.T) {
+	s := startPayServer(t, payOptions{platform: "epay21"})
+	b := s.book(t, s.poolSlot(t), 1)
+	s.pay(t, b.Payment.Reference, true)
+	s.work(t)
+	// Paid at the platform, but the server never heard of it (no return,
+	// no sweep yet): settled money without a posting.
+	unseen := s.book(t, s.poolSlot(t), 1)
+	s.pay(t, unseen.Payment.Reference, false)
+	firstAmt := regexp.MustCompile(`(<Ntry>(?s:.*?)<Amt Ccy="EUR">)([0-9.]+)(</Amt>)`)
+	entry := regexp.MustCompile(`(?s)<Ntry>.*?</Ntry>`)
+	payoutID := func(settle []byte) string {
+		rep, err := settlement.Parse(bytes.NewReader(settle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.PayoutID
+	}
+	tests := []struct {
+		name     string
+		camtDays int
+		edit     func(settle, camt []byte) []byte
+		want     string
+	}{
+		{"paid but not posted", 1, nil, "paid_not_posted"},
+		{"payout not on the statement", 5, nil, "posted_not_in_bank"},
+		{"payout amount differs", 1, func(_, camt []byte) []byte {
+			return firstAmt.ReplaceAll(camt, []byte("${1}1${2}${3}"))
+		}, "amount_differs"},
+		{"a credit nobody expects", 1, func(settle, camt []byte) []byte {
+			ntry := entry.Find(camt)
+			stranger := bytes.ReplaceAll(ntry, []byte(payoutID(settle)), []byte("Erstattung Gewerbesteuer 2025"))
+			stranger = bytes.ReplaceAll(stranger, []byte("SIMBANK-"), []byte("OTHERBANK-"))
+			return bytes.Replace(camt, ntry, append(append([]byte{}, ntry...), stranger...), 1)
+		}, "bank_unmatched"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := s.reconcileWith(t, tt.camtDays, tt.edit)
+			counts := run["counts"].(map[string]any)
+			if counts[tt.want] == nil {
+				t.Fatalf("no %s in %v", tt.want, run)
+			}
+			if run["fee_total_cents"].(float64) <= 0 {
+				t.Errorf("platform fees not listed: %v", run)
+			}
+		})
+	}
 }
