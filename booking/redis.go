@@ -212,11 +212,14 @@ var errNotLoaded = errors.New("location-day not loaded into redis")
 
 // RedisHolds keeps holds and the availability bitmap in Redis.
 type RedisHolds struct {
-	rdb redis.UniversalClient
+	rdb   redis.UniversalClient
+	batch *scriptBatcher
 }
 
 // NewRedisHolds uses rdb, a single Redis or a Redis Cluster client.
-func NewRedisHolds(rdb redis.UniversalClient) *RedisHolds { return &RedisHolds{rdb: rdb} }
+func NewRedisHolds(rdb redis.UniversalClient) *RedisHolds {
+	return &RedisHolds{rdb: rdb, batch: &scriptBatcher{rdb: rdb}}
+}
 
 // Preload loads every script so the first EVALSHA under load does not miss.
 func (r *RedisHolds) Preload(ctx context.Context) error {
@@ -247,7 +250,7 @@ type holdRecord struct {
 // run evaluates a script (EVALSHA, falling back to EVAL on NOSCRIPT) and
 // classifies the failure.
 func (r *RedisHolds) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
-	v, err := s.Run(ctx, r.rdb, keys, args...).Result()
+	v, err := r.batch.run(ctx, s, keys, args...)
 	switch {
 	case err == nil || errors.Is(err, redis.Nil):
 		return v, nil

@@ -48,6 +48,13 @@ free_port() {
 	return 1
 }
 
+# Development and test instances trade durability for speed; a benchmark
+# that compares against PostgreSQL commits sets STACK_DURABLE=1 to get the
+# settings of a production database.
+pg_durability() {
+	[ "${STACK_DURABLE:-}" = 1 ] || echo "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+}
+
 # PostgreSQL refuses to run as root: when we are root the data directory
 # belongs to the postgres user and its tools run as that user.
 as_pg() {
@@ -73,7 +80,7 @@ start_postgres() {
 	for attempt in 1 2 3 4 5; do
 		port=$(free_port)
 		as_pg "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/postgres.log" -w -t 60 start \
-			-o "-p $port -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null && break
+			-o "-p $port -k $dir/pg -c listen_addresses=127.0.0.1 $(pg_durability) -c max_connections=300" >/dev/null && break
 		[ "$attempt" -lt 5 ] || { tail -20 "$dir/pg/postgres.log" >&2; return 1; }
 	done
 	echo "$port" >"$dir/pg/port"
@@ -189,7 +196,7 @@ pg_down() {
 pg_up() {
 	local dir=$1
 	as_pg "$(pg_bindir)/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/postgres.log" -w -t 60 start \
-		-o "-p $(cat "$dir/pg/port") -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null ||
+		-o "-p $(cat "$dir/pg/port") -k $dir/pg -c listen_addresses=127.0.0.1 $(pg_durability) -c max_connections=300" >/dev/null ||
 		{ tail -20 "$dir/pg/postgres.log" >&2; return 1; }
 }
 

@@ -175,35 +175,38 @@ const analysis = `### Reading the figures and the profile
 
 - **A rush is mostly refusals.** After the first 500 holds every request
   meets a full slot, so holds/s is the cost of one HTTP request plus one
-  EVALSHA round trip. In the profiles taken while building this benchmark
-  about half of the server's CPU samples were in syscalls (reading and
-  writing the client's socket and the Redis connection, one of each per
-  request, plus deadline bookkeeping in go-redis); the rest was spread thin
-  over fasthttp, JSON decoding and encoding and go-redis's protocol code.
-  No single function of ours stood out: the Lua script runs inside Redis,
-  and the engine's own work per hold (catalog lookup, slot check, hold id)
-  was a few per cent. The profile's own header says how busy the server
-  was: in those runs it used between a third and a half of one core during
-  the rush ("Total samples" over "Duration"). The server is not what runs
-  out first; the two cores are shared with the load generator's 200 HTTP
-  clients, Redis, PostgreSQL and, on a shared machine, other work.
+  Lua script in Redis. Profiled on its own (the server under wrk, 200
+  connections, the hold request of this rush), the biggest single item of
+  the server's CPU was the write syscall to Redis, one per hold (38 % of
+  the samples). booking/redisbatch.go therefore sends the script calls of
+  concurrent requests to Redis as one pipeline: one write and one read for
+  many holds. In that isolated measurement it took the server from about
+  14 500 to 23 000–26 000 holds/s. What remains is mostly the client
+  sockets' own syscalls, then fasthttp, JSON and go-redis; the engine's
+  own work per hold (catalog lookup, slot check, hold id) is a few per
+  cent.
+- **The load generator shares the two cores.** In this benchmark the 200
+  clients of the load generator, the server, Redis and PostgreSQL all run
+  on the same two cores, so the figures above are lower than the server's
+  own ceiling; wrk (written in C) leaves the server more of the machine
+  than a Go load generator that also records every latency.
 - **The p99 target and closed-loop clients.** With 200 clients that each
   send the next request as soon as the last is answered, the mean latency
   is 200 ÷ throughput (Little's law): at 8 000 requests/s it is 25 ms
-  before any variance. p99 ≤ 25 ms at 200 clients therefore needs well
-  above 10 000 holds/s, which two cores shared by the server, Redis,
-  PostgreSQL and the load generator do not give. The tail is queueing for
-  CPU, not locks: a hold takes no lock anywhere.
-- **The baseline is flattered.** The private PostgreSQL of deploy/stack.sh
-  runs with fsync, synchronous_commit and full_page_writes off, so a
-  row-lock transaction costs far less than on a real database, where every
-  commit waits for the disk; our holds never touch PostgreSQL. Refusals in
-  the baseline still queue on the slot's row lock one after another, which
-  is what its latency curve shows.
+  before any variance, so p99 ≤ 25 ms needs well above 10 000 holds/s with
+  a tight spread. The tail is queueing for CPU, not locks: a hold takes no
+  lock anywhere.
+- **PostgreSQL runs as in production.** The benchmark's PostgreSQL has
+  fsync and synchronous commit on (STACK_DURABLE=1), unlike the test and
+  demo instances, which switch them off for speed. It changes little for
+  the baseline's holds: every hold, granted or refused, takes the slot's
+  row lock and waits for the one before it, but only the 500 granted ones
+  write and flush; with durability off the baseline reached about 2 250
+  holds/s in a run on this machine, much as with it on.
 - **Confirms** are one PostgreSQL transaction each (contact count, booking,
-  units) and are slowed mainly by sharing the CPU with the flood of holds.
-- **Where more would come from:** fewer syscalls per request (pipelining
-  the EVALSHA calls of concurrent requests on fewer Redis connections), the
-  load generator on another machine, and more cores: the server holds no
-  lock of its own, so it scales with cores and with replicas.
+  units) and are slowed by sharing the CPU with the flood of holds and by
+  the commit's disk flush.
+- **Where more would come from:** the load generator on another machine,
+  and more cores: the server holds no lock of its own, so it scales with
+  cores and with replicas.
 `

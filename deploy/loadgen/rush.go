@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/valyala/fasthttp"
 	"net/http"
 	"net/url"
 	"sort"
@@ -31,7 +30,7 @@ type rush struct {
 	// a second rush.
 	readEvery time.Duration
 	deadline  time.Duration
-	http      *http.Client
+	http      *fasthttp.HostClient
 }
 
 // op collects the answers to one kind of request.
@@ -119,23 +118,32 @@ type answer struct {
 
 func (r *rush) post(ctx context.Context, path string, body any) (answer, time.Time, time.Duration, error) {
 	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, "POST", r.base+path, bytes.NewReader(b))
-	if err != nil {
-		return answer{}, time.Time{}, 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	return r.do(req)
+	return r.do(ctx, "POST", path, b)
 }
 
-func (r *rush) do(req *http.Request) (answer, time.Time, time.Duration, error) {
-	t0 := time.Now()
-	res, err := r.http.Do(req)
-	if err != nil {
-		return answer{}, t0, time.Since(t0), err
+// do sends one request and reads the whole answer.
+func (r *rush) do(ctx context.Context, method, path string, body []byte) (answer, time.Time, time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return answer{}, time.Now(), 0, err
 	}
-	body, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	return answer{res.StatusCode, body}, t0, time.Since(t0), err
+	req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(res)
+	req.SetRequestURI(r.base + path)
+	req.Header.SetMethod(method)
+	if body != nil {
+		req.Header.SetContentType("application/json")
+		req.SetBodyRaw(body)
+	}
+	t0 := time.Now()
+	// Do, not DoTimeout: the latter costs a goroutine and a timer per
+	// request; the client's read and write timeouts bound a request.
+	err := r.http.Do(req, res)
+	d := time.Since(t0)
+	if err != nil {
+		return answer{}, t0, d, err
+	}
+	return answer{res.StatusCode(), append([]byte(nil), res.Body()...)}, t0, d, nil
 }
 
 // run sends attempts hold requests from clients concurrent clients; each
@@ -161,14 +169,15 @@ func (r *rush) run(ctx context.Context) rushResult {
 				confirms.merge(cf)
 				mu.Unlock()
 			}()
+			holdBody, _ := json.Marshal(map[string]any{"location": r.location, "service": r.service, "start": r.start.Format(time.RFC3339)})
 			for ctx.Err() == nil {
 				n := next.Add(1)
 				if n > int64(r.attempts) {
 					return
 				}
-				holdReq := map[string]any{"location": r.location, "service": r.service, "start": r.start.Format(time.RFC3339)}
-				a, start, d, err := r.post(ctx, "/api/v1/holds", holdReq)
+				a, start, d, err := r.do(ctx, "POST", "/api/v1/holds", holdBody)
 				if a.status == http.StatusPreconditionRequired {
+					holdReq := map[string]any{"location": r.location, "service": r.service, "start": r.start.Format(time.RFC3339)}
 					// The server asks for a proof of work: solve one, as a
 					// browser would, and send the hold again. The time to
 					// solve counts towards the hold's latency.
@@ -219,8 +228,7 @@ func (r *rush) run(ctx context.Context) rushResult {
 					return
 				case <-tick.C:
 				}
-				req, _ := http.NewRequestWithContext(readCtx, "GET", r.base+"/api/v1/availability?"+q.Encode(), nil)
-				a, start, d, err := r.do(req)
+				a, start, d, err := r.do(readCtx, "GET", "/api/v1/availability?"+q.Encode(), nil)
 				if err != nil {
 					if readCtx.Err() == nil {
 						errs.Add(1)
@@ -250,8 +258,7 @@ type powAnswer struct {
 }
 
 func (r *rush) solve(ctx context.Context) (powAnswer, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", r.base+"/api/v1/challenge?location="+url.QueryEscape(r.location), nil)
-	a, _, _, err := r.do(req)
+	a, _, _, err := r.do(ctx, "GET", "/api/v1/challenge?location="+url.QueryEscape(r.location), nil)
 	if err != nil {
 		return powAnswer{}, err
 	}
