@@ -127,12 +127,6 @@ func (l *Location) cellsOf(s *Service, d Date, tz *time.Location, t time.Time) (
 	return l.cell(d, tz, t), s.DurationMinutes / l.SlotMinutes
 }
 
-// cellStart is the instant cell i of day d begins; cell starts name booked
-// units in PostgreSQL.
-func (l *Location) cellStart(d Date, tz *time.Location, first time.Time, i int) time.Time {
-	return first.Add(time.Duration(i*l.SlotMinutes) * time.Minute).UTC()
-}
-
 // Validate checks a location and its services for the rules slot
 // generation relies on.
 func (l *Location) Validate(services []Service) error {

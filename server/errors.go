@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,7 +134,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			log.ErrorContext(c.UserContext(), "request failed", "method", c.Method(), "route", c.Route().Path, "code", ae.Code, "err", err)
 		}
 		if ae.RetryAfter > 0 {
-			c.Set(fiber.HeaderRetryAfter, itoa(ae.RetryAfter))
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(ae.RetryAfter))
 		}
 		c.Status(ae.Status)
 		if !strings.HasPrefix(c.Path(), "/api/") && c.Accepts("application/json", "text/html") == "text/html" {
