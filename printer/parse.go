@@ -75,6 +75,10 @@ type parser struct {
 	qrData      []byte
 	qrModule    int
 	qrLevel     QRLevel
+	// kanji is the double-byte character mode (FS &, cancelled by FS .).
+	// ESC @ keeps it, as on printers that power on in it; kanjiLead is
+	// set while the first byte of a pair waits for its second.
+	kanji, kanjiLead bool
 }
 
 func newParser() *parser {
@@ -115,17 +119,34 @@ func (p *parser) command(c []byte) {
 		p.byte1(c[0])
 		return
 	}
+	p.kanjiLead = false
 	switch c[0] {
 	case ESC:
 		p.esc(c)
 	case GS:
 		p.gs(c)
+	case FS:
+		switch c[1] {
+		case '&':
+			p.kanji = true
+		case '.':
+			p.kanji = false
+		}
 	}
-	// DLE and FS commands do not change what is printed.
+	// DLE commands do not change what is printed.
 }
 
 func (p *parser) byte1(b byte) {
+	if p.kanjiLead {
+		// The pair prints as one double-byte glyph, which is not the
+		// text that was meant: show it as a replacement character.
+		p.kanjiLead = false
+		p.char('\uFFFD')
+		return
+	}
 	switch {
+	case p.kanji && b >= 0x80:
+		p.kanjiLead = true
 	case b == LF:
 		p.endLine(true)
 	case b == '\t':
