@@ -109,7 +109,7 @@ func TestDecodeState(t *testing.T) {
 // FuzzRender feeds arbitrary bytes to the decoder and renderer: neither
 // may panic, and the image keeps the paper width and height cap.
 func FuzzRender(f *testing.F) {
-	for _, tk := range []Ticket{walkInTicket, checkInTicket} {
+	for _, tk := range []Ticket{walkInTicket, checkInTicket, arabicTicket, turkishTicket} {
 		data, _ := EncodeTicket(tk, Options{})
 		f.Add(data)
 		raster, _ := EncodeTicket(tk, Options{QRMode: QRRaster, PaperWidth: Paper58mm})

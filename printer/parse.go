@@ -79,10 +79,15 @@ type parser struct {
 	// ESC @ keeps it, as on printers that power on in it; kanjiLead is
 	// set while the first byte of a pair waits for its second.
 	kanji, kanjiLead bool
+	// pc858 is the ESC t number that selects PC858 on the model.
+	pc858 byte
 }
 
-func newParser() *parser {
-	p := &parser{}
+func newParser(profile Profile) *parser {
+	if profile.Name == "" {
+		profile = DefaultProfile
+	}
+	p := &parser{pc858: profile.CodePage}
 	p.reset()
 	return p
 }
@@ -99,9 +104,10 @@ func (p *parser) reset() {
 	p.qrData, p.qrModule, p.qrLevel = nil, 3, QRLevelL
 }
 
-// parse interprets data; a command cut off at the end is ignored.
-func parse(data []byte) []block {
-	p := newParser()
+// parse interprets data as a printer of the given profile would; a
+// command cut off at the end is ignored.
+func parse(data []byte, profile Profile) []block {
+	p := newParser(profile)
 	for len(data) > 0 {
 		n := CommandLen(data)
 		if n == 0 {
@@ -233,6 +239,9 @@ func (p *parser) esc(c []byte) {
 	case 't':
 		p.flushRun()
 		p.codePage = codePage(arg(2))
+		if arg(2) == p.pc858 {
+			p.codePage = charmap.CodePage858
+		}
 	case '2':
 		p.spacing = defaultLineSpacing
 	case '3':
@@ -304,7 +313,8 @@ func (p *parser) qrCommand(body []byte) {
 	}
 }
 
-// codePage maps an ESC t number (Epson numbering) to a character table.
+// codePage maps an ESC t number (Epson numbering) to a character table;
+// the profile's own number for PC858 takes precedence over it.
 func codePage(n byte) *charmap.Charmap {
 	switch n {
 	case 2:
