@@ -127,6 +127,7 @@ type Encoder struct {
 	// align and bold mirror the printer state for text drawn as images.
 	align  Alignment
 	bold   bool
+	height int // GS ! height multiplier
 	lang   string
 	imager *textImager
 }
@@ -158,7 +159,7 @@ func (e *Encoder) Raw(b ...byte) *Encoder {
 func (e *Encoder) Init() *Encoder {
 	e.buf = append(e.buf, ESC, '@', FS, '.', ESC, 't', e.opts.Profile.CodePage)
 	e.lineStart = true
-	e.align, e.bold = AlignLeft, false
+	e.align, e.bold, e.height = AlignLeft, false, 1
 	return e
 }
 
@@ -185,6 +186,7 @@ func (e *Encoder) Bold(on bool) *Encoder {
 func (e *Encoder) Size(width, height int) *Encoder {
 	width, height = clamp(width, 1, 8), clamp(height, 1, 8)
 	e.buf = append(e.buf, GS, '!', byte((width-1)<<4|(height-1)))
+	e.height = height
 	return e
 }
 
@@ -225,7 +227,7 @@ func (e *Encoder) Lang(tag string) *Encoder {
 // PrintLine prints s as a line of printer text when PC858 holds every
 // character, as Line does. Otherwise it draws s here (shaped, in
 // bidirectional order, wrapped at the paper width) and sends it as GS v 0
-// images placed by the current alignment and bold setting: Cyrillic,
+// images placed by the current alignment, bold and height setting: Cyrillic,
 // Arabic or Turkish ğ ş ı İ then print instead of '?'.
 func (e *Encoder) PrintLine(s string) *Encoder {
 	if PC858Holds(s) {
@@ -249,7 +251,7 @@ func (e *Encoder) PrintLine(s string) *Encoder {
 			}
 			return r
 		}, para)
-		imgs := e.imager.lines(para, e.opts.PaperWidth, e.align, e.bold)
+		imgs := e.imager.lines(para, e.opts.PaperWidth, e.align, e.bold, e.height)
 		if len(imgs) == 0 {
 			e.LF()
 		}

@@ -54,6 +54,7 @@ var (
 		Lang:   "ar",
 		Header: []string{"Bürgeramt Mitte", "مكتب خدمات المواطنين"},
 		Number: "A017",
+		Desk:   "الشباك 3",
 		Lines: []string{
 			"طلب بطاقة الهوية الشخصية",
 			"الرسوم: 37,00 € (تُدفع عند الصندوق)",
@@ -66,6 +67,7 @@ var (
 		Lang:   "uk",
 		Header: []string{"Bürgeramt Mitte", "Центр обслуговування громадян"},
 		Number: "A017",
+		Desk:   "Вікно 3",
 		Lines: []string{
 			"Заява на посвідчення особи",
 			"Збір: 37,00 € (у касі)",
@@ -78,6 +80,7 @@ var (
 		Lang:   "tr",
 		Header: []string{"Bürgeramt Mitte", "Vatandaş Hizmetleri Dairesi"},
 		Number: "T042",
+		Desk:   "Gişe 12",
 		Lines: []string{
 			"Randevu 10:20 – Pasaport",
 			"Gişe numaranız ekranda çağrılacaktır.",

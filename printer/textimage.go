@@ -94,28 +94,31 @@ type fontmap struct{ face *font.Face }
 func (m fontmap) ResolveFace(rune) *font.Face { return m.face }
 
 // lines draws s as one image per printed line, each width dots wide with
-// the text placed by align. bold thickens the strokes by one dot.
-func (t *textImager) lines(s string, width int, align Alignment, bold bool) []*image.Gray {
+// the text placed by align. bold thickens the strokes by one dot per
+// magnification; mag is the GS ! height multiplier in effect (1–8).
+func (t *textImager) lines(s string, width int, align Alignment, bold bool, mag int) []*image.Gray {
 	text := []rune(s)
 	if len(text) == 0 {
 		return nil
 	}
-	maxWidth := width
+	mag = clamp(mag, 1, 8)
+	px := textPixelSize * mag
+	thick := 0
 	if bold {
-		maxWidth--
+		thick = mag
 	}
-	wrapped := t.wrap(text, maxWidth)
+	wrapped := t.wrap(text, width-thick, px)
 
 	ext, _ := t.face.FontHExtents()
-	scale := float32(textPixelSize) / float32(t.face.Upem())
+	scale := float32(px) / float32(t.face.Upem())
 	ascent := int(math.Ceil(float64(ext.Ascender * scale)))
 	descent := int(math.Ceil(float64(-ext.Descender * scale)))
-	height := max(defaultLineSpacing, ascent+descent)
+	height := max(defaultLineSpacing*mag, ascent+descent)
 	baseline := (height-ascent-descent)/2 + ascent
 
 	out := make([]*image.Gray, 0, len(wrapped))
 	for _, line := range wrapped {
-		out = append(out, t.drawLine(line, width, height, baseline, scale, align, bold))
+		out = append(out, t.drawLine(line, width, height, baseline, scale, align, thick))
 	}
 	return out
 }
@@ -156,10 +159,10 @@ func lineAdvance(line shaping.Line) fixed.Int26_6 {
 }
 
 // wrap shapes text and breaks it into lines at most maxWidth dots wide.
-func (t *textImager) wrap(text []rune, maxWidth int) []shaping.Line {
+func (t *textImager) wrap(text []rune, maxWidth, px int) []shaping.Line {
 	in := shaping.Input{
 		Text: text, RunStart: 0, RunEnd: len(text),
-		Direction: t.dir, Face: t.face, Size: fixed.I(textPixelSize), Language: t.lang,
+		Direction: t.dir, Face: t.face, Size: fixed.I(px), Language: t.lang,
 	}
 	var runs []shaping.Output
 	for _, part := range t.seg.Split(in, fontmap{t.face}) {
@@ -170,15 +173,13 @@ func (t *textImager) wrap(text []rune, maxWidth int) []shaping.Line {
 }
 
 // drawLine rasterises one wrapped line.
-func (t *textImager) drawLine(line shaping.Line, width, height, baseline int, scale float32, align Alignment, bold bool) *image.Gray {
-	w := lineAdvance(line).Ceil()
-	if bold {
-		w++
-	}
-	x0 := offset(align, w, width)
+// thick dots of synthetic bold are added by drawing the line again
+// shifted right one dot at a time.
+func (t *textImager) drawLine(line shaping.Line, width, height, baseline int, scale float32, align Alignment, thick int) *image.Gray {
+	x0 := offset(align, lineAdvance(line).Ceil()+thick, width)
 	z := vector.NewRasterizer(width, height)
-	for _, shift := range boldShifts(bold) {
-		for _, g := range place(line, float32(x0)+shift) {
+	for shift := 0; shift <= thick; shift++ {
+		for _, g := range place(line, float32(x0+shift)) {
 			t.addGlyph(z, g.id, g.x, float32(baseline)+g.y, scale)
 		}
 	}
@@ -195,13 +196,6 @@ func (t *textImager) drawLine(line shaping.Line, width, height, baseline int, sc
 		}
 	}
 	return img
-}
-
-func boldShifts(bold bool) []float32 {
-	if bold {
-		return []float32{0, 1}
-	}
-	return []float32{0}
 }
 
 // addGlyph adds the outline of gid with its origin at (x, y) in dots;

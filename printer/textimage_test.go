@@ -94,7 +94,7 @@ func imager(t *testing.T, lang string) *textImager {
 
 func placed(t *testing.T, lang, s string) []placedGlyph {
 	t.Helper()
-	lines := imager(t, lang).wrap([]rune(s), Paper80mm)
+	lines := imager(t, lang).wrap([]rune(s), Paper80mm, textPixelSize)
 	if len(lines) != 1 {
 		t.Fatalf("%q wrapped to %d lines", s, len(lines))
 	}
@@ -179,7 +179,7 @@ func TestLineAlignment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			imgs := imager(t, tt.lang).lines(tt.text, w, tt.align, false)
+			imgs := imager(t, tt.lang).lines(tt.text, w, tt.align, false, 1)
 			if len(imgs) != 1 {
 				t.Fatalf("%d images", len(imgs))
 			}
@@ -198,7 +198,7 @@ func TestWrapAtPaperWidth(t *testing.T) {
 	s := "Будь ласка, стежте за табло: вас викличуть до віконця, коли настане ваша черга."
 	for _, bold := range []bool{false, true} {
 		im := imager(t, "uk")
-		imgs := im.lines(s, Paper58mm, AlignCenter, bold)
+		imgs := im.lines(s, Paper58mm, AlignCenter, bold, 1)
 		if len(imgs) < 3 {
 			t.Errorf("bold=%v: %d lines, want at least 3 on 58 mm", bold, len(imgs))
 		}

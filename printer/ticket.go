@@ -11,6 +11,9 @@ type Ticket struct {
 	Header []string
 	// Number is the queue number, e.g. "A017", printed large.
 	Number string
+	// Desk, if set, names the counter to go to, e.g. "Schalter 3",
+	// printed double size under the number.
+	Desk string
 	// Lines are body text lines, e.g. the service and a hint.
 	Lines []string
 	// QR is an optional payload printed as a QR code.
@@ -55,7 +58,13 @@ func EncodeTicket(t Ticket, opts Options) ([]byte, error) {
 		if len([]rune(t.Number))*12*size > e.opts.PaperWidth {
 			size = 2
 		}
-		e.Feed(1).Size(size, size).Bold(true).Line(t.Number).Bold(false).Size(1, 1).Feed(1)
+		e.Feed(1).Size(size, size).Bold(true).Line(t.Number)
+		if t.Desk != "" {
+			e.Size(2, 2).PrintLine(t.Desk)
+		}
+		e.Bold(false).Size(1, 1).Feed(1)
+	} else if t.Desk != "" {
+		e.Size(2, 2).Bold(true).PrintLine(t.Desk).Bold(false).Size(1, 1).Feed(1)
 	}
 	body()
 	for _, l := range t.Lines {
