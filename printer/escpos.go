@@ -256,7 +256,7 @@ func (e *Encoder) PrintLine(s string) *Encoder {
 			e.LF()
 		}
 		for _, img := range imgs {
-			e.Raster(img)
+			e.Raster(cropToInk(img, e.align))
 		}
 	}
 	return e

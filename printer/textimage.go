@@ -238,3 +238,39 @@ func (t *textImager) addGlyph(z *vector.Rasterizer, gid font.GID, x, y, scale fl
 func fixedToFloat(v fixed.Int26_6) float32 {
 	return float32(v) / 64
 }
+
+// cropToInk narrows a paper-wide line image to the columns with ink, in
+// whole bytes, keeping the side that align (sent as ESC a, which the
+// printer applies to GS v 0 as to text) puts against the paper: at 9600
+// baud every byte counts, and most lines are far narrower than the paper.
+// A line without ink keeps 8 columns so its height still feeds the paper.
+func cropToInk(img *image.Gray, align Alignment) *image.Gray {
+	b := img.Bounds()
+	left, right := b.Max.X, b.Min.X-1
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := img.Pix[(y-b.Min.Y)*img.Stride:]
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if row[x-b.Min.X] < 0x80 {
+				left, right = min(left, x), max(right, x)
+			}
+		}
+	}
+	if right < left {
+		return img.SubImage(image.Rect(b.Min.X, b.Min.Y, b.Min.X+8, b.Max.Y)).(*image.Gray)
+	}
+	ceil8 := func(n int) int { return (n + 7) &^ 7 }
+	x0, x1 := b.Min.X, b.Max.X
+	switch align {
+	case AlignLeft:
+		x1 = min(b.Max.X, b.Min.X+ceil8(right+1-b.Min.X))
+	case AlignRight:
+		x0 = max(b.Min.X, b.Max.X-ceil8(b.Max.X-left))
+	case AlignCenter:
+		mid := (b.Min.X + b.Max.X) / 2
+		half := max(mid-left, right+1-mid)
+		w := ceil8(2 * half)
+		x0 = max(b.Min.X, mid-w/2)
+		x1 = min(b.Max.X, x0+w)
+	}
+	return img.SubImage(image.Rect(x0, b.Min.Y, x1, b.Max.Y)).(*image.Gray)
+}

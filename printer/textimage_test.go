@@ -3,6 +3,7 @@ package printer
 import (
 	"bytes"
 	"image"
+	"image/color"
 	"slices"
 	"strings"
 	"testing"
@@ -195,7 +196,8 @@ func abs(v int) int { return max(v, -v) }
 // TestWrapAtPaperWidth: a long line wraps instead of running off the
 // paper, bold included.
 func TestWrapAtPaperWidth(t *testing.T) {
-	s := "Будь ласка, стежте за табло: вас викличуть до віконця, коли настане ваша черга."
+	s := "Будь ласка, стежте за табло: вас викличуть до віконця, коли настане ваша черга. " +
+		strings.Repeat("Довгеслово", 6) // one word longer than the paper
 	for _, bold := range []bool{false, true} {
 		im := imager(t, "uk")
 		imgs := im.lines(s, Paper58mm, AlignCenter, bold, 1)
@@ -252,4 +254,46 @@ func FuzzPrintLine(f *testing.F) {
 			t.Fatalf("render bounds %v", b)
 		}
 	})
+}
+
+// TestCropToInk: the image keeps its ink and the side its alignment puts
+// against the paper, in whole bytes, so the printer places it where the
+// paper-wide image would have been.
+func TestCropToInk(t *testing.T) {
+	full := image.NewGray(image.Rect(0, 0, 576, 30))
+	for i := range full.Pix {
+		full.Pix[i] = 0xFF
+	}
+	for x := 250; x < 331; x++ { // ink at columns 250..330
+		full.SetGray(x, 10, color.Gray{})
+	}
+	blank := image.NewGray(image.Rect(0, 0, 576, 30))
+	for i := range blank.Pix {
+		blank.Pix[i] = 0xFF
+	}
+	tests := []struct {
+		name  string
+		img   *image.Gray
+		align Alignment
+		want  image.Rectangle
+	}{
+		{"left", full, AlignLeft, image.Rect(0, 0, 336, 30)},
+		{"right", full, AlignRight, image.Rect(248, 0, 576, 30)},
+		{"centre", full, AlignCenter, image.Rect(244, 0, 332, 30)},
+		{"blank line keeps its height", blank, AlignCenter, image.Rect(0, 0, 8, 30)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := cropToInk(tt.img, tt.align)
+			if got.Bounds() != tt.want {
+				t.Fatalf("bounds %v, want %v", got.Bounds(), tt.want)
+			}
+			if got.Bounds().Dx()%8 != 0 {
+				t.Errorf("width %d not whole bytes", got.Bounds().Dx())
+			}
+			if x0 := offset(tt.align, got.Bounds().Dx(), 576); tt.img == full && x0 != got.Bounds().Min.X {
+				t.Errorf("printer would place it at x=%d, not %d", x0, got.Bounds().Min.X)
+			}
+		})
+	}
 }
