@@ -20,15 +20,6 @@ func qrModules(data []byte, level QRLevel) ([][]bool, error) {
 	return q.Bitmap(), nil
 }
 
-// qrImage draws the symbol with each module scaled to module dots.
-func qrImage(data []byte, level QRLevel, module int) (*image.Gray, error) {
-	bm, err := qrModules(data, level)
-	if err != nil {
-		return nil, err
-	}
-	return scaleModules(bm, module), nil
-}
-
 // scaleModules draws a module bitmap with each module module dots wide.
 func scaleModules(bm [][]bool, module int) *image.Gray {
 	n := len(bm) * module
