@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
+	"github.com/digitale-verwaltung/termin/server/config"
 )
 
 // The fault tests run a rush of citizens against real processes, break
@@ -212,18 +213,6 @@ func checkBookings(t *testing.T, dbURL, pool string, capacity int, res *rushResu
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // quietRedisLog drops go-redis's own log lines; while Redis is down it
 // writes one per failed dial.
 type quietRedisLog struct{}
@@ -238,14 +227,14 @@ func TestRedisKilledDuringRush(t *testing.T) {
 	start := s.poolSlot(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	res := rush(ctx, []string{s.URL}, s.pool, start, 8)
-	waitFor(t, "bookings before the fault", 10*time.Second, func() bool { return res.count("book 201") >= 10 })
+	servicetest.Eventually(t, "bookings before the fault", 10*time.Second, func() bool { return res.count("book 201") >= 10 })
 
 	rp.kill()
-	waitFor(t, "503 while redis is down", 10*time.Second, func() bool { return res.count("hold 503") >= 5 })
+	servicetest.Eventually(t, "503 while redis is down", 10*time.Second, func() bool { return res.count("hold 503") >= 5 })
 	down := res.count("book 201")
 	time.Sleep(300 * time.Millisecond)
 	rp.start() // empty: every hold and every loaded day is gone
-	waitFor(t, "bookings after the restart", 20*time.Second, func() bool { return res.count("book 201") >= down+10 })
+	servicetest.Eventually(t, "bookings after the restart", 20*time.Second, func() bool { return res.count("book 201") >= down+10 })
 	cancel()
 	res.wait()
 
@@ -278,24 +267,24 @@ func checkRebuilt(t *testing.T, s *testServer, dbURL, start string, held int) {
 func TestPostgresRestartedDuringRush(t *testing.T) {
 	stack := startStack(t)
 	ctx := context.Background()
-	cfg, err := parseConfig([]string{"-db", stack.env["DATABASE_URL"]})
+	cfg, err := loadConfig([]string{"-db", stack.env["DATABASE_URL"]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runMigrate(ctx, cfg); err != nil {
+	if err := runMigrate(ctx, cfg, nil); err != nil {
 		t.Fatal(err)
 	}
 	s := launch(t, serverSetup{dbURL: stack.env["DATABASE_URL"], redisAddrs: []string{stack.env["REDIS_ADDR"]}, pool: "stadtbad"})
 	start := s.poolSlot(t)
 	rctx, cancel := context.WithCancel(ctx)
 	res := rush(rctx, []string{s.URL}, s.pool, start, 8)
-	waitFor(t, "bookings before the fault", 10*time.Second, func() bool { return res.count("book 201") >= 10 })
+	servicetest.Eventually(t, "bookings before the fault", 10*time.Second, func() bool { return res.count("book 201") >= 10 })
 
 	stack.run("pg-stop")
-	waitFor(t, "503 while postgres is down", 10*time.Second, func() bool { return res.count("book 503") >= 3 })
+	servicetest.Eventually(t, "503 while postgres is down", 10*time.Second, func() bool { return res.count("book 503") >= 3 })
 	down := res.count("book 201")
 	stack.run("pg-start")
-	waitFor(t, "bookings after the restart", 20*time.Second, func() bool { return res.count("book 201") >= down+10 })
+	servicetest.Eventually(t, "bookings after the restart", 20*time.Second, func() bool { return res.count("book 201") >= down+10 })
 	cancel()
 	res.wait()
 
@@ -363,7 +352,7 @@ func TestTwoServerProcessesShareOneSlot(t *testing.T) {
 	if err := os.WriteFile(cityFile, bytes.ReplaceAll(demoCity, []byte(`"id": "stadtbad"`), []byte(`"id": "`+pool+`"`)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := runSeed(context.Background(), config{DatabaseURL: dbURL, CityFile: cityFile}); err != nil {
+	if err := runSeed(context.Background(), config.Config{DatabaseURL: dbURL, CityFile: cityFile}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var urls []string
@@ -379,7 +368,7 @@ func TestTwoServerProcessesShareOneSlot(t *testing.T) {
 			cmd.Wait()
 		})
 		urls = append(urls, "http://"+addr)
-		waitFor(t, "server "+addr, 20*time.Second, func() bool {
+		servicetest.Eventually(t, "server "+addr, 20*time.Second, func() bool {
 			res, err := http.Get("http://" + addr + "/healthz")
 			if err == nil {
 				res.Body.Close()
@@ -392,7 +381,7 @@ func TestTwoServerProcessesShareOneSlot(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res := rush(ctx, urls, pool, start, 32)
-	waitFor(t, "the slot to fill", 60*time.Second, func() bool {
+	servicetest.Eventually(t, "the slot to fill", 60*time.Second, func() bool {
 		return res.count("book 201") >= 150 && res.count("hold 409") >= 100
 	})
 	cancel()
