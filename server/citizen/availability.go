@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/server/response"
 )
 
 type slotJSON struct {
@@ -17,12 +18,7 @@ type availabilityJSON struct {
 }
 
 func newAvailabilityJSON(slots []booking.Slot) availabilityJSON {
-	var out availabilityJSON
-	if slots != nil {
-		out.Slots = make([]slotJSON, len(slots))
-	}
-	for i, s := range slots {
-		out.Slots[i] = slotJSON{Start: s.Start, End: s.End, Free: s.Free}
-	}
-	return out
+	return availabilityJSON{Slots: response.List(slots, func(s *booking.Slot) slotJSON {
+		return slotJSON{Start: s.Start, End: s.End, Free: s.Free}
+	})}
 }

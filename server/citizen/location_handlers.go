@@ -7,12 +7,7 @@ import (
 )
 
 func (h *Handler) listLocations(c *fiber.Ctx) error {
-	locs := h.Catalog.Locations()
-	out := make([]Location, len(locs))
-	for i := range locs {
-		out[i] = NewLocation(&locs[i])
-	}
-	return response.OK(c, out)
+	return response.OK(c, response.List(h.Catalog.Locations(), NewLocation))
 }
 
 func (h *Handler) listServices(c *fiber.Ctx) error {
@@ -20,9 +15,5 @@ func (h *Handler) listServices(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]serviceJSON, len(services))
-	for i := range services {
-		out[i] = newServiceJSON(&services[i])
-	}
-	return response.OK(c, out)
+	return response.OK(c, response.List(services, newServiceJSON))
 }

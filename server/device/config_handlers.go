@@ -19,15 +19,8 @@ func (h *Handler) config(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var list []serviceJSON
-	if services != nil {
-		list = make([]serviceJSON, len(services))
-	}
-	for i := range services {
-		list[i] = newServiceJSON(&services[i])
-	}
 	return response.OK(c, configJSON{
-		Device: NewDevice(d), Location: citizen.NewLocation(l), Services: list, PublicKey: h.publicKeyB64(),
+		Device: NewDevice(d), Location: citizen.NewLocation(l), Services: response.List(services, newServiceJSON), PublicKey: h.publicKeyB64(),
 		GateEarlySeconds: int(h.GateEarly.Seconds()), GateLateSeconds: int(h.GateLate.Seconds()),
 	})
 }

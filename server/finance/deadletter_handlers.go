@@ -11,9 +11,5 @@ func (h *Handler) deadLetters(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := deadLettersJSON{DeadLetters: make([]deadLetterJSON, len(list))}
-	for i := range list {
-		out.DeadLetters[i] = newDeadLetterJSON(&list[i])
-	}
-	return response.OK(c, out)
+	return response.OK(c, deadLettersJSON{DeadLetters: response.List(list, newDeadLetterJSON)})
 }

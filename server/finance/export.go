@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/server/response"
 )
 
 type exportFileJSON struct {
@@ -17,9 +18,7 @@ type exportsJSON struct {
 }
 
 func newExportsJSON(files []payment.ExportFile) exportsJSON {
-	out := exportsJSON{Files: make([]exportFileJSON, len(files))}
-	for i, f := range files {
-		out.Files[i] = exportFileJSON{Name: f.Name, Size: f.Size, Modified: f.ModTime}
-	}
-	return out
+	return exportsJSON{Files: response.List(files, func(f *payment.ExportFile) exportFileJSON {
+		return exportFileJSON{Name: f.Name, Size: f.Size, Modified: f.ModTime}
+	})}
 }

@@ -13,7 +13,7 @@ import (
 
 func (h *Handler) exports(c *fiber.Ctx) error {
 	if h.ExportDir == "" {
-		return response.OK(c, newExportsJSON(nil))
+		return response.OK(c, newExportsJSON([]payment.ExportFile{}))
 	}
 	files, err := payment.ExportFiles(h.ExportDir)
 	if err != nil {

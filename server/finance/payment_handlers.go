@@ -23,9 +23,5 @@ func (h *Handler) payments(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := paymentsJSON{Payments: make([]paymentJSON, len(list))}
-	for i := range list {
-		out.Payments[i] = newPaymentJSON(&list[i])
-	}
-	return response.OK(c, out)
+	return response.OK(c, paymentsJSON{Payments: response.List(list, newPaymentJSON)})
 }

@@ -20,9 +20,5 @@ func (h *Handler) postings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := postingsJSON{Postings: make([]postingJSON, len(list))}
-	for i := range list {
-		out.Postings[i] = newPostingJSON(&list[i])
-	}
-	return response.OK(c, out)
+	return response.OK(c, postingsJSON{Postings: response.List(list, newPostingJSON)})
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/digitale-verwaltung/termin/payment/reconcile"
+	"github.com/digitale-verwaltung/termin/server/response"
 )
 
 type reconciliationJSON struct {
@@ -41,19 +42,13 @@ type recFeeJSON struct {
 func newReconciliationJSON(r *reconcile.Reconciliation) reconciliationJSON {
 	out := reconciliationJSON{ID: r.ID, SettlementDate: r.SettlementDate, PayoutID: r.PayoutID, PayoutCents: r.PayoutCents,
 		BankPayout: r.BankPayout, StatementID: r.StatementID, FeeTotalCents: r.FeeTotalCents, Counts: r.Counts, CreatedAt: r.CreatedAt}
-	if r.Items != nil {
-		out.Items = make([]recItemJSON, len(r.Items))
-	}
-	for i, it := range r.Items {
-		out.Items[i] = recItemJSON{Category: it.Category, Reference: it.Reference, Kassenzeichen: it.Kassenzeichen,
+	out.Items = response.List(r.Items, func(it *reconcile.RecItem) recItemJSON {
+		return recItemJSON{Category: it.Category, Reference: it.Reference, Kassenzeichen: it.Kassenzeichen,
 			PlatformID: it.PlatformID, PostingID: it.PostingID, SettlementCents: it.SettlementCents,
 			PostedCents: it.PostedCents, BankCents: it.BankCents, Detail: it.Detail}
-	}
-	if r.Fees != nil {
-		out.Fees = make([]recFeeJSON, len(r.Fees))
-	}
-	for i, f := range r.Fees {
-		out.Fees[i] = recFeeJSON{Reference: f.Reference, PlatformID: f.PlatformID, FeeCents: f.FeeCents}
-	}
+	})
+	out.Fees = response.List(r.Fees, func(f *reconcile.RecFee) recFeeJSON {
+		return recFeeJSON{Reference: f.Reference, PlatformID: f.PlatformID, FeeCents: f.FeeCents}
+	})
 	return out
 }

@@ -43,3 +43,16 @@ func SetStatus(c *fiber.Ctx, e *Error) {
 	}
 	c.Status(e.Status)
 }
+
+// List maps a list of domain values to their payloads. A nil list stays
+// nil (JSON null) and an empty one empty ([]), as the store returned it.
+func List[T, P any](in []T, payload func(*T) P) []P {
+	if in == nil {
+		return nil
+	}
+	out := make([]P, len(in))
+	for i := range in {
+		out[i] = payload(&in[i])
+	}
+	return out
+}

@@ -31,12 +31,5 @@ func (h *Handler) listDevices(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var out []device.Device
-	if ds != nil {
-		out = make([]device.Device, len(ds))
-	}
-	for i := range ds {
-		out[i] = device.NewDevice(&ds[i])
-	}
-	return response.OK(c, out)
+	return response.OK(c, response.List(ds, device.NewDevice))
 }

@@ -21,14 +21,7 @@ func (h *Handler) queue(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var out queueJSON
-	if ts != nil {
-		out.Tickets = make([]ticketJSON, len(ts))
-	}
-	for i := range ts {
-		out.Tickets[i] = newTicketJSON(&ts[i])
-	}
-	return response.OK(c, out)
+	return response.OK(c, queueJSON{Tickets: response.List(ts, newTicketJSON)})
 }
 
 func (h *Handler) callNext(c *fiber.Ctx) error {
