@@ -64,7 +64,9 @@ func (l *limiter) Allow(_ context.Context, bucket, client string) (bool, time.Du
 // challenges asks for a proof at one location and accepts "solved".
 type challenges struct{ required string }
 
-func (c challenges) Issue(scope string) fairness.Challenge { return fairness.Challenge{Challenge: scope} }
+func (c challenges) Issue(scope string) fairness.Challenge {
+	return fairness.Challenge{Challenge: scope}
+}
 
 func (c challenges) Required(_ context.Context, location, _ string) (bool, error) {
 	return location == c.required, nil
@@ -200,4 +202,3 @@ func FuzzClientAddr(f *testing.F) {
 		}
 	})
 }
-

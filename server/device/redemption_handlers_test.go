@@ -70,7 +70,9 @@ func (g *gate) Location(id string) (*booking.Location, *time.Location, error) {
 
 func (g *gate) Services(string) ([]booking.Service, error) { return nil, nil }
 
-func (g *gate) Service(string, string) (*booking.Service, error) { return nil, booking.ErrServiceUnknown }
+func (g *gate) Service(string, string) (*booking.Service, error) {
+	return nil, booking.ErrServiceUnknown
+}
 
 type redemptionResult struct {
 	Nonce, Result, Code, Reason string
