@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
+	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/server/config"
 )
 
@@ -393,5 +394,49 @@ func TestTwoServerProcessesShareOneSlot(t *testing.T) {
 	checkBookings(t, dbURL, pool, 150, res)
 	if got := s.free(t, start); got != 0 {
 		t.Errorf("%d free after the rush, want 0", got)
+	}
+}
+
+// TestPaymentRoutesUnavailableWhilePostgresIsDown: with PostgreSQL gone,
+// the finance and payment routes answer 503 with Retry-After like the
+// booking routes, never 500.
+func TestPaymentRoutesUnavailableWhilePostgresIsDown(t *testing.T) {
+	stack := startStack(t)
+	ctx := context.Background()
+	cfg, err := loadConfig([]string{"-db", stack.env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runMigrate(ctx, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := launch(t, serverSetup{dbURL: stack.env["DATABASE_URL"], redisAddrs: []string{stack.env["REDIS_ADDR"]}, pool: "stadtbad",
+		flags: []string{"-admin-api-key", testAdminKey, "-payment-platform", "epay21", "-payment-url", "http://127.0.0.1:1/epay21/soap",
+			"-notify-secret", testNotifySecret}})
+	notify := `{"eventId":"ev-1","platformId":"p-1","reference":"ref-1","type":"payment.paid"}`
+	requests := []struct {
+		name, method, path, body string
+		header                   []string
+	}{
+		{"finance postings", "GET", "/api/v1/finance/postings", "", []string{"Authorization", "Bearer " + testAdminKey}},
+		{"finance payments", "GET", "/api/v1/finance/payments", "", []string{"Authorization", "Bearer " + testAdminKey}},
+		{"payment return", "GET", "/api/v1/payments/ref-1/return", "", []string{"Accept", "application/json"}},
+		{"payment notification", "POST", "/api/v1/payments/notifications", notify,
+			[]string{payment.SignatureHeader, payment.SignNotification([]byte(testNotifySecret), []byte(notify))}},
+		{"booking lookup", "GET", "/api/v1/bookings/ABCDEFGH", "", []string{"Authorization", "Bearer token"}},
+	}
+	for _, r := range requests {
+		if res := s.do(t, r.method, r.path, r.body, r.header...); res.Status >= 500 {
+			t.Fatalf("%s before the fault: %d %s", r.name, res.Status, res.Body)
+		}
+	}
+	stack.run("pg-stop")
+	for _, r := range requests {
+		t.Run(r.name, func(t *testing.T) {
+			res := s.do(t, r.method, r.path, r.body, r.header...)
+			if res.Status != 503 || res.Header.Get("Retry-After") == "" || errorCode(t, res) != "unavailable" {
+				t.Fatalf("postgres down: %d %v %s", res.Status, res.Header, res.Body)
+			}
+		})
 	}
 }
