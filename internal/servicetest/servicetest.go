@@ -175,3 +175,11 @@ func Flush(ctx context.Context, rdb redis.UniversalClient) error {
 	}
 	return fmt.Errorf("flush: unsupported redis client %T", rdb)
 }
+
+// OnEachBackend runs f as subtests "redis" and "cluster", once on each
+// Redis deployment: scripts must behave the same on both.
+func OnEachBackend(t *testing.T, f func(t *testing.T, b Backend)) {
+	for _, b := range Backends {
+		t.Run(string(b), func(t *testing.T) { f(t, b) })
+	}
+}
