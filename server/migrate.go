@@ -4,14 +4,14 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/digitale-verwaltung/termin/booking"
+	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 	"github.com/digitale-verwaltung/termin/internal/migrate"
-	"github.com/digitale-verwaltung/termin/payment"
+	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
 	"github.com/digitale-verwaltung/termin/server/config"
 )
 
 // components lists every package's migrations in dependency order.
-var components = []migrate.Component{booking.Migrations, payment.Migrations}
+var components = []migrate.Component{bookingpg.Migrations, paymentpg.Migrations}
 
 // runMigrate is `server migrate`: it applies the database migrations.
 func runMigrate(ctx context.Context, cfg config.Config, _ *slog.Logger) error {

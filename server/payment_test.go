@@ -141,7 +141,7 @@ func (s *payServer) book(t *testing.T, start string, units int) pendingBooking {
 
 func (s *payServer) payment(t *testing.T, ref string) *payment.Payment {
 	t.Helper()
-	p, err := s.deps.pay.store.PaymentByReference(context.Background(), nil, ref)
+	p, err := s.deps.pay.store.PaymentByReference(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
 	}

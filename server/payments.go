@@ -8,6 +8,7 @@ import (
 
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/epay21"
+	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
 	"github.com/digitale-verwaltung/termin/payment/xbezahldienste"
 	"github.com/digitale-verwaltung/termin/server/config"
 )
@@ -32,7 +33,7 @@ func newPlatform(cfg config.Config, log *slog.Logger) (payment.Platform, error) 
 // workers when online payment is on.
 type payments struct {
 	cfg    config.Pay
-	store  *payment.Store
+	store  *paymentpg.Store
 	flow   *payment.Flow // nil when online payment is off
 	worker *payment.Worker
 	log    *slog.Logger
@@ -40,7 +41,7 @@ type payments struct {
 
 func newPayments(d *deps) *payments {
 	pc := d.cfg.Pay
-	p := &payments{cfg: pc, store: payment.NewStore(d.db), log: d.log}
+	p := &payments{cfg: pc, store: paymentpg.New(d.db), log: d.log}
 	if d.platform == nil {
 		return p
 	}

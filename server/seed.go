@@ -10,7 +10,9 @@ import (
 	"os"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 	"github.com/digitale-verwaltung/termin/payment"
+	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
 	"github.com/digitale-verwaltung/termin/server/config"
 )
 
@@ -33,7 +35,7 @@ func runSeed(ctx context.Context, cfg config.Config, _ *slog.Logger) error {
 		return err
 	}
 	defer closeCity()
-	if err := booking.LoadCity(ctx, booking.NewPostgres(db), city); err != nil {
+	if err := booking.LoadCity(ctx, bookingpg.New(db), city); err != nil {
 		return err
 	}
 	if cfg.Pay.AccountingFile == "" && cfg.CityFile != "" {
@@ -48,7 +50,7 @@ func runSeed(ctx context.Context, cfg config.Config, _ *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return payment.NewStore(db).SaveAccounting(ctx, list)
+	return paymentpg.New(db).SaveAccounting(ctx, list)
 }
 
 // openOr opens the named file, or reads builtin when name is empty.

@@ -15,6 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
+	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/server/config"
 	"github.com/digitale-verwaltung/termin/server/fairness"
@@ -28,7 +30,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer d.Close()
-	if err := booking.NewRedisHolds(d.rdb).Preload(ctx); err != nil {
+	if err := d.holds.Preload(ctx); err != nil {
 		log.Warn("preload redis scripts", "err", err)
 	}
 	if err := fairness.Preload(ctx, d.rdb); err != nil {
@@ -85,7 +87,8 @@ type deps struct {
 	db         *sqlx.DB
 	rdb        redis.UniversalClient
 	engine     *booking.Engine
-	pg         *booking.Postgres
+	holds      *bookingredis.Holds
+	pg         *bookingpg.Store
 	signingKey ed25519.PrivateKey
 	log        *slog.Logger
 	// platform is the payment platform; nil when online payment is off.
@@ -99,7 +102,7 @@ func newDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, e
 	if err != nil {
 		return nil, err
 	}
-	d := &deps{cfg: cfg, db: db, rdb: newRedis(cfg.RedisAddrs), pg: booking.NewPostgres(db), log: log}
+	d := &deps{cfg: cfg, db: db, rdb: newRedis(cfg.RedisAddrs), pg: bookingpg.New(db), log: log}
 	if err := d.build(ctx); err != nil {
 		d.Close()
 		return nil, err
@@ -123,11 +126,12 @@ func (d *deps) build(ctx context.Context) error {
 
 // useRedis (re)builds the booking engine on rdb.
 func (d *deps) useRedis(ctx context.Context, rdb redis.UniversalClient) error {
-	engine, err := booking.NewEngine(ctx, d.pg, booking.NewRedisHolds(rdb), d.log)
+	holds := bookingredis.New(rdb)
+	engine, err := booking.NewEngine(ctx, d.pg, holds, d.log)
 	if err != nil {
 		return err
 	}
-	d.rdb, d.engine = rdb, engine
+	d.rdb, d.holds, d.engine = rdb, holds, engine
 	configureEngine(d.cfg, engine)
 	return nil
 }

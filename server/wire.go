@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/camt"
+	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
 	"github.com/digitale-verwaltung/termin/payment/reconcile"
 	"github.com/digitale-verwaltung/termin/payment/settlement"
 	"github.com/digitale-verwaltung/termin/server/auth"
@@ -29,7 +29,7 @@ import (
 func newApp(d *deps) *fiber.App {
 	cfg := d.cfg
 	d.pay = newPayments(d)
-	queue := booking.NewQueue(d.engine)
+	queue := booking.NewQueue(d.engine, d.pg)
 	queue.CheckInEarly, queue.CheckInLate = cfg.CheckInEarly, cfg.CheckInLate
 	staffAuth := auth.APIKey(cfg.AdminAPIKey)
 	limiter, challenges := newFairness(d)
@@ -40,7 +40,7 @@ func newApp(d *deps) *fiber.App {
 		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey,
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
-	callbacks := &paycallback.Handler{Inbox: paymentInbox{d.pay.store}, NotifySecret: []byte(cfg.Pay.NotifySecret), Log: d.log}
+	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), Log: d.log}
 	if d.pay.flow != nil {
 		cit.Payments = onlinePayments{d.pay.flow}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
@@ -104,15 +104,12 @@ func (b citizenBookings) Lookup(ctx context.Context, code, token string) (*booki
 }
 
 func (b citizenBookings) Cancel(ctx context.Context, code, token string) error {
-	var onCancel func(*sqlx.Tx) error
+	var err error
 	if b.flow != nil {
-		bk, err := b.engine.Lookup(ctx, code, token)
-		if err != nil {
-			return err
-		}
-		onCancel = b.flow.OnCancel(ctx, bk)
+		_, err = b.flow.Cancel(ctx, code, token)
+	} else {
+		_, err = b.engine.Cancel(ctx, code, token, nil)
 	}
-	_, err := b.engine.Cancel(ctx, code, token, onCancel)
 	return err
 }
 
@@ -138,31 +135,11 @@ func (p paymentChecks) Check(ctx context.Context, reference string) (*payment.Pa
 }
 
 func (p paymentChecks) BookingStatus(ctx context.Context, bookingID int64) (string, error) {
-	b, err := p.engine.BookingByID(ctx, nil, bookingID)
+	b, err := p.engine.BookingByID(ctx, bookingID)
 	if err != nil {
 		return "", err
 	}
 	return b.Status, nil
-}
-
-// paymentInbox finds payments and records notifications outside any
-// transaction.
-type paymentInbox struct{ store *payment.Store }
-
-func (i paymentInbox) PaymentByReference(ctx context.Context, ref string) (*payment.Payment, error) {
-	return i.store.PaymentByReference(ctx, nil, ref)
-}
-
-func (i paymentInbox) PaymentByPlatformID(ctx context.Context, platformID string) (*payment.Payment, error) {
-	return i.store.PaymentByPlatformID(ctx, platformID)
-}
-
-func (i paymentInbox) SeenEvent(ctx context.Context, eventID string) (bool, error) {
-	return i.store.SeenEvent(ctx, eventID)
-}
-
-func (i paymentInbox) RecordInbox(ctx context.Context, paymentID int64, kind, eventID string, verified bool, body []byte) error {
-	return i.store.RecordInbox(ctx, nil, paymentID, kind, eventID, verified, body)
 }
 
 // deviceQueue is the queue with the start of a checked-in appointment.
@@ -172,7 +149,7 @@ type deviceQueue struct {
 }
 
 func (q deviceQueue) AppointmentStart(ctx context.Context, bookingID int64) (time.Time, error) {
-	b, err := q.engine.BookingByID(ctx, nil, bookingID)
+	b, err := q.engine.BookingByID(ctx, bookingID)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -180,7 +157,7 @@ func (q deviceQueue) AppointmentStart(ctx context.Context, bookingID int64) (tim
 }
 
 // reconciler runs and reads reconciliations on the payment store.
-type reconciler struct{ store *payment.Store }
+type reconciler struct{ store *paymentpg.Store }
 
 func (r reconciler) Reconcile(ctx context.Context, rep settlement.Report, doc camt.Document) (*reconcile.Reconciliation, error) {
 	return reconcile.Run(ctx, r.store, rep, doc)

@@ -60,6 +60,7 @@ var Table = []Mapping{
 	// Store outages first: a wrapped outage may carry another sentinel too.
 	{[]error{booking.ErrUnavailable}, ErrUnavailable},
 	{[]error{fairness.ErrUnavailable}, ErrUnavailable},
+	{[]error{payment.ErrStoreUnavailable}, ErrUnavailable},
 	{[]error{context.DeadlineExceeded}, ErrUnavailable},
 
 	{[]error{booking.ErrLocationUnknown}, New(404, "location_not_found", "This location does not exist.", "Diesen Standort gibt es nicht.")},

@@ -64,6 +64,7 @@ func TestErrorTable(t *testing.T) {
 		// Every store outage is the same answer.
 		{booking.ErrUnavailable, 503, "unavailable"},
 		{fairness.ErrUnavailable, 503, "unavailable"},
+		{fmt.Errorf("list postings: %w: %w", payment.ErrStoreUnavailable, refused), 503, "unavailable"},
 		{fmt.Errorf("%w: postgres: %w", booking.ErrUnavailable, refused), 503, "unavailable"},
 		{fmt.Errorf("list postings: %w", context.DeadlineExceeded), 503, "unavailable"},
 		{fmt.Errorf("list postings: %w", refused), 503, "unavailable"},

@@ -158,6 +158,7 @@ func TestStoreOutageIsUnavailable(t *testing.T) {
 		err  error
 	}{
 		{"booking store", fmt.Errorf("%w: postgres: %w", booking.ErrUnavailable, refused)},
+		{"payment store", fmt.Errorf("list postings: %w: %w", payment.ErrStoreUnavailable, refused)},
 		{"store deadline", fmt.Errorf("list postings: %w", context.DeadlineExceeded)},
 		{"connection refused", fmt.Errorf("list postings: %w", refused)},
 	}

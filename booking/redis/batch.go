@@ -1,11 +1,11 @@
-package booking
+package redis
 
 import (
 	"context"
 	"strings"
 	"sync"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // scriptBatcher sends the script calls of concurrent requests to Redis
@@ -17,7 +17,7 @@ import (
 // fewer than maxFlushers pipelines in flight sends everything waiting,
 // its own call included; the others wait for their answer.
 type scriptBatcher struct {
-	rdb redis.UniversalClient
+	rdb goredis.UniversalClient
 
 	mu       sync.Mutex
 	pending  []*scriptCall
@@ -33,7 +33,7 @@ const (
 
 type scriptCall struct {
 	ctx    context.Context
-	script *redis.Script
+	script *goredis.Script
 	keys   []string
 	args   []any
 	val    any
@@ -44,7 +44,7 @@ type scriptCall struct {
 // run evaluates a script by EVALSHA, in a pipeline with other callers' when
 // several are waiting, and falls back to EVAL when Redis does not know the
 // script (after a restart or SCRIPT FLUSH).
-func (b *scriptBatcher) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
+func (b *scriptBatcher) run(ctx context.Context, s *goredis.Script, keys []string, args ...any) (any, error) {
 	c := &scriptCall{ctx: ctx, script: s, keys: keys, args: args, done: make(chan struct{})}
 	b.mu.Lock()
 	b.pending = append(b.pending, c)
@@ -101,7 +101,7 @@ func (b *scriptBatcher) exec(batch []*scriptCall) {
 	// happens to send it gives up.
 	ctx := context.WithoutCancel(live[0].ctx)
 	pipe := b.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(live))
+	cmds := make([]*goredis.Cmd, len(live))
 	for i, c := range live {
 		cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
 	}

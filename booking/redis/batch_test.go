@@ -1,4 +1,4 @@
-package booking
+package redis
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
 )
@@ -14,10 +14,10 @@ import (
 // Every caller gets its own answer back, also when its call travelled in
 // a pipeline with hundreds of others and Redis had forgotten the script.
 func TestScriptBatcherAnswersEachCaller(t *testing.T) {
-	onEachBackend(t, func(t *testing.T, backend servicetest.Backend) {
+	servicetest.OnEachBackend(t, func(t *testing.T, backend servicetest.Backend) {
 		rdb := servicetest.UniversalRedis(t, backend)
 		b := &scriptBatcher{rdb: rdb}
-		echo := redis.NewScript(`return KEYS[1] .. '=' .. ARGV[1]`)
+		echo := goredis.NewScript(`return KEYS[1] .. '=' .. ARGV[1]`)
 		ctx := context.Background()
 		for round := 0; round < 3; round++ {
 			if round == 1 {

@@ -1,17 +1,6 @@
-package booking
-
-import (
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"strconv"
-	"strings"
-	"time"
-
-	"github.com/redis/go-redis/v9"
-)
-
+// Package redis keeps booking holds and the availability bitmaps in Redis
+// (a single server or a Redis Cluster): it implements booking.Holds.
+//
 // The Redis side of reservations. All keys of one location-day share the
 // hash tag {location:day}, so every script touches a single hash slot and
 // runs unchanged on Redis Cluster:
@@ -26,6 +15,20 @@ import (
 // caller's clock, so no process needs to run a timer. A script that finds
 // the day not loaded answers NOTLOADED; the caller loads the day from
 // PostgreSQL and retries, which is how Redis state comes back after loss.
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/digitale-verwaltung/termin/booking"
+)
 
 // scriptPrelude is shared by every script that reads or changes holds.
 const scriptPrelude = `
@@ -193,10 +196,10 @@ return redis.call('GET', units)
 
 // scriptSource keeps each script's Lua, so a test can check which keys it
 // touches.
-var scriptSource = map[*redis.Script]string{}
+var scriptSource = map[*goredis.Script]string{}
 
-func newScript(src string) *redis.Script {
-	s := redis.NewScript(src)
+func newScript(src string) *goredis.Script {
+	s := goredis.NewScript(src)
 	scriptSource[s] = src
 	return s
 }
@@ -206,23 +209,23 @@ func newScript(src string) *redis.Script {
 func HoldScriptHash() string { return holdScript.Hash() }
 
 // Scripts lists every Lua script, for preloading with SCRIPT LOAD.
-var scripts = []*redis.Script{holdScript, releaseScript, claimScript, unclaimScript, confirmScript, markScript, unmarkScript, bitmapScript}
+var scripts = []*goredis.Script{holdScript, releaseScript, claimScript, unclaimScript, confirmScript, markScript, unmarkScript, bitmapScript}
 
-var errNotLoaded = errors.New("location-day not loaded into redis")
-
-// RedisHolds keeps holds and the availability bitmap in Redis.
-type RedisHolds struct {
-	rdb   redis.UniversalClient
+// Holds keeps holds and the availability bitmap in Redis.
+type Holds struct {
+	rdb   goredis.UniversalClient
 	batch *scriptBatcher
 }
 
-// NewRedisHolds uses rdb, a single Redis or a Redis Cluster client.
-func NewRedisHolds(rdb redis.UniversalClient) *RedisHolds {
-	return &RedisHolds{rdb: rdb, batch: &scriptBatcher{rdb: rdb}}
+var _ booking.Holds = (*Holds)(nil)
+
+// New uses rdb, a single Redis or a Redis Cluster client.
+func New(rdb goredis.UniversalClient) *Holds {
+	return &Holds{rdb: rdb, batch: &scriptBatcher{rdb: rdb}}
 }
 
 // Preload loads every script so the first EVALSHA under load does not miss.
-func (r *RedisHolds) Preload(ctx context.Context) error {
+func (r *Holds) Preload(ctx context.Context) error {
 	for _, s := range scripts {
 		if err := s.Load(ctx, r.rdb).Err(); err != nil {
 			return fmt.Errorf("load redis script: %w", err)
@@ -231,13 +234,15 @@ func (r *RedisHolds) Preload(ctx context.Context) error {
 	return nil
 }
 
-// dayKeys are the keys of one location-day, in the order the scripts expect.
-func dayKeys(locationID string, d Date) []string {
+// DayKeys are the keys of one location-day, in the order the scripts
+// expect.
+func DayKeys(locationID string, d booking.Date) []string {
 	tag := "{" + locationID + ":" + d.String() + "}"
 	return []string{tag + ":units", tag + ":holds", tag + ":exp", tag + ":meta"}
 }
 
-// holdRecord is what a hold keeps in Redis besides its bits.
+// holdRecord is what a hold keeps in Redis besides its bits; the scripts
+// read and extend it.
 type holdRecord struct {
 	Service string `json:"s"`
 	Start   int64  `json:"t"` // unix ms
@@ -247,76 +252,67 @@ type holdRecord struct {
 	Expires int64  `json:"e,omitempty"`
 }
 
+func (h holdRecord) record() *booking.HoldRecord {
+	return &booking.HoldRecord{Service: h.Service, Start: time.UnixMilli(h.Start).UTC(), End: time.UnixMilli(h.End).UTC(), Units: h.Units}
+}
+
 // run evaluates a script (EVALSHA, falling back to EVAL on NOSCRIPT) and
 // classifies the failure.
-func (r *RedisHolds) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
+func (r *Holds) run(ctx context.Context, s *goredis.Script, keys []string, args ...any) (any, error) {
 	v, err := r.batch.run(ctx, s, keys, args...)
 	switch {
-	case err == nil || errors.Is(err, redis.Nil):
+	case err == nil || errors.Is(err, goredis.Nil):
 		return v, nil
 	case strings.Contains(err.Error(), "NOTLOADED"):
-		return nil, errNotLoaded
+		return nil, booking.ErrDayNotLoaded
 	default:
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", booking.ErrUnavailable, err)
 	}
 }
 
-type holdRequest struct {
-	id       string
-	day      Date
-	location string
-	capacity int
-	first    int
-	cells    int
-	units    int
-	now      time.Time
-	expires  time.Time
-	keyTTL   time.Duration
-	record   holdRecord
-}
-
-// hold takes units or reports how many are free.
-func (r *RedisHolds) hold(ctx context.Context, q holdRequest) (units []int, free int, err error) {
-	rec, err := json.Marshal(q.record)
+// Hold takes units or answers booking.ErrSlotFull.
+func (r *Holds) Hold(ctx context.Context, q booking.HoldRequest) ([]int, error) {
+	rec, err := json.Marshal(holdRecord{Service: q.Service, Start: q.Start.UnixMilli(), End: q.End.UnixMilli()})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	v, err := r.run(ctx, holdScript, dayKeys(q.location, q.day),
-		q.now.UnixMilli(), q.id, q.expires.UnixMilli(), q.capacity, q.first, q.cells, q.units,
-		int(q.keyTTL.Seconds()), string(rec))
+	v, err := r.run(ctx, holdScript, DayKeys(q.Location, q.Day),
+		q.Now.UnixMilli(), q.ID, q.Expires.UnixMilli(), q.Capacity, q.First, q.Cells, q.Units,
+		int(q.KeyTTL.Seconds()), string(rec))
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	out, ok := v.([]any)
 	if !ok || len(out) < 1 {
-		return nil, 0, fmt.Errorf("%w: unexpected hold reply %v", ErrUnavailable, v)
+		return nil, fmt.Errorf("%w: unexpected hold reply %v", booking.ErrUnavailable, v)
 	}
 	if out[0].(int64) == 0 {
-		return nil, int(out[1].(int64)), ErrSlotFull
+		return nil, booking.ErrSlotFull
 	}
+	units := make([]int, 0, len(out)-1)
 	for _, u := range out[1:] {
 		units = append(units, int(u.(int64)))
 	}
-	return units, 0, nil
+	return units, nil
 }
 
-// release frees a live hold's units; a claimed hold only when force is
+// Release frees a live hold's units; a claimed hold only when force is
 // set, which is for a booking that failed after its claim.
-func (r *RedisHolds) release(ctx context.Context, location string, d Date, id string, now time.Time, force bool) (bool, error) {
+func (r *Holds) Release(ctx context.Context, location string, d booking.Date, id string, now time.Time, force bool) (bool, error) {
 	flag := 0
 	if force {
 		flag = 1
 	}
-	v, err := r.run(ctx, releaseScript, dayKeys(location, d), now.UnixMilli(), id, flag)
+	v, err := r.run(ctx, releaseScript, DayKeys(location, d), now.UnixMilli(), id, flag)
 	if err != nil {
 		return false, err
 	}
 	return v == int64(1), nil
 }
 
-// claim returns the live hold and extends it to at least until.
-func (r *RedisHolds) claim(ctx context.Context, location string, d Date, id string, now, until time.Time) (*holdRecord, error) {
-	v, err := r.run(ctx, claimScript, dayKeys(location, d), now.UnixMilli(), id, until.UnixMilli())
+// Claim returns the live hold and extends it to at least until.
+func (r *Holds) Claim(ctx context.Context, location string, d booking.Date, id string, now, until time.Time) (*booking.HoldRecord, error) {
+	v, err := r.run(ctx, claimScript, DayKeys(location, d), now.UnixMilli(), id, until.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
@@ -324,34 +320,54 @@ func (r *RedisHolds) claim(ctx context.Context, location string, d Date, id stri
 	if !ok {
 		return nil, nil
 	}
+	return decodeRecord(s)
+}
+
+func decodeRecord(s string) (*booking.HoldRecord, error) {
 	var rec holdRecord
 	if err := json.Unmarshal([]byte(s), &rec); err != nil {
 		return nil, fmt.Errorf("decode hold record: %w", err)
 	}
-	return &rec, nil
+	return rec.record(), nil
 }
 
-func (r *RedisHolds) unclaim(ctx context.Context, location string, d Date, id string) error {
-	_, err := r.run(ctx, unclaimScript, dayKeys(location, d), id)
+// Peek returns a hold as it is; nil when it is gone.
+func (r *Holds) Peek(ctx context.Context, location string, d booking.Date, id string) (*booking.HoldRecord, error) {
+	raw, err := r.rdb.HGet(ctx, DayKeys(location, d)[1], id).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: read hold: %w", booking.ErrUnavailable, err)
+	}
+	return decodeRecord(raw)
+}
+
+// Unclaim lets a claimed hold be booked again or released.
+func (r *Holds) Unclaim(ctx context.Context, location string, d booking.Date, id string) error {
+	_, err := r.run(ctx, unclaimScript, DayKeys(location, d), id)
 	return err
 }
 
-func (r *RedisHolds) confirm(ctx context.Context, location string, d Date, id string) error {
-	_, err := r.run(ctx, confirmScript, dayKeys(location, d), id)
+// Confirm forgets a booked hold and keeps its bits.
+func (r *Holds) Confirm(ctx context.Context, location string, d booking.Date, id string) error {
+	_, err := r.run(ctx, confirmScript, DayKeys(location, d), id)
 	return err
 }
 
-func (r *RedisHolds) mark(ctx context.Context, location string, d Date, keyTTL time.Duration, offsets []int) error {
+// Mark sets booked bits and marks the day loaded.
+func (r *Holds) Mark(ctx context.Context, location string, d booking.Date, keyTTL time.Duration, offsets []int) error {
 	args := make([]any, 0, len(offsets)+1)
 	args = append(args, int(keyTTL.Seconds()))
 	for _, o := range offsets {
 		args = append(args, o)
 	}
-	_, err := r.run(ctx, markScript, dayKeys(location, d), args...)
+	_, err := r.run(ctx, markScript, DayKeys(location, d), args...)
 	return err
 }
 
-func (r *RedisHolds) unmark(ctx context.Context, location string, d Date, offsets []int) error {
+// Unmark clears the bits of cancelled units.
+func (r *Holds) Unmark(ctx context.Context, location string, d booking.Date, offsets []int) error {
 	if len(offsets) == 0 {
 		return nil
 	}
@@ -359,13 +375,13 @@ func (r *RedisHolds) unmark(ctx context.Context, location string, d Date, offset
 	for i, o := range offsets {
 		args[i] = o
 	}
-	_, err := r.run(ctx, unmarkScript, dayKeys(location, d), args...)
+	_, err := r.run(ctx, unmarkScript, DayKeys(location, d), args...)
 	return err
 }
 
-// bitmap returns the day's unit bitmap after sweeping expired holds.
-func (r *RedisHolds) bitmap(ctx context.Context, location string, d Date, now time.Time) ([]byte, error) {
-	v, err := r.run(ctx, bitmapScript, dayKeys(location, d), now.UnixMilli())
+// Bitmap returns the day's unit bitmap after sweeping expired holds.
+func (r *Holds) Bitmap(ctx context.Context, location string, d booking.Date, now time.Time) ([]byte, error) {
+	v, err := r.run(ctx, bitmapScript, DayKeys(location, d), now.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
@@ -374,41 +390,9 @@ func (r *RedisHolds) bitmap(ctx context.Context, location string, d Date, now ti
 }
 
 // Ping checks that Redis answers.
-func (r *RedisHolds) Ping(ctx context.Context) error {
+func (r *Holds) Ping(ctx context.Context) error {
 	if err := r.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", booking.ErrUnavailable, err)
 	}
 	return nil
-}
-
-// bitSet reports whether bit off of a Redis bitmap is 1 (Redis numbers bits
-// from the most significant bit of the first byte).
-func bitSet(bm []byte, off int) bool {
-	i := off / 8
-	return i < len(bm) && bm[i]&(0x80>>(off%8)) != 0
-}
-
-// holdIDSep separates the parts of a hold id: location, day and a random
-// part. Carrying location and day in the id lets any replica find the
-// hold's keys without a lookup.
-const holdIDSep = "."
-
-func newHoldID(location string, d Date) string {
-	return location + holdIDSep + fmt.Sprintf("%04d%02d%02d", d.Year, int(d.Month), d.Day) + holdIDSep + randomCode(16)
-}
-
-func parseHoldID(id string) (location string, d Date, ok bool) {
-	parts := strings.Split(id, holdIDSep)
-	if len(parts) != 3 || parts[0] == "" || len(parts[1]) != 8 || len(parts[2]) != 16 {
-		return "", Date{}, false
-	}
-	n, err := strconv.Atoi(parts[1])
-	if err != nil {
-		return "", Date{}, false
-	}
-	d = Date{n / 10000, time.Month(n / 100 % 100), n % 100}
-	if d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 31 {
-		return "", Date{}, false
-	}
-	return parts[0], d, true
 }

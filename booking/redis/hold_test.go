@@ -1,8 +1,10 @@
-package booking
+package redis
 
 import (
 	"regexp"
 	"testing"
+
+	"github.com/digitale-verwaltung/termin/booking"
 )
 
 // TestScriptsDeclareTheirKeys guards Redis Cluster: a script may only touch
@@ -23,7 +25,7 @@ func TestScriptsDeclareTheirKeys(t *testing.T) {
 			}
 		}
 	}
-	keys := dayKeys("stadtbad", Date{2030, 1, 7})
+	keys := DayKeys("stadtbad", booking.Date{Year: 2030, Month: 1, Day: 7})
 	if len(keys) != 4 {
 		t.Fatalf("%d day keys, the scripts use 4", len(keys))
 	}
