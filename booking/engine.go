@@ -13,8 +13,9 @@ import (
 )
 
 // Engine books units of slots: holds in a hold store (Redis), bookings in
-// a record store (PostgreSQL). It keeps no state of its own that correctness depends on, so any number of
-// server replicas can run one each.
+// a record store (PostgreSQL). It keeps no state of its own that
+// correctness depends on, so any number of server replicas can run one
+// each.
 type Engine struct {
 	records Records
 	holds   Holds
@@ -137,7 +138,8 @@ func (e *Engine) Service(locationID, serviceID string) (*Service, error) {
 	return s, nil
 }
 
-// LoadDay copies a location-day's booked units from PostgreSQL into Redis.
+// LoadDay copies a location-day's booked units from the record store into
+// the hold store.
 // It only sets bits, so it is safe to repeat and to run concurrently with
 // holds and with other loaders.
 func (e *Engine) LoadDay(ctx context.Context, l *Location, tz *time.Location, d Date) error {
@@ -151,8 +153,8 @@ func (e *Engine) LoadDay(ctx context.Context, l *Location, tz *time.Location, d 
 	return nil
 }
 
-// Warm loads the coming days of every location into Redis, so the first
-// citizens after a start or a Redis loss do not pay for it.
+// Warm loads the coming days of every location into the hold store, so
+// the first citizens after a start or a Redis loss do not pay for it.
 func (e *Engine) Warm(ctx context.Context, days int) error {
 	for _, l := range e.Locations() {
 		l := l
@@ -167,8 +169,8 @@ func (e *Engine) Warm(ctx context.Context, days int) error {
 	return nil
 }
 
-// withDay runs op and, when Redis has not got the day, loads it from
-// PostgreSQL and runs op once more.
+// withDay runs op and, when the hold store has not got the day, loads it
+// from the record store and runs op once more.
 func (e *Engine) withDay(ctx context.Context, l *Location, tz *time.Location, d Date, op func() error) error {
 	err := op()
 	if !errors.Is(err, ErrDayNotLoaded) {
