@@ -266,16 +266,8 @@ func checkRebuilt(t *testing.T, s *testServer, dbURL, start string, held int) {
 }
 
 func TestPostgresRestartedDuringRush(t *testing.T) {
-	stack := startStack(t)
+	stack, s := launchOnStack(t)
 	ctx := context.Background()
-	cfg, err := loadConfig([]string{"-db", stack.env["DATABASE_URL"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := runMigrate(ctx, cfg, nil); err != nil {
-		t.Fatal(err)
-	}
-	s := launch(t, serverSetup{dbURL: stack.env["DATABASE_URL"], redisAddrs: []string{stack.env["REDIS_ADDR"]}, pool: "stadtbad"})
 	start := s.poolSlot(t)
 	rctx, cancel := context.WithCancel(ctx)
 	res := rush(rctx, []string{s.URL}, s.pool, start, 8)
@@ -327,6 +319,22 @@ func startStack(t *testing.T) *testStack {
 		}
 	}
 	return s
+}
+
+// launchOnStack runs a server with flags on a PostgreSQL and Redis of
+// its own, which the test may stop and start.
+func launchOnStack(t *testing.T, flags ...string) (*testStack, *testServer) {
+	t.Helper()
+	stack := startStack(t)
+	cfg, err := loadConfig([]string{"-db", stack.env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runMigrate(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := launch(t, serverSetup{dbURL: stack.env["DATABASE_URL"], redisAddrs: []string{stack.env["REDIS_ADDR"]}, pool: "stadtbad", flags: flags})
+	return stack, s
 }
 
 func (s *testStack) run(cmd string) {
@@ -401,18 +409,8 @@ func TestTwoServerProcessesShareOneSlot(t *testing.T) {
 // the finance and payment routes answer 503 with Retry-After like the
 // booking routes, never 500.
 func TestPaymentRoutesUnavailableWhilePostgresIsDown(t *testing.T) {
-	stack := startStack(t)
-	ctx := context.Background()
-	cfg, err := loadConfig([]string{"-db", stack.env["DATABASE_URL"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := runMigrate(ctx, cfg, nil); err != nil {
-		t.Fatal(err)
-	}
-	s := launch(t, serverSetup{dbURL: stack.env["DATABASE_URL"], redisAddrs: []string{stack.env["REDIS_ADDR"]}, pool: "stadtbad",
-		flags: []string{"-admin-api-key", testAdminKey, "-payment-platform", "epay21", "-payment-url", "http://127.0.0.1:1/epay21/soap",
-			"-notify-secret", testNotifySecret}})
+	stack, s := launchOnStack(t, "-admin-api-key", testAdminKey, "-payment-platform", "epay21",
+		"-payment-url", "http://127.0.0.1:1/epay21/soap", "-notify-secret", testNotifySecret)
 	notify := `{"eventId":"ev-1","platformId":"p-1","reference":"ref-1","type":"payment.paid"}`
 	requests := []struct {
 		name, method, path, body string
