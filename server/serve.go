@@ -19,7 +19,7 @@ import (
 	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/server/config"
-	"github.com/digitale-verwaltung/termin/server/fairness"
+	fairnessredis "github.com/digitale-verwaltung/termin/server/fairness/redis"
 )
 
 // serve is `server serve`: it runs the HTTP server and the payment workers
@@ -33,7 +33,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := d.holds.Preload(ctx); err != nil {
 		log.Warn("preload redis scripts", "err", err)
 	}
-	if err := fairness.Preload(ctx, d.rdb); err != nil {
+	if err := fairnessredis.New(d.rdb).Preload(ctx); err != nil {
 		log.Warn("preload redis scripts", "err", err)
 	}
 	if cfg.Secret == "" {

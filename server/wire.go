@@ -18,6 +18,7 @@ import (
 	"github.com/digitale-verwaltung/termin/server/citizen"
 	"github.com/digitale-verwaltung/termin/server/device"
 	"github.com/digitale-verwaltung/termin/server/fairness"
+	fairnessredis "github.com/digitale-verwaltung/termin/server/fairness/redis"
 	"github.com/digitale-verwaltung/termin/server/finance"
 	"github.com/digitale-verwaltung/termin/server/paycallback"
 	"github.com/digitale-verwaltung/termin/server/router"
@@ -72,7 +73,8 @@ func newFairness(d *deps) (*fairness.Limiter, *fairness.Challenges) {
 		powKey = make([]byte, 32)
 		rand.Read(powKey)
 	}
-	pow := fairness.NewChallenges(d.rdb, powKey)
+	store := fairnessredis.New(d.rdb)
+	pow := fairness.NewChallenges(store, powKey)
 	pow.Difficulty = cfg.PowBits
 	if cfg.PowTTL > 0 {
 		pow.TTL = cfg.PowTTL
@@ -85,7 +87,7 @@ func newFairness(d *deps) (*fairness.Limiter, *fairness.Challenges) {
 		}
 		pow.Locations[l] = true
 	}
-	return fairness.NewLimiter(d.rdb, cfg.SubKey("client"), cfg.RateLimit, cfg.RateBurst), pow
+	return fairness.NewLimiter(store, cfg.SubKey("client"), cfg.RateLimit, cfg.RateBurst), pow
 }
 
 // citizenBookings books holds without online payment and cancels

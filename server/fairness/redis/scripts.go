@@ -1,22 +1,11 @@
-package fairness
+package redis
 
-import "github.com/redis/go-redis/v9"
-
-// The Redis side of fairness. Every script and command touches one key, so
-// all of it runs unchanged on Redis Cluster:
-//
-//	rl:{client}:bucket            hash tokens, ts: a client's token bucket
-//	pow:used:{location:day}:nonce a spent challenge, until it expires
-//	pow:rate:{location:day}:win   hold requests of a location-day in one window
-//
-// The location-day keys share the hash tag of the booking core's keys of
-// that day, so they live on the same cluster node as the day they guard.
+import goredis "github.com/redis/go-redis/v9"
 
 // tokenBucketScript: KEYS bucket; ARGV rate (tokens per second), burst,
 // cost. Takes cost tokens when there are enough and returns {1, 0}, else
-// {0, ms until there would be}. The clock is Redis's own (TIME), so
-// replicas with skewed clocks share one fair bucket.
-var tokenBucketScript = redis.NewScript(`
+// {0, ms until there would be}. The clock is Redis's own (TIME).
+var tokenBucketScript = goredis.NewScript(`
 local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -42,11 +31,11 @@ return {ok, wait}
 
 // windowCountScript: KEYS counter; ARGV ttl ms. Counts one request in a
 // fixed window and returns the window's count.
-var windowCountScript = redis.NewScript(`
+var windowCountScript = goredis.NewScript(`
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 `)
 
 // scripts lists every script, for preloading with SCRIPT LOAD.
-var scripts = []*redis.Script{tokenBucketScript, windowCountScript}
+var scripts = []*goredis.Script{tokenBucketScript, windowCountScript}
