@@ -14,24 +14,6 @@ import (
 	"github.com/digitale-verwaltung/termin/server/fairness"
 )
 
-func TestTokenBucket(t *testing.T) {
-	ctx := context.Background()
-	l := fairness.NewLimiter(New(servicetest.Redis(t)), []byte("k"), 0.01, 3)
-	client := servicetest.RandomID("198.51.100.")
-	for i := 0; i < 3; i++ {
-		if ok, _, err := l.Allow(ctx, "holds", client); err != nil || !ok {
-			t.Fatalf("request %d in burst: %v %v", i, ok, err)
-		}
-	}
-	ok, wait, err := l.Allow(ctx, "holds", client)
-	if err != nil || ok || wait < 90*time.Second || wait > 101*time.Second {
-		t.Fatalf("over the burst: ok=%v wait=%v err=%v (rate 0.01/s: a token per 100s)", ok, wait, err)
-	}
-	if ok, _, _ := l.Allow(ctx, "bookings", client); !ok {
-		t.Fatal("another bucket of the same client is limited")
-	}
-}
-
 func TestTokenBucketRefills(t *testing.T) {
 	rdb := servicetest.Redis(t)
 	ctx := context.Background()
