@@ -276,8 +276,8 @@ func (f *Flow) rebook(ctx context.Context, p *Payment, rep StatusReport) error {
 		why = "slot fully booked meanwhile"
 	case errors.Is(err, booking.ErrSlotPast):
 		why = "slot already started"
-	case errors.Is(err, booking.ErrUnavailable):
-		return err // try again on the next check
+	case errors.Is(err, booking.ErrUnavailable), errors.Is(err, ErrStoreUnavailable):
+		return err // a store failed: try again on the next check
 	default:
 		why = "slot could not be booked again (" + err.Error() + ")"
 	}

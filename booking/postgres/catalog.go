@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/digitale-verwaltung/termin/booking"
 )
 
@@ -37,11 +39,10 @@ type serviceRow struct {
 // a location that are not listed are deactivated, not deleted: bookings
 // keep pointing at them.
 func (s *Store) SaveCatalog(ctx context.Context, locs []booking.Location, services []booking.Service) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("save catalog: %w", err)
-	}
-	defer tx.Rollback()
+	return s.inTx(ctx, func(tx *sqlx.Tx) error { return saveCatalog(ctx, tx, locs, services) })
+}
+
+func saveCatalog(ctx context.Context, tx *sqlx.Tx, locs []booking.Location, services []booking.Service) error {
 	for _, l := range locs {
 		opening := make([]openingRow, 0, len(l.Opening))
 		for _, o := range l.Opening {
@@ -80,9 +81,6 @@ func (s *Store) SaveCatalog(ctx context.Context, locs []booking.Location, servic
 			sv.ID, sv.LocationID, sv.Name, sv.DurationMinutes, sv.FeeCents, sv.Payment, sv.MaxUnits, i, sv.QueuePrefixOrDefault()); err != nil {
 			return fmt.Errorf("save service %s: %w", sv.ID, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("save catalog: %w", err)
 	}
 	return nil
 }

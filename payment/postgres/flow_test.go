@@ -500,3 +500,51 @@ func TestStoreOutageIsUnavailable(t *testing.T) {
 		t.Fatalf("begin with the database down: %v", err)
 	}
 }
+
+// Failed status queries are retried with growing gaps and counted; once
+// the deadline has passed without an answer the units are released, and
+// polling goes on so a payment made meanwhile is still found.
+func TestSweeperRetriesFailedStatusQueries(t *testing.T) {
+	r := newFlowRig(t, rigOptions{platform: "xbezahldienste", timeout: 300 * time.Millisecond})
+	ctx := context.Background()
+	_, p := r.book(1)
+	r.sim.SetFaults(paysim.Faults{StatusFailNext: 1000})
+	time.Sleep(30 * time.Millisecond)
+	if n, err := r.flow.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	got := r.payment(p.Reference)
+	if got.PollFailures != 1 || got.State != payment.StateInitiated || !got.NextPollAt.After(time.Now()) {
+		t.Fatalf("after a failed query: %+v", got)
+	}
+	if n, _ := r.flow.Sweep(ctx); n != 0 {
+		t.Fatalf("polled again before the next poll was due")
+	}
+	time.Sleep(350 * time.Millisecond) // past the deadline and the backoff
+	if _, err := r.flow.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got = r.payment(p.Reference)
+	if got.State != payment.StateExpired || got.PollFailures != 2 || !strings.Contains(got.Note, "status unavailable") {
+		t.Fatalf("after the deadline without answers: %+v", got)
+	}
+	if free := r.free(); free != capacity {
+		t.Fatalf("%d free after expiry, want %d", free, capacity)
+	}
+	// The platform answers again: the money paid meanwhile is found.
+	r.pay(p)
+	r.sim.SetFaults(paysim.Faults{})
+	deadline := time.Now().Add(5 * time.Second)
+	for r.payment(p.Reference).State != payment.StatePaid {
+		if time.Now().After(deadline) {
+			t.Fatalf("payment not found after the outage: %+v", r.payment(p.Reference))
+		}
+		time.Sleep(60 * time.Millisecond)
+		if _, err := r.flow.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.payment(p.Reference); got.PollFailures != 0 {
+		t.Fatalf("failures not reset: %+v", got)
+	}
+}
