@@ -63,6 +63,9 @@ type serverSetup struct {
 func launch(t *testing.T, setup serverSetup) *testServer {
 	t.Helper()
 	ctx := context.Background()
+	if setup.rdb != nil {
+		forgetPool(t, setup.rdb, setup.pool)
+	}
 	cfg, err := loadConfig(append([]string{"-db", setup.dbURL, "-redis", strings.Join(setup.redisAddrs, ","), "-rate-limit=0", "-pow-auto=0"}, setup.flags...))
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +108,23 @@ func launch(t *testing.T, setup serverSetup) *testServer {
 		d.db.Close()
 	})
 	return &testServer{URL: "http://" + ln.Addr().String(), deps: d, app: app, pool: setup.pool}
+}
+
+// forgetPool deletes a pool's keys from a Redis database an earlier test
+// (or an earlier run) used: they would describe bookings this test's
+// fresh PostgreSQL does not have.
+func forgetPool(t *testing.T, rdb redis.UniversalClient, pool string) {
+	t.Helper()
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, "{"+pool+":*", 0).Iterator()
+	for iter.Next(ctx) {
+		if err := rdb.Del(ctx, iter.Val()).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // loadConfig reads the server's configuration from flags and the test
