@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,8 +17,8 @@ import (
 	"github.com/digitale-verwaltung/termin/printer"
 )
 
-// simFlags are the options of `kiosk sim`; every other flag goes to the
-// agent.
+// simFlags are the options of `simulator kiosk` itself; every other flag
+// goes to the agent.
 type simFlags struct {
 	location, name, tickets, adminKey string
 }
@@ -47,10 +48,10 @@ func splitSimFlags(args []string) (simFlags, []string, error) {
 	return sf, rest, nil
 }
 
-// runSim runs the agent on simulated hardware: a printer that renders
+// runKiosk runs the agent on simulated hardware: a printer that renders
 // every ticket to a PNG, a scanner fed from a form on /sim/, and in gate
 // mode a relay board.
-func runSim(ctx context.Context, args []string) error {
+func runKiosk(ctx context.Context, args []string) error {
 	sf, rest, err := splitSimFlags(args)
 	if err != nil {
 		return err
@@ -59,7 +60,11 @@ func runSim(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogLevel)
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("%s %q: want debug, info, warn or error", agent.EnvName("log-level"), cfg.LogLevel)
+	}
+	log := newLogger(level)
 	prn, err := simhw.NewPrinter(simhw.PrinterOptions{Dir: sf.tickets, Logger: log, PaperWidth: paperDots(cfg.PrinterWidthMM)})
 	if err != nil {
 		return err
