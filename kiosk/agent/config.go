@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -92,10 +94,18 @@ func (p Port) SerialConfig(enum serialdev.Enumerator) serialdev.Config {
 }
 
 // DefaultStateDir is where the agent keeps its token and caches: systemd's
-// StateDirectory when set, else /var/lib/termin-kiosk.
+// StateDirectory when set, else /var/lib/termin-kiosk, and on Windows
+// %ProgramData%\termin-kiosk.
 func DefaultStateDir() string {
 	if d := os.Getenv("STATE_DIRECTORY"); d != "" {
 		return strings.Split(d, ":")[0]
+	}
+	if runtime.GOOS == "windows" {
+		base := os.Getenv("ProgramData")
+		if base == "" {
+			base = `C:\ProgramData`
+		}
+		return filepath.Join(base, "termin-kiosk")
 	}
 	return "/var/lib/termin-kiosk"
 }
