@@ -36,7 +36,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	cfg, err := agent.LoadConfig(args, os.Getenv)
+	cfg, err := agent.LoadConfig(args, os.LookupEnv)
 	if err != nil {
 		return err
 	}
@@ -48,10 +48,8 @@ func run(ctx context.Context, args []string) error {
 	return a.Run(ctx)
 }
 
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+func newLogger(level slog.Level) *slog.Logger {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 	return log
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"html/template"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -56,15 +55,11 @@ func runKiosk(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := agent.LoadConfig(rest, os.Getenv)
+	cfg, err := agent.LoadConfig(rest, os.LookupEnv)
 	if err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		return fmt.Errorf("%s %q: want debug, info, warn or error", agent.EnvName("log-level"), cfg.LogLevel)
-	}
-	log := newLogger(level)
+	log := newLogger(cfg.LogLevel)
 	prn, err := simhw.NewPrinter(simhw.PrinterOptions{Dir: sf.tickets, Logger: log, PaperWidth: paperDots(cfg.PrinterWidthMM)})
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/digitale-verwaltung/termin/internal/config"
 	"github.com/digitale-verwaltung/termin/payment/paysim"
 )
 
@@ -31,32 +31,22 @@ type paymentConfig struct {
 
 func parsePaymentConfig(args []string, lookup func(string) (string, bool)) (paymentConfig, error) {
 	var c paymentConfig
-	env := func(name, def string) string {
-		if v, ok := lookup(name); ok && v != "" {
-			return v
-		}
-		return def
-	}
-	fs := flag.NewFlagSet("simulator payment", flag.ContinueOnError)
-	fs.StringVar(&c.Addr, "paysim-addr", env("PAYSIM_ADDR", "127.0.0.1:8091"), "listen address (PAYSIM_ADDR)")
-	fs.StringVar(&c.User, "payment-user", env("PAYMENT_USER", ""), "basic-auth user the platform APIs require; empty: none (PAYMENT_USER)")
-	fs.StringVar(&c.Password, "payment-password", env("PAYMENT_PASSWORD", ""), "basic-auth password (PAYMENT_PASSWORD)")
-	fs.StringVar(&c.Mandant, "payment-mandant", env("PAYMENT_MANDANT", "07111000"), "8-digit municipal key accepted (PAYMENT_MANDANT)")
-	fs.StringVar(&c.Originator, "payment-originator", env("PAYMENT_ORIGINATOR", "termin"), "XBezahldienste originator id accepted (PAYMENT_ORIGINATOR)")
-	fs.StringVar(&c.EndPoint, "payment-endpoint", env("PAYMENT_ENDPOINT", ""), "XBezahldienste endpoint id accepted; the Mandant when empty (PAYMENT_ENDPOINT)")
-	fs.StringVar(&c.HTTPAddr, "http", env("HTTP_ADDR", "127.0.0.1:8080"), "the termin server's listen address, for notifications when -public-url is empty (HTTP_ADDR)")
-	fs.StringVar(&c.PublicURL, "public-url", env("PUBLIC_URL", ""), "URL the termin server is reached at; http://HTTP_ADDR when empty (PUBLIC_URL)")
-	fs.StringVar(&c.NotifySecret, "notify-secret", env("NOTIFY_SECRET", ""), "HMAC secret of pushed notifications; empty pushes none (NOTIFY_SECRET)")
-	level := env("LOG_LEVEL", "info")
-	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
+	s := config.NewSet("simulator payment")
+	s.String(&c.Addr, "paysim-addr", "PAYSIM_ADDR", "127.0.0.1:8091", "listen address")
+	s.String(&c.User, "payment-user", "PAYMENT_USER", "", "basic-auth user the platform APIs require; empty: none")
+	s.String(&c.Password, "payment-password", "PAYMENT_PASSWORD", "", "basic-auth password")
+	s.String(&c.Mandant, "payment-mandant", "PAYMENT_MANDANT", "07111000", "8-digit municipal key accepted")
+	s.String(&c.Originator, "payment-originator", "PAYMENT_ORIGINATOR", "termin", "XBezahldienste originator id accepted")
+	s.String(&c.EndPoint, "payment-endpoint", "PAYMENT_ENDPOINT", "", "XBezahldienste endpoint id accepted; the Mandant when empty")
+	s.String(&c.HTTPAddr, "http", "HTTP_ADDR", "127.0.0.1:8080", "the termin server's listen address, for notifications when -public-url is empty")
+	s.String(&c.PublicURL, "public-url", "PUBLIC_URL", "", "URL the termin server is reached at; http://HTTP_ADDR when empty")
+	s.String(&c.NotifySecret, "notify-secret", "NOTIFY_SECRET", "", "HMAC secret of pushed notifications; empty pushes none")
+	s.LogLevel(&c.LogLevel, "log-level", "LOG_LEVEL", slog.LevelInfo, "debug, info, warn or error")
+	if err := s.Parse(args, lookup); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
-		return c, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", level)
+	if len(s.Args()) > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", s.Args())
 	}
 	return c, nil
 }
