@@ -1,6 +1,6 @@
 # termin: `make run` for the demo, `make test` for every test, `make bench`
 # for the rush benchmark (writes docs/benchmarks.md).
-.PHONY: run test bench build vet fmt clean
+.PHONY: run test bench build kiosk-cross vet fmt clean
 
 run:
 	@deploy/run.sh
@@ -13,6 +13,11 @@ bench:
 
 build:
 	go build -o bin/ ./server
+
+# The kiosk agent for Windows counter PCs and a Raspberry Pi at the gate.
+kiosk-cross:
+	GOOS=windows GOARCH=amd64 go build -o bin/kiosk-windows-amd64.exe ./kiosk
+	GOOS=linux GOARCH=arm64 go build -o bin/kiosk-linux-arm64 ./kiosk
 
 vet:
 	gofmt -l . | tee /dev/stderr | (! read)

@@ -35,7 +35,9 @@ echo "Starting PostgreSQL and Redis under .run/ ..."
 
 echo "Building ..."
 go build -o "$run/bin/" ./server
-go build -o "$run/bin/kiosk" ./kiosk
+# The payment-platform simulator and the simulated kiosk hardware live in
+# a development binary of their own; the release binaries carry neither.
+go build -o "$run/bin/simulator" ./deploy/simulator
 
 export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
 # The admin API key of this run: the simulated kiosk registers itself with
@@ -60,7 +62,7 @@ export EXPORT_DIR=${EXPORT_DIR:-$run/export}
 "$run/bin/server" migrate
 "$run/bin/server" seed
 
-"$run/bin/server" paysim >"$run/log/paysim.log" 2>&1 &
+"$run/bin/simulator" payment >"$run/log/paysim.log" 2>&1 &
 children+=($!)
 "$run/bin/server" serve &
 server_pid=$!
@@ -79,7 +81,7 @@ if [ -f "$run/kiosk/state/token" ] && ! curl -fsS -o /dev/null -H "Authorization
 	"http://$HTTP_ADDR/api/v1/kiosk/config" 2>/dev/null; then
 	rm -f "$run/kiosk/state/token" "$run/kiosk/state/server-config.json"
 fi
-"$run/bin/kiosk" sim -server "http://$HTTP_ADDR" -mode counter -listen "$KIOSK_LISTEN" \
+"$run/bin/simulator" kiosk -server "http://$HTTP_ADDR" -mode counter -listen "$KIOSK_LISTEN" \
 	-state-dir "$run/kiosk/state" -sim-tickets "$run/kiosk/tickets" -sim-location buergeramt-koblenz \
 	-ticket-qr "http://$HTTP_ADDR/api/v1/locations/{location}/queue/display" >"$run/log/kiosk.log" 2>&1 &
 kiosk_pid=$!

@@ -2,11 +2,11 @@
 // drives the receipt printer, barcode scanner and gate relay over serial
 // ports and talks to the termin server with a device token.
 //
-//	kiosk [flags]       run the agent (see -help; every flag also reads
-//	                    KIOSK_<FLAG> from the environment)
-//	kiosk sim [flags]   run the agent on a simulated printer, scanner and
-//	                    relay board, registering the device first with
-//	                    ADMIN_API_KEY when the state dir holds no token
+//	kiosk [flags]   run the agent (see -help; every flag also reads
+//	                KIOSK_<FLAG> from the environment)
+//
+// The agent on simulated hardware is `simulator kiosk` (deploy/simulator),
+// a development binary; this one links no simulator code.
 package main
 
 import (
@@ -23,19 +23,9 @@ import (
 )
 
 func main() {
-	args := os.Args[1:]
-	sim := len(args) > 0 && args[0] == "sim"
-	if sim {
-		args = args[1:]
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var err error
-	if sim {
-		err = runSim(ctx, args)
-	} else {
-		err = run(ctx, args)
-	}
+	err := run(ctx, os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
@@ -46,7 +36,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	cfg, err := agent.LoadConfig(args, os.Getenv)
+	cfg, err := agent.LoadConfig(args, os.LookupEnv)
 	if err != nil {
 		return err
 	}
@@ -58,10 +48,8 @@ func run(ctx context.Context, args []string) error {
 	return a.Run(ctx)
 }
 
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+func newLogger(level slog.Level) *slog.Logger {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 	return log
 }

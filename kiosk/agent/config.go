@@ -2,17 +2,19 @@ package agent
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
+	"github.com/digitale-verwaltung/termin/internal/config"
 	"github.com/digitale-verwaltung/termin/kiosk/serialdev"
 )
 
@@ -20,7 +22,7 @@ import (
 // environment variables (KIOSK_ plus the flag name in upper case with
 // underscores, e.g. KIOSK_PRINTER_PORT) and an optional JSON file whose
 // keys are the flag names; flags win over the environment, which wins
-// over the file.
+// over the file, which wins over the defaults.
 type Config struct {
 	Server     string // base URL of the termin server
 	Token      string // device token; read from the state dir when empty
@@ -28,7 +30,7 @@ type Config struct {
 	StateDir   string
 	Mode       string // counter or gate; empty means the server's device mode
 	Listen     string // local UI address
-	LogLevel   string
+	LogLevel   slog.Level
 
 	Printer Port
 	Scanner Port
@@ -92,10 +94,18 @@ func (p Port) SerialConfig(enum serialdev.Enumerator) serialdev.Config {
 }
 
 // DefaultStateDir is where the agent keeps its token and caches: systemd's
-// StateDirectory when set, else /var/lib/termin-kiosk.
+// StateDirectory when set, else /var/lib/termin-kiosk, and on Windows
+// %ProgramData%\termin-kiosk.
 func DefaultStateDir() string {
 	if d := os.Getenv("STATE_DIRECTORY"); d != "" {
 		return strings.Split(d, ":")[0]
+	}
+	if runtime.GOOS == "windows" {
+		base := os.Getenv("ProgramData")
+		if base == "" {
+			base = `C:\ProgramData`
+		}
+		return filepath.Join(base, "termin-kiosk")
 	}
 	return "/var/lib/termin-kiosk"
 }
@@ -106,7 +116,7 @@ func Defaults() Config {
 		Server:          "http://127.0.0.1:8080",
 		StateDir:        DefaultStateDir(),
 		Listen:          "127.0.0.1:8090",
-		LogLevel:        "info",
+		LogLevel:        slog.LevelInfo,
 		Printer:         Port{Baud: 9600},
 		Scanner:         Port{Baud: 9600},
 		Relay:           Port{Baud: 9600},
@@ -125,81 +135,50 @@ func Defaults() Config {
 }
 
 // LoadConfig reads the configuration from args (without the program
-// name), the environment (getenv, usually os.Getenv) and the JSON file
-// named by -config or KIOSK_CONFIG.
-func LoadConfig(args []string, getenv func(string) string) (Config, error) {
+// name), the environment (lookup, usually os.LookupEnv) and the JSON file
+// named by -config or KIOSK_CONFIG, with the shared strict loader: a value
+// that does not parse stops start-up with a message naming its source.
+func LoadConfig(args []string, lookup func(string) (string, bool)) (Config, error) {
 	cfg := Defaults()
-	fs := flag.NewFlagSet("termin-kiosk", flag.ContinueOnError)
-	configFile := fs.String("config", "", "JSON configuration file, keys are flag names (KIOSK_CONFIG)")
-	fs.StringVar(&cfg.Server, "server", cfg.Server, "termin server base URL; https, or http on loopback only")
-	fs.StringVar(&cfg.Token, "token", "", "device token (default: the one stored in the state directory)")
-	fs.StringVar(&cfg.EnrollCode, "enroll", "", "enrollment code from the admin API, exchanged for a device token on first start")
-	fs.StringVar(&cfg.StateDir, "state-dir", cfg.StateDir, "directory for the token, cached server config and gate redemptions")
-	fs.StringVar(&cfg.Mode, "mode", "", "counter or gate (default: the mode the device was registered with)")
-	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the local kiosk page; empty disables it")
-	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
-	portFlags(fs, "printer", &cfg.Printer)
-	portFlags(fs, "scanner", &cfg.Scanner)
-	portFlags(fs, "relay", &cfg.Relay)
-	fs.IntVar(&cfg.PrinterWidthMM, "printer-width", cfg.PrinterWidthMM, "paper width in mm: 58 or 80")
-	fs.StringVar(&cfg.TicketQR, "ticket-qr", "", "QR code printed on queue tickets, {number} and {location} replaced; empty prints none")
-	fs.BoolVar(&cfg.PrintErrorSlips, "print-error-slips", false, "print a short slip when a check-in fails")
-	fs.StringVar(&cfg.ScannerSuffix, "scanner-suffix", "", "extra code terminator besides CR and LF, e.g. a tab")
-	fs.BoolVar(&cfg.ScannerAIM, "scanner-aim", false, "strip an AIM symbology prefix such as ]Q1")
-	fs.DurationVar(&cfg.ScannerDebounce, "scanner-debounce", cfg.ScannerDebounce, "ignore a repeat of the same code within this window")
-	fs.Var((*hexBytes)(&cfg.RelayOn), "relay-on", "hex command closing the relay on a serial relay board")
-	fs.Var((*hexBytes)(&cfg.RelayOff), "relay-off", "hex command opening the relay")
-	fs.StringVar(&cfg.RelayLine, "relay-line", "", "dtr or rts: the relay hangs on this modem line of the relay port instead")
-	fs.BoolVar(&cfg.RelayActiveLow, "relay-active-low", false, "the modem-line relay closes when the line is cleared")
-	fs.DurationVar(&cfg.RelayPulse, "relay-pulse", cfg.RelayPulse, "how long the relay closes for one passage")
-	fs.DurationVar(&cfg.GateEarly, "gate-early", 0, "how long before its slot a ticket admits (default: the server's)")
-	fs.DurationVar(&cfg.GateLate, "gate-late", 0, "how long after its slot a ticket admits (default: the server's)")
-	fs.DurationVar(&cfg.GateOnlineWait, "gate-online-wait", cfg.GateOnlineWait, "how long the gate waits for the server before admitting on the offline check; 0 redeems in the background")
-	fs.DurationVar(&cfg.Heartbeat, "heartbeat", cfg.Heartbeat, "heartbeat interval")
-	fs.DurationVar(&cfg.StatusPoll, "status-poll", cfg.StatusPoll, "printer status poll interval")
-	fs.DurationVar(&cfg.UploadBackoff, "upload-backoff", cfg.UploadBackoff, "first retry delay for uploading offline gate scans")
-	fs.DurationVar(&cfg.ResultScreen, "result-screen", cfg.ResultScreen, "how long a ticket or error stays on the counter screen")
-
-	// The file, then the environment, are applied as if they were flags;
-	// the command line is parsed last and wins.
-	path := getenv("KIOSK_CONFIG")
-	for i, a := range args {
-		if !strings.HasPrefix(a, "-") {
-			continue
-		}
-		a = strings.TrimLeft(a, "-")
-		if v, ok := strings.CutPrefix(a, "config="); ok {
-			path = v
-		} else if a == "config" && i+1 < len(args) {
-			path = args[i+1]
-		}
-	}
-	if path != "" {
-		if err := applyFile(fs, path); err != nil {
-			return cfg, err
-		}
-	}
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name == "config" {
-			return
-		}
-		if v := getenv(EnvName(f.Name)); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				envErr = errors.Join(envErr, fmt.Errorf("%s: %w", EnvName(f.Name), err))
-			}
-		}
-	})
-	if envErr != nil {
-		return cfg, envErr
-	}
-	if err := fs.Parse(args); err != nil {
+	s := config.NewSet("termin-kiosk")
+	s.File("config", EnvName("config"), "JSON configuration file, keys are flag names")
+	str := func(p *string, name, usage string) { s.String(p, name, EnvName(name), *p, usage) }
+	dur := func(p *time.Duration, name, usage string) { s.Duration(p, name, EnvName(name), *p, usage) }
+	boolean := func(p *bool, name, usage string) { s.Bool(p, name, EnvName(name), *p, usage) }
+	str(&cfg.Server, "server", "termin server base URL; https, or http on loopback only")
+	str(&cfg.Token, "token", "device token (default: the one stored in the state directory)")
+	str(&cfg.EnrollCode, "enroll", "enrollment code from the admin API, exchanged for a device token on first start")
+	str(&cfg.StateDir, "state-dir", "directory for the token, cached server config and gate redemptions")
+	str(&cfg.Mode, "mode", "counter or gate (default: the mode the device was registered with)")
+	str(&cfg.Listen, "listen", "address of the local kiosk page; empty disables it")
+	s.LogLevel(&cfg.LogLevel, "log-level", EnvName("log-level"), cfg.LogLevel, "debug, info, warn or error")
+	portOptions(s, "printer", &cfg.Printer)
+	portOptions(s, "scanner", &cfg.Scanner)
+	portOptions(s, "relay", &cfg.Relay)
+	s.Int(&cfg.PrinterWidthMM, "printer-width", EnvName("printer-width"), cfg.PrinterWidthMM, "paper width in mm: 58 or 80")
+	str(&cfg.TicketQR, "ticket-qr", "QR code printed on queue tickets, {number} and {location} replaced; empty prints none")
+	boolean(&cfg.PrintErrorSlips, "print-error-slips", "print a short slip when a check-in fails")
+	str(&cfg.ScannerSuffix, "scanner-suffix", "extra code terminator besides CR and LF, e.g. a tab")
+	boolean(&cfg.ScannerAIM, "scanner-aim", "strip an AIM symbology prefix such as ]Q1")
+	dur(&cfg.ScannerDebounce, "scanner-debounce", "ignore a repeat of the same code within this window")
+	hexOption(s, &cfg.RelayOn, "relay-on", "hex command closing the relay on a serial relay board")
+	hexOption(s, &cfg.RelayOff, "relay-off", "hex command opening the relay")
+	str(&cfg.RelayLine, "relay-line", "dtr or rts: the relay hangs on this modem line of the relay port instead")
+	boolean(&cfg.RelayActiveLow, "relay-active-low", "the modem-line relay closes when the line is cleared")
+	dur(&cfg.RelayPulse, "relay-pulse", "how long the relay closes for one passage")
+	dur(&cfg.GateEarly, "gate-early", "how long before its slot a ticket admits; 0: the server's")
+	dur(&cfg.GateLate, "gate-late", "how long after its slot a ticket admits; 0: the server's")
+	dur(&cfg.GateOnlineWait, "gate-online-wait", "how long the gate waits for the server before admitting on the offline check; 0 redeems in the background")
+	dur(&cfg.Heartbeat, "heartbeat", "heartbeat interval")
+	dur(&cfg.StatusPoll, "status-poll", "printer status poll interval")
+	dur(&cfg.UploadBackoff, "upload-backoff", "first retry delay for uploading offline gate scans")
+	dur(&cfg.ResultScreen, "result-screen", "how long a ticket or error stays on the counter screen")
+	if err := s.Parse(args, lookup); err != nil {
 		return cfg, err
 	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	if len(s.Args()) > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", s.Args())
 	}
-	_ = configFile // read above, before the other flags
 	return cfg, cfg.Validate()
 }
 
@@ -208,45 +187,27 @@ func EnvName(flagName string) string {
 	return "KIOSK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func applyFile(fs *flag.FlagSet, path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("config file: %w", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
-	}
-	for k, v := range m {
-		if fs.Lookup(k) == nil || k == "config" {
-			return fmt.Errorf("config file %s: unknown key %q", path, k)
-		}
-		s := fmt.Sprint(v)
-		if f, ok := v.(float64); ok {
-			s = fmt.Sprintf("%v", int64(f))
-		}
-		if err := fs.Set(k, s); err != nil {
-			return fmt.Errorf("config file %s: %s: %w", path, k, err)
-		}
-	}
-	return nil
-}
-
-func portFlags(fs *flag.FlagSet, name string, p *Port) {
-	fs.StringVar(&p.Name, name+"-port", p.Name, name+" serial port, e.g. /dev/termin-"+name)
-	fs.Func(name+"-usb", name+" USB ID VID:PID[:SERIAL] in hex, found again after a replug (instead of -"+name+"-port)", func(s string) error {
-		if s == "" {
+func portOptions(s *config.Set, name string, p *Port) {
+	s.String(&p.Name, name+"-port", EnvName(name+"-port"), p.Name, name+" serial port, e.g. /dev/termin-"+name+" or COM3")
+	usb := name + "-usb"
+	s.Func(usb, EnvName(usb), "", name+" USB ID VID:PID[:SERIAL] in hex, found again after a replug (instead of -"+name+"-port)", func(v string) error {
+		if v == "" {
 			p.USB = nil
 			return nil
 		}
-		id, err := serialdev.ParseUSBID(s)
+		id, err := serialdev.ParseUSBID(v)
 		if err != nil {
 			return err
 		}
 		p.USB = &id
 		return nil
 	})
-	fs.IntVar(&p.Baud, name+"-baud", p.Baud, name+" baud rate")
+	s.Int(&p.Baud, name+"-baud", EnvName(name+"-baud"), p.Baud, name+" baud rate")
+}
+
+func hexOption(s *config.Set, p *[]byte, name, usage string) {
+	def := (*hexBytes)(p).String()
+	s.Func(name, EnvName(name), def, usage, func(v string) error { return (*hexBytes)(p).Set(v) })
 }
 
 // Validate checks the configuration.

@@ -15,7 +15,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 	os.WriteFile(file, []byte(`{"server": "https://termin.koblenz.de", "mode": "gate", "printer-usb": "04b8:0202",
 		"scanner-baud": 115200, "relay-on": "A0 01 01 A2", "gate-early": "20m", "scanner-aim": true}`), 0o600)
 	env := map[string]string{"KIOSK_CONFIG": file, "KIOSK_MODE": "counter", "KIOSK_SCANNER_BAUD": "57600"}
-	cfg, err := LoadConfig([]string{"-scanner-baud", "9600", "-state-dir", dir}, func(k string) string { return env[k] })
+	cfg, err := LoadConfig([]string{"-scanner-baud", "9600", "-state-dir", dir}, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 }
 
 func TestLoadConfigRejects(t *testing.T) {
-	none := func(string) string { return "" }
+	none := func(string) (string, bool) { return "", false }
 	for _, args := range [][]string{
 		{"-server", "http://termin.koblenz.de"}, // plain http off loopback
 		{"-server", "ftp://x"},
@@ -52,6 +52,33 @@ func TestLoadConfigRejects(t *testing.T) {
 	os.WriteFile(file, []byte(`{"no-such-flag": 1}`), 0o600)
 	if _, err := LoadConfig([]string{"-config=" + file}, none); err == nil || !strings.Contains(err.Error(), "unknown key") {
 		t.Errorf("unknown key: %v", err)
+	}
+}
+
+func TestLoadConfigNamesTheBadVariable(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{env: map[string]string{"KIOSK_HEARTBEAT": "30"}, want: "KIOSK_HEARTBEAT"},
+		{env: map[string]string{"KIOSK_LOG_LEVEL": "loud"}, want: "KIOSK_LOG_LEVEL"},
+		{env: map[string]string{"KIOSK_PRINTER_BAUD": "fast"}, want: "KIOSK_PRINTER_BAUD"},
+		{env: map[string]string{"KIOSK_SCANNER_AIM": "maybe"}, want: "KIOSK_SCANNER_AIM"},
+		{env: map[string]string{"KIOSK_RELAY_ON": "zz"}, want: "KIOSK_RELAY_ON"},
+		{args: []string{"-result-screen", "20"}, want: "-result-screen"},
+	}
+	for _, tt := range tests {
+		lookup := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
+		_, err := LoadConfig(append([]string{"-state-dir", t.TempDir()}, tt.args...), lookup)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v %v: error %v, want one naming %s", tt.env, tt.args, err, tt.want)
+		}
+	}
+	// An empty variable counts as unset.
+	cfg, err := LoadConfig([]string{"-state-dir", t.TempDir()}, func(k string) (string, bool) { return "", true })
+	if err != nil || cfg.Heartbeat != Defaults().Heartbeat {
+		t.Errorf("empty variables: %v %v", cfg.Heartbeat, err)
 	}
 }
 

@@ -16,8 +16,8 @@ import (
 	"github.com/digitale-verwaltung/termin/printer"
 )
 
-// simFlags are the options of `kiosk sim`; every other flag goes to the
-// agent.
+// simFlags are the options of `simulator kiosk` itself; every other flag
+// goes to the agent.
 type simFlags struct {
 	location, name, tickets, adminKey string
 }
@@ -47,15 +47,15 @@ func splitSimFlags(args []string) (simFlags, []string, error) {
 	return sf, rest, nil
 }
 
-// runSim runs the agent on simulated hardware: a printer that renders
+// runKiosk runs the agent on simulated hardware: a printer that renders
 // every ticket to a PNG, a scanner fed from a form on /sim/, and in gate
 // mode a relay board.
-func runSim(ctx context.Context, args []string) error {
+func runKiosk(ctx context.Context, args []string) error {
 	sf, rest, err := splitSimFlags(args)
 	if err != nil {
 		return err
 	}
-	cfg, err := agent.LoadConfig(rest, os.Getenv)
+	cfg, err := agent.LoadConfig(rest, os.LookupEnv)
 	if err != nil {
 		return err
 	}
