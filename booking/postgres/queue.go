@@ -101,7 +101,11 @@ func (s *Store) QueueLoad(ctx context.Context, location string, day booking.Date
 }
 
 // CallNext calls the next waiting ticket to a desk. FOR UPDATE SKIP LOCKED
-// keeps desks calling at once from getting the same ticket.
+// keeps desks calling at once from getting the same ticket. Tickets are
+// called in id order, not by created_at: created_at is the start of the
+// drawing transaction, and of two kiosks drawing at once the one that
+// started first may wait for the counter row and get the later number,
+// while ids are handed out under that row's lock, in number order.
 func (s *Store) CallNext(ctx context.Context, location string, day booking.Date, desk string) (*booking.QueueTicket, error) {
 	var r ticketRow
 	err := s.db.GetContext(ctx, &r, `
@@ -109,7 +113,7 @@ func (s *Store) CallNext(ctx context.Context, location string, day booking.Date,
 		WHERE id = (
 			SELECT id FROM queue_tickets
 			WHERE location_id = $1 AND day = $2 AND state = 'waiting'
-			ORDER BY (booking_id IS NULL), created_at, id
+			ORDER BY (booking_id IS NULL), id
 			LIMIT 1 FOR UPDATE SKIP LOCKED)
 		RETURNING `+ticketColumns, location, day.String(), desk)
 	if errors.Is(err, sql.ErrNoRows) {
