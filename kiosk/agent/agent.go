@@ -60,6 +60,13 @@ type Agent struct {
 
 	hbKick chan struct{}
 
+	// speaker speaks the counter page; uiChanged is closed and replaced
+	// whenever the page would look different, waking its event streams;
+	// uiDone ends them when the page server shuts down.
+	speaker   *Speaker
+	uiChanged chan struct{}
+	uiDone    chan struct{}
+
 	mu        sync.Mutex
 	pst       printer.Status
 	pstErr    error
@@ -85,7 +92,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Agent, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: log, hbKick: make(chan struct{}, 1)}
+	a := &Agent{cfg: cfg, log: log, hbKick: make(chan struct{}, 1), uiChanged: make(chan struct{}), uiDone: make(chan struct{})}
+	a.scr = a.startScreen()
+	var err error
+	if a.speaker, err = NewSpeaker(cfg.SpeechCommand, log); err != nil {
+		return nil, err
+	}
 	token, err := a.token(ctx)
 	if err != nil {
 		return nil, err
@@ -317,6 +329,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			h = a.cfg.WrapUI(h)
 		}
 		srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv.RegisterOnShutdown(func() { close(a.uiDone) })
 		go func() {
 			if err := srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.log.Error("local page stopped", "err", err)
@@ -333,6 +346,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.gate != nil {
 		goRun(a.gate.RunUploader)
 	}
+	goRun(a.speaker.Run)
+	goRun(a.uiLoop)
 	goRun(a.heartbeatLoop)
 	<-ctx.Done()
 	if srv != nil {

@@ -65,6 +65,16 @@ type Config struct {
 	UploadBackoff time.Duration // first retry delay of the redemption uploader
 	ResultScreen  time.Duration // how long a result stays on the counter screen
 
+	// IdleTimeout returns a counter screen other than a result to the
+	// start (and the session's language and display settings to the
+	// defaults) after this long without input; IdleWarning before that a
+	// warning offers more time.
+	IdleTimeout, IdleWarning time.Duration
+	// Speech speaks every screen through SpeechCommand; without it speech
+	// is switched on per session by the help key.
+	Speech        bool
+	SpeechCommand string
+
 	// Library-only settings, for tests and the simulated kiosk.
 
 	// Enumerate replaces the system's USB port list.
@@ -129,6 +139,9 @@ func Defaults() Config {
 		StatusPoll:      5 * time.Second,
 		UploadBackoff:   time.Second,
 		ResultScreen:    20 * time.Second,
+		IdleTimeout:     90 * time.Second,
+		IdleWarning:     20 * time.Second,
+		SpeechCommand:   DefaultSpeechCommand,
 		RetryInterval:   time.Second,
 		ScannerDebounce: 2 * time.Second,
 	}
@@ -173,6 +186,10 @@ func LoadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 	dur(&cfg.StatusPoll, "status-poll", "printer status poll interval")
 	dur(&cfg.UploadBackoff, "upload-backoff", "first retry delay for uploading offline gate scans")
 	dur(&cfg.ResultScreen, "result-screen", "how long a ticket or error stays on the counter screen")
+	dur(&cfg.IdleTimeout, "idle-timeout", "without input this long a counter screen returns to the start, after a warning")
+	dur(&cfg.IdleWarning, "idle-warning", "how long before that the warning offering more time appears, spoken and shown")
+	boolean(&cfg.Speech, "speech", "speak every screen (otherwise the help key switches speech on for a session)")
+	str(&cfg.SpeechCommand, "speech-command", "speech command, text on standard input, {voice} replaced by the espeak-ng voice")
 	if err := s.Parse(args, lookup); err != nil {
 		return cfg, err
 	}
@@ -241,6 +258,15 @@ func (c *Config) Validate() error {
 	}
 	if c.StateDir == "" {
 		return errors.New("state-dir must be set")
+	}
+	if c.IdleTimeout <= 0 || c.IdleWarning <= 0 || c.IdleWarning >= c.IdleTimeout {
+		return fmt.Errorf("idle-timeout %v and idle-warning %v: want both positive and the warning shorter", c.IdleTimeout, c.IdleWarning)
+	}
+	if c.ResultScreen <= 0 {
+		return errors.New("result-screen must be positive")
+	}
+	if strings.TrimSpace(c.SpeechCommand) == "" {
+		return errors.New("speech-command must be set")
 	}
 	if c.Heartbeat <= 0 || c.StatusPoll <= 0 || c.UploadBackoff <= 0 || c.RelayPulse <= 0 {
 		return errors.New("heartbeat, status-poll, upload-backoff and relay-pulse must be positive")
