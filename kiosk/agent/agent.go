@@ -300,7 +300,7 @@ func (m modemLines) with(f func(serial.Port) error) error {
 func (a *Agent) DeviceToken() string { return a.client.token }
 
 // Mode is counter or gate.
-func (a *Agent) Mode() string { return a.mode }
+func (a *Agent) Mode() string { a.mu.Lock(); defer a.mu.Unlock(); return a.mode }
 
 // Gate is the gate of a gate-mode agent, else nil.
 func (a *Agent) Gate() *Gate { return a.gate }
@@ -486,12 +486,14 @@ type DeviceStatus struct {
 // Status returns the device's current state.
 func (a *Agent) Status() DeviceStatus {
 	var s DeviceStatus
+	a.mu.Lock()
+	// The mode is rewritten (unchanged) when the server's config is
+	// picked up again.
 	s.Mode = a.mode
 	if a.printer != nil {
-		a.mu.Lock()
 		s.Printer = printerSummary(a.pst, a.pstErr, a.pstKnown)
-		a.mu.Unlock()
 	}
+	a.mu.Unlock()
 	if a.scannerPort != nil {
 		s.Scanner.Configured, s.Scanner.Connected = true, a.scannerPort.Connected()
 	}
