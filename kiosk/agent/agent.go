@@ -348,6 +348,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	goRun(a.speaker.Run)
 	goRun(a.uiLoop)
+	if a.cfg.HeadsetInput != "" && a.gate == nil {
+		goRun(a.headsetLoop)
+	}
 	goRun(a.heartbeatLoop)
 	<-ctx.Done()
 	if srv != nil {

@@ -74,6 +74,9 @@ type Config struct {
 	// is switched on per session by the help key.
 	Speech        bool
 	SpeechCommand string
+	// HeadsetInput is the Linux input device of the sound card's jack
+	// switch; plugging a headset switches speech on for the session.
+	HeadsetInput string
 
 	// Library-only settings, for tests and the simulated kiosk.
 
@@ -190,6 +193,7 @@ func LoadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 	dur(&cfg.IdleWarning, "idle-warning", "how long before that the warning offering more time appears, spoken and shown")
 	boolean(&cfg.Speech, "speech", "speak every screen (otherwise the help key switches speech on for a session)")
 	str(&cfg.SpeechCommand, "speech-command", "speech command, text on standard input, {voice} replaced by the espeak-ng voice")
+	str(&cfg.HeadsetInput, "headset-input", "Linux input device of the headset jack (e.g. /dev/input/by-path/...-event); plugging a headset switches speech on")
 	if err := s.Parse(args, lookup); err != nil {
 		return cfg, err
 	}

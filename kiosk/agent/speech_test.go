@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,4 +173,40 @@ func TestCounterWalkInSpeech(t *testing.T) {
 	if st := r.status(); st.Lang != "de" {
 		t.Errorf("after done: lang %q", st.Lang)
 	}
+}
+
+// Plugging a headset into the jack switches speech on for the session
+// and reads the keys and the screen aloud.
+func TestCounterHeadsetSwitchesSpeechOn(t *testing.T) {
+	s := startServer(t)
+	fifo := filepath.Join(t.TempDir(), "jack")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, s, rigOptions{location: office, mode: "counter", tweak: func(c *agent.Config) {
+		c.HeadsetInput = fifo
+		c.SpeechCommand = "espeak-ng --stdin -v {voice} -w " + filepath.Join(t.TempDir(), "speech.wav")
+	}})
+	r.post("/lang", url.Values{"lang": {"ru"}})
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	// struct input_event on a 64-bit system: time, EV_SW, SW_HEADPHONE_INSERT, 1.
+	ev := make([]byte, 24)
+	binary.NativeEndian.PutUint16(ev[16:], 0x05)
+	binary.NativeEndian.PutUint16(ev[18:], 0x02)
+	binary.NativeEndian.PutUint32(ev[20:], 1)
+	if _, err := w.Write(ev); err != nil {
+		t.Fatal(err)
+	}
+	waitSpoken(t, r.agent.Speaker(), "speech on in Russian", func(u agent.Utterance) bool {
+		return u.Lang == "ru" && strings.Contains(u.Text, "Озвучивание включено.")
+	})
+	// With speech on, the next screen is spoken by itself.
+	r.post("/services", nil)
+	waitSpoken(t, r.agent.Speaker(), "the services screen", func(u agent.Utterance) bool {
+		return strings.Contains(u.Text, "Для какой услуги вам нужен номер?")
+	})
 }
