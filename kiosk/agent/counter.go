@@ -40,6 +40,9 @@ type Outcome struct {
 	PrintError *Message   `json:"print_error,omitempty"`
 	At         time.Time  `json:"at"`
 	Appt       *time.Time `json:"appointment,omitempty"`
+	// Lang is the session's language when the outcome arose, for the
+	// ticket printed in it.
+	Lang string `json:"lang,omitempty"`
 }
 
 // CheckIn checks in the appointment behind a scanned QR payload or a typed
@@ -115,7 +118,7 @@ func (a *Agent) serverMessage(err error) Message {
 }
 
 func (a *Agent) fail(ctx context.Context, kind string, m Message) Outcome {
-	o := Outcome{Kind: "error", Error: &m, At: a.cfg.Now()}
+	o := Outcome{Kind: "error", Error: &m, At: a.cfg.Now(), Lang: a.sessionLang()}
 	a.log.Info("kiosk: refused", "action", kind, "code", m.Code)
 	a.show(o)
 	if a.cfg.PrintErrorSlips && a.printer != nil && m.Code != msgPrinter.Code {
@@ -127,7 +130,7 @@ func (a *Agent) fail(ctx context.Context, kind string, m Message) Outcome {
 }
 
 func (a *Agent) issue(ctx context.Context, o Outcome) Outcome {
-	o.At = a.cfg.Now()
+	o.At, o.Lang = a.cfg.Now(), a.sessionLang()
 	if a.printer != nil {
 		if err := a.printer.PrintTicket(ctx, a.ticket(o)); err != nil {
 			a.notePrintError(err)
@@ -145,7 +148,16 @@ func (a *Agent) notePrintError(err error) {
 	a.pollPrinter(context.Background())
 }
 
-// ticket lays out a queue ticket.
+// sessionLang is the language the visitor chose.
+func (a *Agent) sessionLang() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.scr.Prefs.Lang
+}
+
+// ticket lays out a queue ticket, in German and English: printing the
+// visitor's language needs raster text for what the printer's code page
+// cannot hold (Arabic, Cyrillic, parts of Turkish).
 func (a *Agent) ticket(o Outcome) printer.Ticket {
 	t := o.Ticket
 	name := t.LocationName

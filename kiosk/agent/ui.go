@@ -202,7 +202,7 @@ func (d pageData) Announce() string {
 		if o.PrintError != nil {
 			add(messageText(l, o.PrintError).Text)
 		} else {
-			add(text(l, "take_ticket"))
+			add(text(l, "take_ticket"), text(l, "watch_display"))
 		}
 	default:
 		add(text(l, "welcome"), text(l, "have_appointment")+".", text(l, "no_appointment")+".", text(l, "scan_anytime"))
