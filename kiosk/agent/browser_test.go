@@ -255,3 +255,28 @@ func TestCounterIdleWarningInBrowser(t *testing.T) {
 	}
 	k.waitScreen("home")
 }
+
+// The entrance gate's screen passes axe-core waiting, admitting and
+// refusing, and shows each decision by itself (a server-sent event).
+func TestGatePageAxe(t *testing.T) {
+	b := browsertest.Start(t, browsertest.Options{})
+	s := startServer(t)
+	r := newRig(t, s, rigOptions{location: pool, mode: "gate", tweak: func(c *agent.Config) {
+		c.GateOnlineWait = 2 * time.Second
+	}})
+	k := &kiosk{t: t, ctx: b.Tab(t, time.Minute), r: r}
+	k.do(chromedp.Navigate(r.agent.URL()), chromedp.WaitVisible(`#app[data-screen="gate"]`))
+	k.noTimedRefresh()
+	b.CheckAxe(t, k.ctx, "gate waiting")
+	ticket := s.book(pool, "erwachsene")
+	if d := r.scanDecision(ticket.QR); !d.Admit {
+		t.Fatalf("scan: %+v", d)
+	}
+	k.do(chromedp.WaitVisible(`.admit#decision`))
+	b.CheckAxe(t, k.ctx, "gate admitting")
+	if d := r.scanDecision(ticket.QR); d.Admit {
+		t.Fatalf("second scan admitted: %+v", d)
+	}
+	k.do(chromedp.WaitVisible(`.refuse#decision`))
+	b.CheckAxe(t, k.ctx, "gate refusing")
+}
