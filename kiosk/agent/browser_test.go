@@ -238,6 +238,8 @@ func TestCounterIdleWarningInBrowser(t *testing.T) {
 	}})
 	k := openKiosk(t, b, r)
 	k.key("2")
+	// With speech on, the choice the focus moves to is spoken.
+	waitSpoken(t, r.agent.Speaker(), "the focused choice", func(u agent.Utterance) bool { return u.Text == "Ohne Termin" })
 	k.key("5")
 	k.waitScreen("services")
 	k.do(chromedp.WaitVisible(`#idle`))
