@@ -43,87 +43,107 @@ var (
 	ErrUnavailable     = errors.New("reservation store unavailable")
 )
 
+// Outcomes a record store reports to the engine when it writes a booking.
+// The engine turns them into the domain outcomes above; they never reach
+// a caller of Engine.
+var (
+	// ErrUnitTaken: a unit the hold claimed is already booked (Redis was
+	// lost or stale).
+	ErrUnitTaken = errors.New("unit already booked")
+	// ErrCodeTaken: the drawn booking code exists; draw another.
+	ErrCodeTaken = errors.New("booking code taken")
+)
+
 // Location is an office (Bürgeramt, capacity = desks) or a pool (capacity =
 // visitors per slot).
 type Location struct {
-	ID       string `json:"id" db:"id"`
-	Kind     string `json:"kind" db:"kind"`
-	Name     string `json:"name" db:"name"`
-	Timezone string `json:"timezone" db:"timezone"`
+	ID       string
+	Kind     string
+	Name     string
+	Timezone string
 	// Capacity is the number of units of every slot: desks or visitors.
-	Capacity int `json:"capacity" db:"capacity"`
+	Capacity int
 	// SlotMinutes is the grid every slot and service duration sits on.
-	SlotMinutes int `json:"slot_minutes" db:"slot_minutes"`
+	SlotMinutes int
 	// ClosedOnHolidays closes the location on the public holidays of
 	// Rhineland-Palatinate.
-	ClosedOnHolidays bool `json:"closed_on_holidays" db:"closed_on_holidays"`
+	ClosedOnHolidays bool
 	// BookingHorizonDays is how far ahead citizens may book.
-	BookingHorizonDays int           `json:"booking_horizon_days" db:"booking_horizon_days"`
-	Opening            []OpeningRule `json:"opening" db:"-"`
-	Closures           []Closure     `json:"closures" db:"-"`
+	BookingHorizonDays int
+	Opening            []OpeningRule
+	Closures           []Closure
 }
 
 // OpeningRule opens a location on one weekday between two wall-clock times
 // in the location's time zone. A weekday may have several rules.
 type OpeningRule struct {
-	Weekday time.Weekday `json:"weekday"`
-	Opens   ClockTime    `json:"opens"`
-	Closes  ClockTime    `json:"closes"`
+	Weekday time.Weekday
+	Opens   ClockTime
+	Closes  ClockTime
 }
 
 // Closure closes a location for a whole local day.
 type Closure struct {
-	Day    Date   `json:"day"`
-	Reason string `json:"reason"`
+	Day    Date
+	Reason string
 }
 
 // Service is a Dienstleistung of an office or a ticket type of a pool.
 type Service struct {
-	ID              string `json:"id" db:"id"`
-	LocationID      string `json:"location" db:"location_id"`
-	Name            string `json:"name" db:"name"`
-	DurationMinutes int    `json:"duration_minutes" db:"duration_minutes"`
-	FeeCents        int64  `json:"fee_cents" db:"fee_cents"`
-	Payment         string `json:"payment" db:"payment"`
+	ID              string
+	LocationID      string
+	Name            string
+	DurationMinutes int
+	FeeCents        int64
+	Payment         string
 	// MaxUnits bounds the units one booking may take (1 for an office desk,
 	// a family's tickets at the pool).
-	MaxUnits int `json:"max_units" db:"max_units"`
+	MaxUnits int
 	// QueuePrefix is the letter of walk-in queue numbers for this service
 	// (A017); T is reserved for checked-in appointments.
-	QueuePrefix string `json:"queue_prefix,omitempty" db:"queue_prefix"`
+	QueuePrefix string
+}
+
+// QueuePrefixOrDefault is the letter of the service's walk-in numbers, A
+// when none is set.
+func (s Service) QueuePrefixOrDefault() string {
+	if s.QueuePrefix == "" {
+		return "A"
+	}
+	return s.QueuePrefix
 }
 
 // Slot is a bookable start time of a service with its free units.
 type Slot struct {
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
-	Free  int       `json:"free"`
+	Start time.Time
+	End   time.Time
+	Free  int
 }
 
 // Hold reserves units of a slot for a short time.
 type Hold struct {
-	ID         string    `json:"id"`
-	LocationID string    `json:"location"`
-	ServiceID  string    `json:"service"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	Units      []int     `json:"units"`
-	ExpiresAt  time.Time `json:"expires_at"`
+	ID         string
+	LocationID string
+	ServiceID  string
+	Start      time.Time
+	End        time.Time
+	Units      []int
+	ExpiresAt  time.Time
 }
 
 // Booking is the record of confirmed (or payment-pending) units of a slot.
 type Booking struct {
-	ID          int64      `json:"-" db:"id"`
-	Code        string     `json:"code" db:"code"`
-	HoldID      string     `json:"-" db:"hold_id"`
-	LocationID  string     `json:"location" db:"location_id"`
-	ServiceID   string     `json:"service" db:"service_id"`
-	Start       time.Time  `json:"start" db:"start_at"`
-	End         time.Time  `json:"end" db:"end_at"`
-	Units       []int      `json:"units" db:"-"`
-	Name        string     `json:"name" db:"name"`
-	Email       string     `json:"email" db:"email"`
-	Status      string     `json:"status" db:"status"`
-	CreatedAt   time.Time  `json:"created_at" db:"created_at"`
-	CancelledAt *time.Time `json:"cancelled_at,omitempty" db:"cancelled_at"`
+	ID          int64
+	Code        string
+	HoldID      string
+	LocationID  string
+	ServiceID   string
+	Start       time.Time
+	End         time.Time
+	Units       []int
+	Name        string
+	Email       string
+	Status      string
+	CreatedAt   time.Time
+	CancelledAt *time.Time
 }

@@ -159,12 +159,12 @@ func TestBookingCodes(t *testing.T) {
 func TestHoldID(t *testing.T) {
 	d := Date{2026, time.November, 24}
 	id := newHoldID("stadtbad", d)
-	loc, got, ok := parseHoldID(id)
+	loc, got, ok := ParseHoldID(id)
 	if !ok || loc != "stadtbad" || got != d {
 		t.Fatalf("parse(%q) = %q %v %v", id, loc, got, ok)
 	}
 	for _, bad := range []string{"", "x", "a.b.c", "stadtbad.20261324.0123456789ABCDEF", "stadtbad.2026112.0123456789ABCDEF"} {
-		if _, _, ok := parseHoldID(bad); ok {
+		if _, _, ok := ParseHoldID(bad); ok {
 			t.Errorf("parse(%q) ok", bad)
 		}
 	}

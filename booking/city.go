@@ -9,24 +9,55 @@ import (
 	"time"
 )
 
-// City is the catalog file format: locations with their opening hours,
-// closures and services. See deploy/demo-city.json.
-type City struct {
-	Locations []CityLocation `json:"locations"`
+// The catalog file format: locations with their opening hours, closures
+// and services. See deploy/demo-city.json. These decode structs are the
+// file's documented layout.
+type cityFile struct {
+	Locations []cityLocation `json:"locations"`
 }
 
-// CityLocation is a location as written in a city file.
-type CityLocation struct {
-	Location
-	Hours    []CityHours `json:"hours"`
-	Services []Service   `json:"services"`
+type cityLocation struct {
+	ID                 string        `json:"id"`
+	Kind               string        `json:"kind"`
+	Name               string        `json:"name"`
+	Timezone           string        `json:"timezone"`
+	Capacity           int           `json:"capacity"`
+	SlotMinutes        int           `json:"slot_minutes"`
+	ClosedOnHolidays   bool          `json:"closed_on_holidays"`
+	BookingHorizonDays int           `json:"booking_horizon_days"`
+	Opening            []cityOpening `json:"opening"`
+	Closures           []cityClosure `json:"closures"`
+	Hours              []cityHours   `json:"hours"`
+	Services           []cityService `json:"services"`
 }
 
-// CityHours opens a location on several weekdays at once.
-type CityHours struct {
+type cityOpening struct {
+	Weekday time.Weekday `json:"weekday"`
+	Opens   ClockTime    `json:"opens"`
+	Closes  ClockTime    `json:"closes"`
+}
+
+type cityClosure struct {
+	Day    Date   `json:"day"`
+	Reason string `json:"reason"`
+}
+
+// cityHours opens a location on several weekdays at once.
+type cityHours struct {
 	Days   []string  `json:"days"` // mon, tue, wed, thu, fri, sat, sun
 	Opens  ClockTime `json:"opens"`
 	Closes ClockTime `json:"closes"`
+}
+
+type cityService struct {
+	ID              string `json:"id"`
+	Location        string `json:"location"`
+	Name            string `json:"name"`
+	DurationMinutes int    `json:"duration_minutes"`
+	FeeCents        int64  `json:"fee_cents"`
+	Payment         string `json:"payment"`
+	MaxUnits        int    `json:"max_units"`
+	QueuePrefix     string `json:"queue_prefix"`
 }
 
 var weekdays = map[string]time.Weekday{
@@ -36,7 +67,7 @@ var weekdays = map[string]time.Weekday{
 
 // ParseCity reads and validates a city file.
 func ParseCity(r io.Reader) ([]Location, []Service, error) {
-	var c City
+	var c cityFile
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
@@ -45,7 +76,14 @@ func ParseCity(r io.Reader) ([]Location, []Service, error) {
 	var locs []Location
 	var services []Service
 	for _, cl := range c.Locations {
-		l := cl.Location
+		l := Location{ID: cl.ID, Kind: cl.Kind, Name: cl.Name, Timezone: cl.Timezone, Capacity: cl.Capacity,
+			SlotMinutes: cl.SlotMinutes, ClosedOnHolidays: cl.ClosedOnHolidays, BookingHorizonDays: cl.BookingHorizonDays}
+		for _, o := range cl.Opening {
+			l.Opening = append(l.Opening, OpeningRule{Weekday: o.Weekday, Opens: o.Opens, Closes: o.Closes})
+		}
+		for _, c := range cl.Closures {
+			l.Closures = append(l.Closures, Closure{Day: c.Day, Reason: c.Reason})
+		}
 		for _, h := range cl.Hours {
 			for _, day := range h.Days {
 				wd, ok := weekdays[strings.ToLower(day)]
@@ -55,23 +93,25 @@ func ParseCity(r io.Reader) ([]Location, []Service, error) {
 				l.Opening = append(l.Opening, OpeningRule{Weekday: wd, Opens: h.Opens, Closes: h.Closes})
 			}
 		}
-		for i := range cl.Services {
-			cl.Services[i].LocationID = l.ID
+		svcs := make([]Service, len(cl.Services))
+		for i, cs := range cl.Services {
+			svcs[i] = Service{ID: cs.ID, LocationID: l.ID, Name: cs.Name, DurationMinutes: cs.DurationMinutes,
+				FeeCents: cs.FeeCents, Payment: cs.Payment, MaxUnits: cs.MaxUnits, QueuePrefix: cs.QueuePrefix}
 		}
-		if err := l.Validate(cl.Services); err != nil {
+		if err := l.Validate(svcs); err != nil {
 			return nil, nil, fmt.Errorf("city file: %w", err)
 		}
 		locs = append(locs, l)
-		services = append(services, cl.Services...)
+		services = append(services, svcs...)
 	}
 	return locs, services, nil
 }
 
 // LoadCity parses a city file and saves it as the catalog.
-func LoadCity(ctx context.Context, pg *Postgres, r io.Reader) error {
+func LoadCity(ctx context.Context, s CatalogSaver, r io.Reader) error {
 	locs, services, err := ParseCity(r)
 	if err != nil {
 		return err
 	}
-	return pg.SaveCatalog(ctx, locs, services)
+	return s.SaveCatalog(ctx, locs, services)
 }

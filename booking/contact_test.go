@@ -1,8 +1,9 @@
-package booking
+package booking_test
 
 import (
 	"context"
 	"errors"
+	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,7 @@ func TestNormalizeEmail(t *testing.T) {
 		{"no-at-sign", "no-at-sign"},
 	}
 	for _, tt := range tests {
-		if got := NormalizeEmail(tt.in); got != tt.want {
+		if got := booking.NormalizeEmail(tt.in); got != tt.want {
 			t.Errorf("NormalizeEmail(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
@@ -28,15 +29,15 @@ func TestNormalizeEmail(t *testing.T) {
 // Confirms of one contact race on two engines (two replicas); the limit
 // holds exactly, and other contacts and other days are not affected.
 func TestContactLimitUnderRace(t *testing.T) {
-	r := newRig(t, servicetest.Backends[0], 20, 30, Service{ID: "ticket", DurationMinutes: 30, MaxUnits: 1})
-	engines := []*Engine{r.engine, r.newEngine()}
+	r := newRig(t, servicetest.Backends[0], 20, 30, booking.Service{ID: "ticket", DurationMinutes: 30, MaxUnits: 1})
+	engines := []*booking.Engine{r.engine, r.newEngine()}
 	for _, e := range engines {
-		e.ContactLimits = map[string]int{KindPool: 3}
+		e.ContactLimits = map[string]int{booking.KindPool: 3}
 		e.ContactKey = []byte("test key")
 	}
 	ctx := context.Background()
 	const racers = 30
-	holds := make([]*Hold, racers)
+	holds := make([]*booking.Hold, racers)
 	for i := range holds {
 		var err error
 		holds[i], err = r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), r.at(7+i/2%14, 30*(i%2)), 1)
@@ -54,11 +55,11 @@ func TestContactLimitUnderRace(t *testing.T) {
 			<-gate
 			// Spellings of one mailbox.
 			email := []string{"erika@example.org", "Erika@example.org", "erika+x@example.org"}[i%3]
-			_, err := engines[i%2].Book(ctx, h.ID, Contact{Name: "Erika", Email: email}, BookOptions{})
+			_, err := engines[i%2].Book(ctx, h.ID, booking.Contact{Name: "Erika", Email: email}, booking.BookOptions{})
 			switch {
 			case err == nil:
 				booked.Add(1)
-			case errors.Is(err, ErrContactLimit):
+			case errors.Is(err, booking.ErrContactLimit):
 				limited.Add(1)
 			default:
 				t.Error(err)
@@ -71,14 +72,14 @@ func TestContactLimitUnderRace(t *testing.T) {
 		t.Fatalf("booked %d, limited %d; want 3 and %d", booked.Load(), limited.Load(), racers-3)
 	}
 	// A limited hold is still live and can be booked for someone else.
-	var left *Hold
+	var left *booking.Hold
 	for _, h := range holds {
-		if used, _ := r.pg.holdUsed(ctx, h.ID); !used {
+		if used, _ := r.pg.HoldUsed(ctx, h.ID); !used {
 			left = h
 			break
 		}
 	}
-	if _, err := r.engine.Book(ctx, left.ID, Contact{Name: "Max", Email: "max@example.org"}, BookOptions{}); err != nil {
+	if _, err := r.engine.Book(ctx, left.ID, booking.Contact{Name: "Max", Email: "max@example.org"}, booking.BookOptions{}); err != nil {
 		t.Fatalf("other contact: %v", err)
 	}
 	// The next day counts afresh.
@@ -86,7 +87,7 @@ func TestContactLimitUnderRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); err != nil {
+	if _, err := r.engine.Book(ctx, h.ID, someone, booking.BookOptions{}); err != nil {
 		t.Fatalf("next day: %v", err)
 	}
 }

@@ -2,31 +2,24 @@ package booking
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"net/mail"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
-
-	"github.com/jmoiron/sqlx"
 )
 
-// Engine books units of slots: holds in Redis, bookings in PostgreSQL. It
-// keeps no state of its own that correctness depends on, so any number of
-// server replicas can run one each.
+// Engine books units of slots: holds in a hold store (Redis), bookings in
+// a record store (PostgreSQL). It keeps no state of its own that
+// correctness depends on, so any number of server replicas can run one
+// each.
 type Engine struct {
-	pg    *Postgres
-	holds *RedisHolds
-	log   *slog.Logger
+	records Records
+	holds   Holds
+	log     *slog.Logger
 
 	// HoldTTL is how long an unconfirmed hold lives.
 	HoldTTL time.Duration
@@ -53,12 +46,13 @@ type Engine struct {
 	zones    map[string]*time.Location
 }
 
-// NewEngine builds an engine and loads the catalog from PostgreSQL.
-func NewEngine(ctx context.Context, pg *Postgres, holds *RedisHolds, log *slog.Logger) (*Engine, error) {
+// NewEngine builds an engine on a record store (booking/postgres) and a
+// hold store (booking/redis) and loads the catalog.
+func NewEngine(ctx context.Context, records Records, holds Holds, log *slog.Logger) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	e := &Engine{pg: pg, holds: holds, log: log, HoldTTL: 10 * time.Minute, ConfirmGrace: time.Minute, Now: time.Now}
+	e := &Engine{records: records, holds: holds, log: log, HoldTTL: 10 * time.Minute, ConfirmGrace: time.Minute, Now: time.Now}
 	if err := e.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -67,7 +61,7 @@ func NewEngine(ctx context.Context, pg *Postgres, holds *RedisHolds, log *slog.L
 
 // Reload reads locations and services again (after the catalog changed).
 func (e *Engine) Reload(ctx context.Context) error {
-	locs, services, err := e.pg.LoadCatalog(ctx)
+	locs, services, err := e.records.LoadCatalog(ctx)
 	if err != nil {
 		return err
 	}
@@ -144,43 +138,23 @@ func (e *Engine) Service(locationID, serviceID string) (*Service, error) {
 	return s, nil
 }
 
-// keyTTL keeps a location-day's Redis keys until two days after it ends.
-func keyTTL(d Date, tz *time.Location, now time.Time) time.Duration {
-	ttl := d.AddDays(3).Midnight(tz).Sub(now)
-	if ttl < time.Hour {
-		ttl = time.Hour
-	}
-	return ttl
-}
-
-// offsetsOf turns booked cells of a day into bitmap offsets.
-func offsetsOf(l *Location, d Date, tz *time.Location, cells []unitCell) []int {
-	offs := make([]int, 0, len(cells))
-	for _, c := range cells {
-		if c.Unit >= l.Capacity {
-			continue // capacity was lowered; the unit no longer exists
-		}
-		offs = append(offs, l.cell(d, tz, c.CellStart)*l.Capacity+c.Unit)
-	}
-	return offs
-}
-
-// LoadDay copies a location-day's booked units from PostgreSQL into Redis.
+// LoadDay copies a location-day's booked units from the record store into
+// the hold store.
 // It only sets bits, so it is safe to repeat and to run concurrently with
 // holds and with other loaders.
 func (e *Engine) LoadDay(ctx context.Context, l *Location, tz *time.Location, d Date) error {
-	cells, err := e.pg.bookedCells(ctx, l.ID, d.Midnight(tz), d.AddDays(1).Midnight(tz))
+	cells, err := e.records.BookedCells(ctx, l.ID, d.Midnight(tz), d.AddDays(1).Midnight(tz))
 	if err != nil {
 		return err
 	}
-	if err := e.holds.mark(ctx, l.ID, d, keyTTL(d, tz, e.Now()), offsetsOf(l, d, tz, cells)); err != nil {
-		return fmt.Errorf("load %s %s into redis: %w", l.ID, d, err)
+	if err := e.holds.Mark(ctx, l.ID, d, keyTTL(d, tz, e.Now()), offsetsOf(l, d, tz, cells)); err != nil {
+		return fmt.Errorf("load %s %s into the hold store: %w", l.ID, d, err)
 	}
 	return nil
 }
 
-// Warm loads the coming days of every location into Redis, so the first
-// citizens after a start or a Redis loss do not pay for it.
+// Warm loads the coming days of every location into the hold store, so
+// the first citizens after a start or a Redis loss do not pay for it.
 func (e *Engine) Warm(ctx context.Context, days int) error {
 	for _, l := range e.Locations() {
 		l := l
@@ -195,14 +169,14 @@ func (e *Engine) Warm(ctx context.Context, days int) error {
 	return nil
 }
 
-// withDay runs op and, when Redis has not got the day, loads it from
-// PostgreSQL and runs op once more.
+// withDay runs op and, when the hold store has not got the day, loads it
+// from the record store and runs op once more.
 func (e *Engine) withDay(ctx context.Context, l *Location, tz *time.Location, d Date, op func() error) error {
 	err := op()
-	if !errors.Is(err, errNotLoaded) {
+	if !errors.Is(err, ErrDayNotLoaded) {
 		return err
 	}
-	e.log.InfoContext(ctx, "loading location-day into redis", "location", l.ID, "day", d.String())
+	e.log.InfoContext(ctx, "loading location-day into the hold store", "location", l.ID, "day", d.String())
 	if err := e.LoadDay(ctx, l, tz, d); err != nil {
 		return err
 	}
@@ -232,7 +206,7 @@ func (e *Engine) Availability(ctx context.Context, locationID, serviceID string,
 		}
 		var bm []byte
 		if err := e.withDay(ctx, l, tz, d, func() (err error) {
-			bm, err = e.holds.bitmap(ctx, l.ID, d, now)
+			bm, err = e.holds.Bitmap(ctx, l.ID, d, now)
 			return err
 		}); err != nil {
 			return nil, err
@@ -299,13 +273,13 @@ func (e *Engine) PlaceHold(ctx context.Context, locationID, serviceID string, st
 		ID: newHoldID(l.ID, d), LocationID: l.ID, ServiceID: s.ID,
 		Start: start.UTC(), End: end.UTC(), ExpiresAt: now.Add(e.HoldTTL).UTC(),
 	}
-	q := holdRequest{
-		id: h.ID, day: d, location: l.ID, capacity: l.Capacity, first: first, cells: n, units: units,
-		now: now, expires: h.ExpiresAt, keyTTL: keyTTL(d, tz, now),
-		record: holdRecord{Service: s.ID, Start: start.UnixMilli(), End: end.UnixMilli()},
+	q := HoldRequest{
+		ID: h.ID, Day: d, Location: l.ID, Capacity: l.Capacity, First: first, Cells: n, Units: units,
+		Now: now, Expires: h.ExpiresAt, KeyTTL: keyTTL(d, tz, now),
+		Service: s.ID, Start: h.Start, End: h.End,
 	}
 	err = e.withDay(ctx, l, tz, d, func() (err error) {
-		h.Units, _, err = e.holds.hold(ctx, q)
+		h.Units, err = e.holds.Hold(ctx, q)
 		return err
 	})
 	if err != nil {
@@ -317,7 +291,7 @@ func (e *Engine) PlaceHold(ctx context.Context, locationID, serviceID string, st
 // ReleaseHold gives a hold's units back. Releasing a hold that is gone is
 // not an error; a malformed id is ErrHoldNotFound.
 func (e *Engine) ReleaseHold(ctx context.Context, id string) error {
-	locID, d, ok := parseHoldID(id)
+	locID, d, ok := ParseHoldID(id)
 	if !ok {
 		return ErrHoldNotFound
 	}
@@ -326,66 +300,12 @@ func (e *Engine) ReleaseHold(ctx context.Context, id string) error {
 	}
 	// A hold whose booking is being written is not released: its units
 	// are about to be booked.
-	_, err := e.holds.release(ctx, locID, d, id, e.Now(), false)
-	if errors.Is(err, errNotLoaded) {
+	_, err := e.holds.Release(ctx, locID, d, id, e.Now(), false)
+	if errors.Is(err, ErrDayNotLoaded) {
 		return nil
 	}
 	return err
 }
-
-// Contact is who a booking is for.
-type Contact struct {
-	Name  string
-	Email string
-}
-
-// Validate checks a contact's fields.
-func (c Contact) Validate() error {
-	name := strings.TrimSpace(c.Name)
-	if name == "" || utf8.RuneCountInString(name) > 200 {
-		return ErrNameInvalid
-	}
-	a, err := mail.ParseAddress(c.Email)
-	if err != nil || a.Address != c.Email || len(c.Email) > 254 {
-		return ErrEmailInvalid
-	}
-	at := strings.LastIndexByte(c.Email, '@')
-	if at < 1 || !strings.Contains(c.Email[at+1:], ".") {
-		return ErrEmailInvalid
-	}
-	return nil
-}
-
-// NormalizeEmail folds the spellings of one mailbox together for the
-// per-contact limit: case and surrounding space are dropped, and so is a
-// "+tag" suffix of the local part, which many providers deliver to the
-// same mailbox and which would otherwise be a free way round the limit.
-func NormalizeEmail(email string) string {
-	email = strings.ToLower(strings.TrimSpace(email))
-	at := strings.LastIndexByte(email, '@')
-	if at < 0 {
-		return email
-	}
-	local, domain := email[:at], email[at:]
-	if plus := strings.IndexByte(local, '+'); plus > 0 {
-		local = local[:plus]
-	}
-	return local + domain
-}
-
-// contactHash is the keyed hash that stands for an address in the limit's
-// bookkeeping.
-func (e *Engine) contactHash(email string) []byte {
-	m := hmac.New(sha256.New, e.ContactKey)
-	m.Write([]byte(NormalizeEmail(email)))
-	return m.Sum(nil)
-}
-
-// Contact validation outcomes.
-var (
-	ErrNameInvalid  = errors.New("name missing or too long")
-	ErrEmailInvalid = errors.New("malformed e-mail address")
-)
 
 // Confirmation is a new booking with the manage token shown to the citizen
 // once; only its hash is stored.
@@ -398,8 +318,10 @@ type Confirmation struct {
 type BookOptions struct {
 	// Status of the new booking; StatusConfirmed when empty.
 	Status string
-	// InTx runs inside the booking's transaction (outbox, payment rows).
-	InTx func(tx *sqlx.Tx, b *Booking) error
+	// Recorder writes the booking; the engine's record store when nil.
+	// The payment flow passes its own, which writes the payment row in
+	// the booking's transaction.
+	Recorder BookingRecorder
 }
 
 // Book turns a hold into a booking. The hold is claimed (extended) in Redis
@@ -410,7 +332,7 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	locID, d, ok := parseHoldID(holdID)
+	locID, d, ok := ParseHoldID(holdID)
 	if !ok {
 		return nil, ErrHoldNotFound
 	}
@@ -419,15 +341,15 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 		return nil, ErrHoldNotFound
 	}
 	now := e.Now()
-	rec, err := e.holds.claim(ctx, l.ID, d, holdID, now, now.Add(e.ConfirmGrace))
-	if errors.Is(err, errNotLoaded) {
-		rec, err = nil, nil // Redis lost its state: the hold is gone
+	rec, err := e.holds.Claim(ctx, l.ID, d, holdID, now, now.Add(e.ConfirmGrace))
+	if errors.Is(err, ErrDayNotLoaded) {
+		rec, err = nil, nil // the hold store lost its state: the hold is gone
 	}
 	if err != nil {
 		return nil, err
 	}
 	if rec == nil {
-		used, err := e.pg.holdUsed(ctx, holdID)
+		used, err := e.records.HoldUsed(ctx, holdID)
 		if err != nil {
 			return nil, err
 		}
@@ -442,37 +364,40 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 	}
 	b := &Booking{
 		HoldID: holdID, LocationID: l.ID, ServiceID: rec.Service,
-		Start: time.UnixMilli(rec.Start).UTC(), End: time.UnixMilli(rec.End).UTC(),
+		Start: rec.Start.UTC(), End: rec.End.UTC(),
 		Units: rec.Units, Name: strings.TrimSpace(c.Name), Email: c.Email, Status: status,
 	}
-	token := randomToken()
+	token := NewToken()
 	hash := sha256.Sum256([]byte(token))
-	limit := contactLimit{hash: e.contactHash(c.Email), day: DateOf(b.Start.In(tz)), max: e.ContactLimits[l.Kind]}
-	var cells []unitCell
-	for _, u := range rec.Units {
-		for t := b.Start; t.Before(b.End); t = t.Add(time.Duration(l.SlotMinutes) * time.Minute) {
-			cells = append(cells, unitCell{CellStart: t, Unit: u})
-		}
+	nb := &NewBooking{
+		Booking:   b,
+		TokenHash: hash[:],
+		Limit:     ContactLimit{Hash: e.contactHash(c.Email), Day: DateOf(b.Start.In(tz)), Max: e.ContactLimits[l.Kind]},
+		Cells:     l.unitCells(b),
+	}
+	recorder := opt.Recorder
+	if recorder == nil {
+		recorder = e.records
 	}
 	for attempt := 0; ; attempt++ {
 		b.Code = NewBookingCode()
-		err = e.pg.insertBooking(ctx, b, hash[:], limit, cells, opt.InTx)
-		if !errors.Is(err, errCodeTaken) || attempt == 5 {
+		err = recorder.InsertBooking(ctx, nb)
+		if !errors.Is(err, ErrCodeTaken) || attempt == 5 {
 			break
 		}
 	}
 	switch {
-	case errors.Is(err, errHoldUsed):
+	case errors.Is(err, ErrHoldUsed):
 		return nil, ErrHoldUsed
 	case errors.Is(err, ErrContactLimit):
 		// The hold stays: the citizen may book it for someone else, and
 		// otherwise it expires like any unconfirmed hold.
 		return nil, ErrContactLimit
-	case errors.Is(err, errUnitTaken):
-		// Redis handed out a unit PostgreSQL knows is booked: Redis was
-		// wrong (lost or stale). Drop this hold and re-mark the day.
-		e.log.WarnContext(ctx, "redis offered a booked unit; repairing day", "location", l.ID, "day", d.String())
-		if _, err := e.holds.release(ctx, l.ID, d, holdID, now, true); err != nil {
+	case errors.Is(err, ErrUnitTaken):
+		// The hold store handed out a unit the record knows is booked: it
+		// was wrong (lost or stale). Drop this hold and re-mark the day.
+		e.log.WarnContext(ctx, "hold store offered a booked unit; repairing day", "location", l.ID, "day", d.String())
+		if _, err := e.holds.Release(ctx, l.ID, d, holdID, now, true); err != nil {
 			e.log.WarnContext(ctx, "release hold after conflict", "err", err)
 		}
 		if err := e.LoadDay(ctx, l, tz, d); err != nil {
@@ -480,17 +405,17 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 		}
 		return nil, ErrSlotFull
 	case err != nil:
-		// PostgreSQL failed: the citizen may retry with the same hold or
+		// The record store failed: the citizen may retry with the same hold or
 		// give it up, so it must no longer count as being booked.
-		if uerr := e.holds.unclaim(ctx, l.ID, d, holdID); uerr != nil && !errors.Is(uerr, errNotLoaded) {
+		if uerr := e.holds.Unclaim(ctx, l.ID, d, holdID); uerr != nil && !errors.Is(uerr, ErrDayNotLoaded) {
 			e.log.WarnContext(ctx, "unclaim hold after failed booking", "err", uerr)
 		}
 		return nil, err
 	}
-	if err := e.holds.confirm(ctx, l.ID, d, holdID); err != nil && !errors.Is(err, errNotLoaded) {
-		// The booking is recorded; if the hold later expires in Redis, the
-		// next conflicting confirm repairs the day from PostgreSQL.
-		e.log.WarnContext(ctx, "drop confirmed hold from redis", "err", err)
+	if err := e.holds.Confirm(ctx, l.ID, d, holdID); err != nil && !errors.Is(err, ErrDayNotLoaded) {
+		// The booking is recorded; if the hold later expires in the hold
+		// store, the next conflicting confirm repairs the day.
+		e.log.WarnContext(ctx, "drop confirmed hold from the hold store", "err", err)
 	}
 	return &Confirmation{Booking: b, ManageToken: token}, nil
 }
@@ -502,7 +427,7 @@ func (e *Engine) Lookup(ctx context.Context, code, token string) (*Booking, erro
 	if code == "" {
 		return nil, ErrBookingNotFound
 	}
-	b, hash, err := e.pg.bookingByCode(ctx, code)
+	b, hash, err := e.records.BookingByCode(ctx, code)
 	if err != nil {
 		return nil, err
 	}
@@ -514,9 +439,10 @@ func (e *Engine) Lookup(ctx context.Context, code, token string) (*Booking, erro
 }
 
 // Cancel cancels a booking and frees its units. Cancelling twice is not an
-// error. inTx runs inside the cancelling transaction (a refund request in
-// the outbox, say).
-func (e *Engine) Cancel(ctx context.Context, code, token string, inTx func(*sqlx.Tx) error) (*Booking, error) {
+// error. rec writes the cancellation (the payment flow's also cancels or
+// refunds the payment in the same transaction); the engine's record store
+// when nil.
+func (e *Engine) Cancel(ctx context.Context, code, token string, rec CancelRecorder) (*Booking, error) {
 	b, err := e.Lookup(ctx, code, token)
 	if err != nil {
 		return nil, err
@@ -531,15 +457,18 @@ func (e *Engine) Cancel(ctx context.Context, code, token string, inTx func(*sqlx
 	if err != nil {
 		return nil, err
 	}
-	cells, err := e.pg.cancelBooking(ctx, b.ID, e.Now(), inTx)
+	if rec == nil {
+		rec = e.records
+	}
+	cells, err := rec.CancelBooking(ctx, b, e.Now())
 	if err != nil {
 		return nil, err
 	}
 	d := DateOf(b.Start.In(tz))
-	if err := e.holds.unmark(ctx, l.ID, d, offsetsOf(l, d, tz, cells)); err != nil {
-		// The units stay blocked in Redis until the day is reloaded: a
-		// lost unit, never a double booking.
-		e.log.WarnContext(ctx, "free cancelled units in redis", "err", err)
+	if err := e.holds.Unmark(ctx, l.ID, d, offsetsOf(l, d, tz, cells)); err != nil {
+		// The units stay blocked in the hold store until the day is
+		// reloaded: a lost unit, never a double booking.
+		e.log.WarnContext(ctx, "free cancelled units in the hold store", "err", err)
 	}
 	b.Status = StatusCancelled
 	return b, nil
@@ -547,67 +476,8 @@ func (e *Engine) Cancel(ctx context.Context, code, token string, inTx func(*sqlx
 
 // Ready checks both stores.
 func (e *Engine) Ready(ctx context.Context) error {
-	if err := e.pg.Ping(ctx); err != nil {
+	if err := e.records.Ping(ctx); err != nil {
 		return err
 	}
 	return e.holds.Ping(ctx)
-}
-
-// crockford is Crockford's base32 alphabet: no I, L, O or U, so a code
-// read out over the phone cannot be misheard as another.
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-func randomCode(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err))
-	}
-	for i := range b {
-		b[i] = crockford[b[i]&31]
-	}
-	return string(b)
-}
-
-// NewBookingCode returns an 8-character Crockford base32 code (40 bits).
-func NewBookingCode() string { return randomCode(8) }
-
-// NormalizeBookingCode upper-cases a typed code, drops separators and maps
-// the letters Crockford base32 leaves out to the digits they look like. It
-// returns "" for something that cannot be a code.
-func NormalizeBookingCode(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
-		switch r {
-		case '-', ' ':
-			continue
-		case 'O':
-			r = '0'
-		case 'I', 'L':
-			r = '1'
-		}
-		if !strings.ContainsRune(crockford, r) {
-			return ""
-		}
-		b.WriteRune(r)
-	}
-	if b.Len() != 8 {
-		return ""
-	}
-	return b.String()
-}
-
-func randomToken() string {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err))
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
 }

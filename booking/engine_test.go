@@ -1,4 +1,4 @@
-package booking
+package booking_test
 
 import (
 	"context"
@@ -11,52 +11,66 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/digitale-verwaltung/termin/booking"
+	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
+	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
 )
 
 // rig is an engine on a fresh database and Redis keyspace with one location
-// open around the clock, and a clock the test controls.
+// open around the clock, and a clock the test controls: the engine's own
+// logic against the real stores, booking/postgres and booking/redis.
 type rig struct {
 	t      *testing.T
-	pg     *Postgres
+	db     *sqlx.DB
+	pg     *bookingpg.Store
+	holds  *bookingredis.Holds
 	rdb    redis.UniversalClient
-	engine *Engine
-	loc    *Location
+	engine *booking.Engine
+	loc    *booking.Location
 	now    atomic.Pointer[time.Time]
 	tz     *time.Location
 }
 
-// onEachBackend runs f as subtests "redis" and "cluster", once on each
-// Redis deployment: the scripts must behave the same on both.
-func onEachBackend(t *testing.T, f func(t *testing.T, b servicetest.Backend)) {
-	for _, b := range servicetest.Backends {
-		t.Run(string(b), func(t *testing.T) { f(t, b) })
+// onEachBackend runs f once on each Redis deployment.
+var onEachBackend = servicetest.OnEachBackend
+
+// everyDay opens every weekday between two wall-clock times.
+func everyDay(opens, closes string) []booking.OpeningRule {
+	o, _ := booking.ParseClockTime(opens)
+	c, _ := booking.ParseClockTime(closes)
+	var rules []booking.OpeningRule
+	for wd := time.Sunday; wd <= time.Saturday; wd++ {
+		rules = append(rules, booking.OpeningRule{Weekday: wd, Opens: o, Closes: c})
 	}
+	return rules
 }
 
-func newRig(t *testing.T, b servicetest.Backend, capacity, slotMinutes int, services ...Service) *rig {
+func newRig(t *testing.T, b servicetest.Backend, capacity, slotMinutes int, services ...booking.Service) *rig {
 	t.Helper()
-	db := servicetest.DB(t, Migrations)
-	r := &rig{t: t, pg: NewPostgres(db), rdb: servicetest.UniversalRedis(t, b)}
+	db := servicetest.DB(t, bookingpg.Migrations)
+	r := &rig{t: t, db: db, pg: bookingpg.New(db), rdb: servicetest.UniversalRedis(t, b)}
+	r.holds = bookingredis.New(r.rdb)
 	r.tz, _ = time.LoadLocation("Europe/Berlin")
 	start := time.Date(2030, time.January, 7, 6, 0, 0, 0, r.tz) // a Monday
 	r.now.Store(&start)
-	loc := Location{ID: servicetest.RandomID("loc-"), Kind: KindPool, Name: "Testbad", Timezone: "Europe/Berlin",
+	loc := booking.Location{ID: servicetest.RandomID("loc-"), Kind: booking.KindPool, Name: "Testbad", Timezone: "Europe/Berlin",
 		Capacity: capacity, SlotMinutes: slotMinutes, BookingHorizonDays: 30, Opening: everyDay("07:00", "21:00")}
 	for i := range services {
 		services[i].LocationID = loc.ID
 		services[i].ID = loc.ID + "-" + services[i].ID
 		if services[i].Payment == "" {
-			services[i].Payment = PayOnline
+			services[i].Payment = booking.PayOnline
 		}
 	}
 	if err := loc.Validate(services); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := r.pg.SaveCatalog(ctx, []Location{loc}, services); err != nil {
+	if err := r.pg.SaveCatalog(ctx, []booking.Location{loc}, services); err != nil {
 		t.Fatal(err)
 	}
 	r.engine = r.newEngine()
@@ -66,8 +80,8 @@ func newRig(t *testing.T, b servicetest.Backend, capacity, slotMinutes int, serv
 
 // newEngine starts another engine on the same stores, as a restarted or a
 // second server would.
-func (r *rig) newEngine() *Engine {
-	e, err := NewEngine(context.Background(), r.pg, NewRedisHolds(r.rdb), slog.New(slog.NewTextHandler(io.Discard, nil)))
+func (r *rig) newEngine() *booking.Engine {
+	e, err := booking.NewEngine(context.Background(), r.pg, r.holds, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -87,7 +101,7 @@ func (r *rig) at(hour, minute int) time.Time {
 
 func (r *rig) svc(id string) string { return r.loc.ID + "-" + id }
 
-var someone = Contact{Name: "Erika Mustermann", Email: "erika@example.org"}
+var someone = booking.Contact{Name: "Erika Mustermann", Email: "erika@example.org"}
 
 func (r *rig) liveUnits(from, to time.Time) int {
 	n, err := r.pg.CountLiveUnits(context.Background(), r.loc.ID, from, to)
@@ -111,7 +125,7 @@ func TestRaceForOneSlot(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				r := newRig(t, b, tt.capacity, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: tt.units})
+				r := newRig(t, b, tt.capacity, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: tt.units})
 				start := r.at(10, 0)
 				const racers = 300
 				var booked, full, other atomic.Int64
@@ -124,7 +138,7 @@ func TestRaceForOneSlot(t *testing.T) {
 						<-gate
 						ctx := context.Background()
 						h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, tt.units)
-						if errors.Is(err, ErrSlotFull) {
+						if errors.Is(err, booking.ErrSlotFull) {
 							full.Add(1)
 							return
 						}
@@ -133,7 +147,7 @@ func TestRaceForOneSlot(t *testing.T) {
 							other.Add(1)
 							return
 						}
-						if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); err != nil {
+						if _, err := r.engine.Book(ctx, h.ID, someone, booking.BookOptions{}); err != nil {
 							t.Errorf("book: %v", err)
 							other.Add(1)
 							return
@@ -151,7 +165,7 @@ func TestRaceForOneSlot(t *testing.T) {
 					Unit  int `db:"unit"`
 					Count int `db:"n"`
 				}
-				if err := r.pg.db.Select(&rows, `SELECT unit, count(*) AS n FROM booking_units WHERE location_id = $1 GROUP BY unit`, r.loc.ID); err != nil {
+				if err := r.db.Select(&rows, `SELECT unit, count(*) AS n FROM booking_units WHERE location_id = $1 GROUP BY unit`, r.loc.ID); err != nil {
 					t.Fatal(err)
 				}
 				if len(rows) != tt.wantBookings*tt.units {
@@ -163,7 +177,7 @@ func TestRaceForOneSlot(t *testing.T) {
 					}
 				}
 				var bookings int
-				r.pg.db.Get(&bookings, `SELECT count(*) FROM bookings WHERE location_id = $1 AND status = 'confirmed'`, r.loc.ID)
+				r.db.Get(&bookings, `SELECT count(*) FROM bookings WHERE location_id = $1 AND status = 'confirmed'`, r.loc.ID)
 				if bookings != tt.wantBookings {
 					t.Errorf("database has %d bookings, want %d", bookings, tt.wantBookings)
 				}
@@ -173,15 +187,15 @@ func TestRaceForOneSlot(t *testing.T) {
 }
 
 // fill books n units of the slot at start, one booking per unit.
-func (r *rig) fill(start time.Time, service string, n int) []*Confirmation {
+func (r *rig) fill(start time.Time, service string, n int) []*booking.Confirmation {
 	r.t.Helper()
-	var out []*Confirmation
+	var out []*booking.Confirmation
 	for i := 0; i < n; i++ {
 		h, err := r.engine.PlaceHold(context.Background(), r.loc.ID, r.svc(service), start, 1)
 		if err != nil {
 			r.t.Fatalf("hold %d: %v", i, err)
 		}
-		c, err := r.engine.Book(context.Background(), h.ID, someone, BookOptions{})
+		c, err := r.engine.Book(context.Background(), h.ID, someone, booking.BookOptions{})
 		if err != nil {
 			r.t.Fatalf("book %d: %v", i, err)
 		}
@@ -192,7 +206,7 @@ func (r *rig) fill(start time.Time, service string, n int) []*Confirmation {
 
 func (r *rig) free(start time.Time, service string) int {
 	r.t.Helper()
-	d := DateOf(start.In(r.tz))
+	d := booking.DateOf(start.In(r.tz))
 	slots, err := r.engine.Availability(context.Background(), r.loc.ID, r.svc(service), d, d)
 	if err != nil {
 		r.t.Fatal(err)
@@ -208,7 +222,7 @@ func (r *rig) free(start time.Time, service string) int {
 
 func TestBookingsSurviveRedisLoss(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
-		r := newRig(t, b, 5, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 5})
+		r := newRig(t, b, 5, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 5})
 		start := r.at(10, 0)
 		r.fill(start, "ticket", 3)
 		ctx := context.Background()
@@ -224,13 +238,13 @@ func TestBookingsSurviveRedisLoss(t *testing.T) {
 		if got := r.free(start, "ticket"); got != 2 {
 			t.Fatalf("after FLUSHDB and restart %d free, want 2", got)
 		}
-		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); !errors.Is(err, ErrSlotFull) {
+		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); !errors.Is(err, booking.ErrSlotFull) {
 			t.Fatalf("holding 3 of 2 free units: %v, want ErrSlotFull", err)
 		}
 		// Without a restart: Redis is flushed under a running server, which
 		// loads the day again on first use.
 		servicetest.Flush(ctx, r.rdb)
-		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); !errors.Is(err, ErrSlotFull) {
+		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); !errors.Is(err, booking.ErrSlotFull) {
 			t.Fatalf("after FLUSHDB: %v, want ErrSlotFull", err)
 		}
 		r.fill(start, "ticket", 2)
@@ -242,18 +256,18 @@ func TestBookingsSurviveRedisLoss(t *testing.T) {
 
 func TestRedisWrongPostgresRefuses(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
-		r := newRig(t, b, 2, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
+		r := newRig(t, b, 2, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
 		start := r.at(10, 0)
 		r.fill(start, "ticket", 2)
 		ctx := context.Background()
 		// Corrupt Redis: clear the bitmap but keep the day marked loaded.
-		d := DateOf(start.In(r.tz))
-		r.rdb.Del(ctx, dayKeys(r.loc.ID, d)[0])
+		d := booking.DateOf(start.In(r.tz))
+		r.rdb.Del(ctx, bookingredis.DayKeys(r.loc.ID, d)[0])
 		h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
 		if err != nil {
 			t.Fatalf("hold on corrupted redis: %v", err)
 		}
-		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); !errors.Is(err, ErrSlotFull) {
+		if _, err := r.engine.Book(ctx, h.ID, someone, booking.BookOptions{}); !errors.Is(err, booking.ErrSlotFull) {
 			t.Fatalf("book a unit PostgreSQL has: %v, want ErrSlotFull", err)
 		}
 		// The conflict repaired the day.
@@ -265,7 +279,7 @@ func TestRedisWrongPostgresRefuses(t *testing.T) {
 
 func TestHoldExpiryFreesUnits(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
-		r := newRig(t, b, 3, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 3})
+		r := newRig(t, b, 3, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 3})
 		ctx := context.Background()
 		start := r.at(10, 0)
 		h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3)
@@ -275,14 +289,14 @@ func TestHoldExpiryFreesUnits(t *testing.T) {
 		if got := r.free(start, "ticket"); got != 0 {
 			t.Fatalf("%d free while held, want 0", got)
 		}
-		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1); !errors.Is(err, ErrSlotFull) {
+		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1); !errors.Is(err, booking.ErrSlotFull) {
 			t.Fatalf("hold on a full slot: %v", err)
 		}
 		r.advance(r.engine.HoldTTL + time.Second)
 		if got := r.free(start, "ticket"); got != 3 {
 			t.Fatalf("%d free after expiry, want 3", got)
 		}
-		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); !errors.Is(err, ErrHoldExpired) {
+		if _, err := r.engine.Book(ctx, h.ID, someone, booking.BookOptions{}); !errors.Is(err, booking.ErrHoldExpired) {
 			t.Fatalf("booking an expired hold: %v, want ErrHoldExpired", err)
 		}
 		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 3); err != nil {
@@ -293,7 +307,7 @@ func TestHoldExpiryFreesUnits(t *testing.T) {
 
 func TestReleaseAndReuseOfHolds(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
-		r := newRig(t, b, 1, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
+		r := newRig(t, b, 1, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
 		ctx := context.Background()
 		start := r.at(10, 0)
 		h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
@@ -303,20 +317,20 @@ func TestReleaseAndReuseOfHolds(t *testing.T) {
 		if err := r.engine.ReleaseHold(ctx, h.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); !errors.Is(err, ErrHoldExpired) {
+		if _, err := r.engine.Book(ctx, h.ID, someone, booking.BookOptions{}); !errors.Is(err, booking.ErrHoldExpired) {
 			t.Fatalf("booking a released hold: %v", err)
 		}
 		h2, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
 		if err != nil {
 			t.Fatalf("hold after release: %v", err)
 		}
-		if _, err := r.engine.Book(ctx, h2.ID, someone, BookOptions{}); err != nil {
+		if _, err := r.engine.Book(ctx, h2.ID, someone, booking.BookOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.engine.Book(ctx, h2.ID, someone, BookOptions{}); !errors.Is(err, ErrHoldUsed) {
+		if _, err := r.engine.Book(ctx, h2.ID, someone, booking.BookOptions{}); !errors.Is(err, booking.ErrHoldUsed) {
 			t.Fatalf("booking a hold twice: %v, want ErrHoldUsed", err)
 		}
-		if err := r.engine.ReleaseHold(ctx, "nonsense"); !errors.Is(err, ErrHoldNotFound) {
+		if err := r.engine.ReleaseHold(ctx, "nonsense"); !errors.Is(err, booking.ErrHoldNotFound) {
 			t.Fatalf("release malformed id: %v", err)
 		}
 	})
@@ -324,15 +338,15 @@ func TestReleaseAndReuseOfHolds(t *testing.T) {
 
 func TestCancelFreesUnits(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
-		r := newRig(t, b, 2, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
+		r := newRig(t, b, 2, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
 		ctx := context.Background()
 		start := r.at(10, 0)
 		confs := r.fill(start, "ticket", 2)
-		if _, err := r.engine.Cancel(ctx, confs[0].Booking.Code, "wrong token", nil); !errors.Is(err, ErrBookingNotFound) {
+		if _, err := r.engine.Cancel(ctx, confs[0].Booking.Code, "wrong token", nil); !errors.Is(err, booking.ErrBookingNotFound) {
 			t.Fatalf("cancel with a wrong token: %v", err)
 		}
 		cancelled, err := r.engine.Cancel(ctx, confs[0].Booking.Code, confs[0].ManageToken, nil)
-		if err != nil || cancelled.Status != StatusCancelled {
+		if err != nil || cancelled.Status != booking.StatusCancelled {
 			t.Fatalf("cancel: %v %v", cancelled, err)
 		}
 		if got := r.free(start, "ticket"); got != 1 {
@@ -349,11 +363,11 @@ func TestCancelFreesUnits(t *testing.T) {
 			t.Fatalf("%d free after reload, want 0", got)
 		}
 		got, err := r.engine.Lookup(ctx, confs[0].Booking.Code, confs[0].ManageToken)
-		if err != nil || got.Status != StatusCancelled || got.CancelledAt == nil {
+		if err != nil || got.Status != booking.StatusCancelled || got.CancelledAt == nil {
 			t.Fatalf("lookup cancelled booking: %+v %v", got, err)
 		}
 		r.advance(5 * time.Hour)
-		if _, err := r.engine.Cancel(ctx, confs[1].Booking.Code, confs[1].ManageToken, nil); !errors.Is(err, ErrTooLate) {
+		if _, err := r.engine.Cancel(ctx, confs[1].Booking.Code, confs[1].ManageToken, nil); !errors.Is(err, booking.ErrTooLate) {
 			t.Fatalf("cancel after start: %v, want ErrTooLate", err)
 		}
 	})
@@ -362,8 +376,8 @@ func TestCancelFreesUnits(t *testing.T) {
 func TestServicesOfDifferentLengthShareDesks(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
 		r := newRig(t, b, 1, 5,
-			Service{ID: "long", DurationMinutes: 20, MaxUnits: 1},
-			Service{ID: "short", DurationMinutes: 10, MaxUnits: 1})
+			booking.Service{ID: "long", DurationMinutes: 20, MaxUnits: 1},
+			booking.Service{ID: "short", DurationMinutes: 10, MaxUnits: 1})
 		ctx := context.Background()
 		r.fill(r.at(8, 0), "long", 1) // the one desk is busy 08:00-08:20
 		for _, tt := range []struct {
@@ -374,7 +388,7 @@ func TestServicesOfDifferentLengthShareDesks(t *testing.T) {
 				t.Errorf("short service at %02d:%02d: %d free, want %d", tt.h, tt.m, got, tt.free)
 			}
 		}
-		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("short"), r.at(8, 10), 1); !errors.Is(err, ErrSlotFull) {
+		if _, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("short"), r.at(8, 10), 1); !errors.Is(err, booking.ErrSlotFull) {
 			t.Fatalf("overlapping hold: %v", err)
 		}
 	})
@@ -382,7 +396,7 @@ func TestServicesOfDifferentLengthShareDesks(t *testing.T) {
 
 func TestHoldValidation(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
-		r := newRig(t, b, 4, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
+		r := newRig(t, b, 4, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
 		ctx := context.Background()
 		tests := []struct {
 			name    string
@@ -391,13 +405,13 @@ func TestHoldValidation(t *testing.T) {
 			units   int
 			want    error
 		}{
-			{"past", r.svc("ticket"), r.at(5, 30), 1, ErrSlotPast},
-			{"misaligned", r.svc("ticket"), r.at(10, 15), 1, ErrSlotInvalid},
-			{"after closing", r.svc("ticket"), r.at(20, 30), 1, ErrSlotInvalid},
-			{"beyond horizon", r.svc("ticket"), r.at(10, 0).AddDate(0, 2, 0), 1, ErrSlotInvalid},
-			{"zero units", r.svc("ticket"), r.at(10, 0), 0, ErrUnitsInvalid},
-			{"too many units", r.svc("ticket"), r.at(10, 0), 3, ErrUnitsInvalid},
-			{"unknown service", "nope", r.at(10, 0), 1, ErrServiceUnknown},
+			{"past", r.svc("ticket"), r.at(5, 30), 1, booking.ErrSlotPast},
+			{"misaligned", r.svc("ticket"), r.at(10, 15), 1, booking.ErrSlotInvalid},
+			{"after closing", r.svc("ticket"), r.at(20, 30), 1, booking.ErrSlotInvalid},
+			{"beyond horizon", r.svc("ticket"), r.at(10, 0).AddDate(0, 2, 0), 1, booking.ErrSlotInvalid},
+			{"zero units", r.svc("ticket"), r.at(10, 0), 0, booking.ErrUnitsInvalid},
+			{"too many units", r.svc("ticket"), r.at(10, 0), 3, booking.ErrUnitsInvalid},
+			{"unknown service", "nope", r.at(10, 0), 1, booking.ErrServiceUnknown},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -406,17 +420,17 @@ func TestHoldValidation(t *testing.T) {
 				}
 			})
 		}
-		if _, err := r.engine.PlaceHold(ctx, "nowhere", r.svc("ticket"), r.at(10, 0), 1); !errors.Is(err, ErrLocationUnknown) {
+		if _, err := r.engine.PlaceHold(ctx, "nowhere", r.svc("ticket"), r.at(10, 0), 1); !errors.Is(err, booking.ErrLocationUnknown) {
 			t.Fatalf("unknown location: %v", err)
 		}
 		h, _ := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), r.at(10, 0), 1)
-		for _, c := range []Contact{{"", "a@b.de"}, {"A", "not-an-email"}, {"A", "a@b"}, {"A", "Anna <a@b.de>"}} {
-			if _, err := r.engine.Book(ctx, h.ID, c, BookOptions{}); !errors.Is(err, ErrNameInvalid) && !errors.Is(err, ErrEmailInvalid) {
+		for _, c := range []booking.Contact{{"", "a@b.de"}, {"A", "not-an-email"}, {"A", "a@b"}, {"A", "Anna <a@b.de>"}} {
+			if _, err := r.engine.Book(ctx, h.ID, c, booking.BookOptions{}); !errors.Is(err, booking.ErrNameInvalid) && !errors.Is(err, booking.ErrEmailInvalid) {
 				t.Errorf("contact %+v: %v", c, err)
 			}
 		}
 		// Nothing half-written: the hold is still good after the rejects.
-		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); err != nil {
+		if _, err := r.engine.Book(ctx, h.ID, someone, booking.BookOptions{}); err != nil {
 			t.Fatalf("book after rejected contacts: %v", err)
 		}
 	})
@@ -424,7 +438,7 @@ func TestHoldValidation(t *testing.T) {
 
 func TestScriptsSurviveScriptFlush(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
-		r := newRig(t, b, 10, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
+		r := newRig(t, b, 10, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
 		ctx := context.Background()
 		r.rdb.ScriptFlush(ctx)
 		r.fill(r.at(10, 0), "ticket", 2)
@@ -435,7 +449,7 @@ func TestScriptsSurviveScriptFlush(t *testing.T) {
 }
 
 func ExampleNormalizeBookingCode() {
-	fmt.Println(NormalizeBookingCode("k7q2-mx9o"))
+	fmt.Println(booking.NormalizeBookingCode("k7q2-mx9o"))
 	// Output: K7Q2MX90
 }
 
@@ -443,17 +457,17 @@ func ExampleNormalizeBookingCode() {
 // tab) must not free units that are about to be booked.
 func TestReleaseDuringBookingKeepsUnits(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
-		r := newRig(t, b, 1, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
+		r := newRig(t, b, 1, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
 		ctx := context.Background()
 		start := r.at(10, 0)
 		h, err := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), start, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := DateOf(start.In(r.tz))
+		d := booking.DateOf(start.In(r.tz))
 		now := r.engine.Now()
 		// Book's first step, as if its PostgreSQL write were still running.
-		if rec, err := r.engine.holds.claim(ctx, r.loc.ID, d, h.ID, now, now.Add(r.engine.ConfirmGrace)); err != nil || rec == nil {
+		if rec, err := r.holds.Claim(ctx, r.loc.ID, d, h.ID, now, now.Add(r.engine.ConfirmGrace)); err != nil || rec == nil {
 			t.Fatalf("claim: %v %v", rec, err)
 		}
 		if err := r.engine.ReleaseHold(ctx, h.ID); err != nil {
@@ -462,7 +476,7 @@ func TestReleaseDuringBookingKeepsUnits(t *testing.T) {
 		if got := r.free(start, "ticket"); got != 0 {
 			t.Fatalf("%d free after releasing a claimed hold, want 0", got)
 		}
-		if _, err := r.engine.Book(ctx, h.ID, someone, BookOptions{}); err != nil {
+		if _, err := r.engine.Book(ctx, h.ID, someone, booking.BookOptions{}); err != nil {
 			t.Fatalf("book the claimed hold: %v", err)
 		}
 	})
@@ -473,7 +487,7 @@ func TestReleaseDuringBookingKeepsUnits(t *testing.T) {
 // to EVAL, and no caller sees an error.
 func TestScriptFlushUnderLoad(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b servicetest.Backend) {
-		r := newRig(t, b, 1000, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
+		r := newRig(t, b, 1000, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 1})
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		var flushes, ops atomic.Int64
@@ -498,7 +512,7 @@ func TestScriptFlushUnderLoad(t *testing.T) {
 					h, err := r.engine.PlaceHold(context.Background(), r.loc.ID, r.svc("ticket"), r.at(10, 0), 1)
 					if err == nil {
 						if w%2 == 0 {
-							_, err = r.engine.Book(context.Background(), h.ID, someone, BookOptions{})
+							_, err = r.engine.Book(context.Background(), h.ID, someone, booking.BookOptions{})
 						} else {
 							err = r.engine.ReleaseHold(context.Background(), h.ID)
 						}

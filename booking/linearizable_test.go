@@ -1,4 +1,4 @@
-package booking
+package booking_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
 )
 
@@ -110,7 +111,7 @@ var slotModel = porcupine.Model{
 	DescribeOperation: func(input, output any) string {
 		in, out := input.(slotInput), output.(slotOutput)
 		short := func(id string) string {
-			if i := strings.LastIndex(id, holdIDSep); i >= 0 {
+			if i := strings.LastIndex(id, "."); i >= 0 {
 				return id[i+1:][:6]
 			}
 			return id
@@ -192,11 +193,11 @@ func outcome(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
-	case errors.Is(err, ErrSlotFull):
+	case errors.Is(err, booking.ErrSlotFull):
 		return "slot_full"
-	case errors.Is(err, ErrHoldExpired):
+	case errors.Is(err, booking.ErrHoldExpired):
 		return "hold_expired"
-	case errors.Is(err, ErrHoldUsed):
+	case errors.Is(err, booking.ErrHoldUsed):
 		return "hold_used"
 	}
 	return "error: " + err.Error()
@@ -247,7 +248,7 @@ func (r *rig) recordHistory(t *testing.T, seed uint64, start time.Time) []porcup
 	svc := r.svc("ticket")
 	var clock atomic.Int64
 	clock.Store(start.Add(-3 * time.Hour).UnixMilli())
-	d := DateOf(start.In(r.tz))
+	d := booking.DateOf(start.In(r.tz))
 	if err := r.engine.LoadDay(ctx, r.loc, r.tz, d); err != nil {
 		t.Fatal(err)
 	}
@@ -275,9 +276,9 @@ func (r *rig) recordHistory(t *testing.T, seed uint64, start time.Time) []porcup
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			book := func(id string) (*Confirmation, error) {
+			book := func(id string) (*booking.Confirmation, error) {
 				call := h.stamp()
-				conf, err := e.Book(ctx, id, someone, BookOptions{})
+				conf, err := e.Book(ctx, id, someone, booking.BookOptions{})
 				out := slotOutput{Outcome: outcome(err), Now: last}
 				if err == nil {
 					out.ID = conf.Booking.Code
@@ -368,7 +369,7 @@ func TestSlotIsLinearizable(t *testing.T) {
 			// once the booking horizon is used up.
 			day := seed % 25
 			if day == 0 {
-				r = newRig(t, b, lzCapacity, 90, Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
+				r = newRig(t, b, lzCapacity, 90, booking.Service{ID: "ticket", DurationMinutes: 90, MaxUnits: 2})
 			}
 			start := r.at(10, 0).AddDate(0, 0, day)
 			hist := r.recordHistory(t, uint64(seed), start)

@@ -2,15 +2,12 @@ package payment
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/digitale-verwaltung/termin/booking"
 )
@@ -22,7 +19,7 @@ import (
 // claims. Flow keeps no state of its own; replicas share PostgreSQL.
 type Flow struct {
 	Engine   *booking.Engine
-	Store    *Store
+	Store    Store
 	Platform Platform
 	// PlatformName is recorded with each payment ("epay21", ...).
 	PlatformName string
@@ -86,17 +83,7 @@ func (f *Flow) zone() *time.Location {
 // NewReference returns a fresh payment reference: "TRM" and 16 Crockford
 // base32 characters (80 bits), short enough for the SEPA purpose line and
 // not guessable, since it appears in the public return URL.
-func NewReference() string {
-	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err))
-	}
-	for i := range b {
-		b[i] = alphabet[b[i]&31]
-	}
-	return "TRM" + string(b)
-}
+func NewReference() string { return "TRM" + booking.RandomCode(16) }
 
 // ReturnURL is where the platform sends the citizen back for a payment.
 func (f *Flow) ReturnURL(reference string) string {
@@ -109,34 +96,15 @@ func (f *Flow) ReturnURL(reference string) string {
 // wraps ErrStartFailed and the platform's ErrUnavailable or ErrRejected.
 func (f *Flow) Book(ctx context.Context, holdID string, c booking.Contact, svc *booking.Service) (*booking.Confirmation, *Payment, error) {
 	now := f.now().UTC()
-	acc, err := accountingOf(ctx, f.Store.db, svc.ID)
+	acc, err := f.Store.Accounting(ctx, svc.ID)
 	if err != nil {
 		return nil, nil, err
 	}
 	p := &Payment{ServiceID: svc.ID, Currency: "EUR", Platform: f.PlatformName, State: StateCreated,
 		Reference: NewReference(), Deadline: now.Add(f.Timeout)}
 	conf, err := f.Engine.Book(ctx, holdID, c, booking.BookOptions{
-		Status: booking.StatusPendingPayment,
-		InTx: func(tx *sqlx.Tx, b *booking.Booking) error {
-			var n int64
-			if err := tx.GetContext(ctx, &n, `SELECT nextval('kassenzeichen_seq')`); err != nil {
-				return fmt.Errorf("draw Kassenzeichen: %w", err)
-			}
-			kz, err := f.Scheme.Format(n)
-			if err != nil {
-				return err
-			}
-			p.Kassenzeichen, p.BookingID, p.FirstBookingID, p.BookingCode = kz, b.ID, b.ID, b.Code
-			p.Units = len(b.Units)
-			p.AmountCents = svc.FeeCents * int64(p.Units)
-			return tx.GetContext(ctx, p, `
-				INSERT INTO payments (reference, kassenzeichen, booking_id, first_booking_id, service_id, units, amount_cents,
-					currency, platform, state, deadline, poll_until, next_poll_at, created_at, updated_at)
-				VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, 'created', $9, $10, $11, $12, $12)
-				RETURNING id, created_at, updated_at, poll_until, next_poll_at`,
-				p.Reference, p.Kassenzeichen, b.ID, svc.ID, p.Units, p.AmountCents, p.Currency, p.Platform,
-				p.Deadline, p.Deadline.Add(f.LateGrace), now.Add(f.PollInterval), now)
-		},
+		Status:   booking.StatusPendingPayment,
+		Recorder: &pendingRecorder{f: f, p: p, svc: svc, now: now},
 	})
 	if err != nil {
 		return nil, nil, err
@@ -167,11 +135,10 @@ func (f *Flow) Book(ctx context.Context, holdID string, c booking.Contact, svc *
 		}
 		return nil, nil, fmt.Errorf("%w: %w", ErrStartFailed, err)
 	}
-	if err := f.Store.RecordInbox(ctx, nil, p.ID, "create", "", true, created.Raw); err != nil {
+	if err := f.Store.RecordInbox(ctx, p.ID, "create", "", true, created.Raw); err != nil {
 		f.log().WarnContext(ctx, "record create answer", "err", err)
 	}
-	if _, err := f.Store.db.ExecContext(ctx, `UPDATE payments SET state = 'initiated', platform_id = $2, pay_url = $3, updated_at = $4
-		WHERE id = $1 AND state = 'created'`, p.ID, created.PlatformID, created.PayURL, f.now().UTC()); err != nil {
+	if err := f.Store.MarkInitiated(ctx, p.ID, created.PlatformID, created.PayURL, f.now().UTC()); err != nil {
 		// The sweeper finds the payment by reference and carries on.
 		f.log().ErrorContext(ctx, "store platform id", "reference", p.Reference, "err", err)
 	}
@@ -184,7 +151,7 @@ func (f *Flow) Book(ctx context.Context, holdID string, c booking.Contact, svc *
 // deadline, records a cancelled or failed payment. Safe to call any number
 // of times from any replica (return hits, pushes, the sweeper).
 func (f *Flow) Check(ctx context.Context, reference string) (*Payment, error) {
-	p, err := f.Store.PaymentByReference(ctx, nil, reference)
+	p, err := f.Store.PaymentByReference(ctx, reference)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +166,7 @@ func (f *Flow) Check(ctx context.Context, reference string) (*Payment, error) {
 		}
 		return p, fmt.Errorf("status of %s: %w", reference, err)
 	}
-	if err := f.Store.RecordInbox(ctx, nil, p.ID, "status", "", true, rep.Raw); err != nil {
+	if err := f.Store.RecordInbox(ctx, p.ID, "status", "", true, rep.Raw); err != nil {
 		return p, err
 	}
 	if err := matches(p, rep); err != nil {
@@ -223,7 +190,7 @@ func (f *Flow) reload(ctx context.Context, p *Payment, err error) (*Payment, err
 	if err != nil {
 		return p, err
 	}
-	return f.Store.PaymentByReference(ctx, nil, p.Reference)
+	return f.Store.PaymentByReference(ctx, p.Reference)
 }
 
 // matches checks a status report against our payment: the platform must
@@ -249,8 +216,8 @@ func matches(p *Payment, rep StatusReport) error {
 // booking expired books the slot again or is refunded.
 func (f *Flow) settle(ctx context.Context, p *Payment, rep StatusReport) error {
 	late := false
-	err := f.Store.inTx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := f.Store.PaymentByReference(ctx, tx, p.Reference)
+	err := f.Store.InTx(ctx, func(tx Tx) error {
+		cur, err := tx.LockPayment(ctx, p.Reference)
 		if err != nil {
 			return err
 		}
@@ -258,7 +225,7 @@ func (f *Flow) settle(ctx context.Context, p *Payment, rep StatusReport) error {
 		case StatePaid, StateConfirmed, StateRefunded:
 			return nil // confirmed before, by another request or replica
 		case StateCreated, StateInitiated:
-			b, err := f.Engine.ConfirmPendingTx(ctx, tx, cur.BookingID)
+			b, err := tx.ConfirmPending(ctx, cur.BookingID)
 			if errors.Is(err, booking.ErrNotPending) {
 				late = true
 				return nil
@@ -283,7 +250,7 @@ func (f *Flow) settle(ctx context.Context, p *Payment, rep StatusReport) error {
 // rebook books the expired booking's slot again for a late payment, or
 // refunds it when the slot is gone.
 func (f *Flow) rebook(ctx context.Context, p *Payment, rep StatusReport) error {
-	old, err := f.Engine.BookingByID(ctx, nil, p.FirstBookingID)
+	old, err := f.Engine.BookingByID(ctx, p.FirstBookingID)
 	if err != nil {
 		return err
 	}
@@ -291,22 +258,7 @@ func (f *Flow) rebook(ctx context.Context, p *Payment, rep StatusReport) error {
 	hold, err := f.Engine.PlaceHold(ctx, old.LocationID, old.ServiceID, old.Start, len(old.Units))
 	if err == nil {
 		_, err = f.Engine.Book(ctx, hold.ID, booking.Contact{Name: old.Name, Email: old.Email}, booking.BookOptions{
-			InTx: func(tx *sqlx.Tx, b *booking.Booking) error {
-				cur, err := f.Store.PaymentByReference(ctx, tx, p.Reference)
-				if err != nil {
-					return err
-				}
-				if cur.State != StateExpired {
-					return errHandled
-				}
-				// The citizen keeps managing the booking with the token
-				// they were given.
-				if _, err := tx.ExecContext(ctx, `UPDATE bookings SET manage_token_hash = (SELECT manage_token_hash FROM bookings WHERE id = $1) WHERE id = $2`,
-					old.ID, b.ID); err != nil {
-					return fmt.Errorf("carry manage token: %w", err)
-				}
-				return f.recordPaid(ctx, tx, cur, b, rep, "paid after the reservation expired; booked again as "+b.Code)
-			},
+			Recorder: &lateRecorder{f: f, old: old, reference: p.Reference, rep: rep},
 		})
 		if err == nil {
 			f.log().InfoContext(ctx, "late payment booked again", "reference", p.Reference)
@@ -324,14 +276,14 @@ func (f *Flow) rebook(ctx context.Context, p *Payment, rep StatusReport) error {
 		why = "slot fully booked meanwhile"
 	case errors.Is(err, booking.ErrSlotPast):
 		why = "slot already started"
-	case errors.Is(err, booking.ErrUnavailable):
-		return err // try again on the next check
+	case errors.Is(err, booking.ErrUnavailable), errors.Is(err, ErrStoreUnavailable):
+		return err // a store failed: try again on the next check
 	default:
 		why = "slot could not be booked again (" + err.Error() + ")"
 	}
 	f.log().InfoContext(ctx, "late payment refunded", "reference", p.Reference, "why", why)
-	return f.Store.inTx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := f.Store.PaymentByReference(ctx, tx, p.Reference)
+	return f.Store.InTx(ctx, func(tx Tx) error {
+		cur, err := tx.LockPayment(ctx, p.Reference)
 		if err != nil {
 			return err
 		}
@@ -344,45 +296,43 @@ func (f *Flow) rebook(ctx context.Context, p *Payment, rep StatusReport) error {
 
 // recordPaid marks the payment paid for booking b and writes the posting
 // and the outbox rows (posting deliveries, confirmation at the platform).
-func (f *Flow) recordPaid(ctx context.Context, tx *sqlx.Tx, p *Payment, b *booking.Booking, rep StatusReport, note string) error {
+func (f *Flow) recordPaid(ctx context.Context, tx Tx, p *Payment, b *booking.Booking, rep StatusReport, note string) error {
 	paidAt := rep.PaidAt
 	if paidAt.IsZero() {
 		paidAt = f.now()
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'paid', method = $2, paid_at = $3, booking_id = $4,
-		note = $5, updated_at = $6 WHERE id = $1`, p.ID, string(rep.Method), paidAt.UTC(), b.ID, note, f.now().UTC()); err != nil {
-		return fmt.Errorf("mark payment paid: %w", err)
+	if err := tx.MarkPaid(ctx, p.ID, string(rep.Method), paidAt.UTC(), b.ID, note, f.now().UTC()); err != nil {
+		return err
 	}
 	p.Method, p.BookingCode, p.PaidAt = string(rep.Method), b.Code, &paidAt
 	if _, err := f.post(ctx, tx, p, 0); err != nil {
 		return err
 	}
-	return f.enqueue(ctx, tx, "platform_confirm", p.ID, 0, 0, string(OutcomeConfirm))
+	return f.enqueue(ctx, tx, JobPlatformConfirm, p.ID, 0, 0, string(OutcomeConfirm))
 }
 
 // recordPaidAndRefund posts money that arrived for a booking we no longer
 // hold and queues its refund; the Storno follows when the platform has paid
 // it back.
-func (f *Flow) recordPaidAndRefund(ctx context.Context, tx *sqlx.Tx, p *Payment, rep StatusReport, note string) error {
+func (f *Flow) recordPaidAndRefund(ctx context.Context, tx Tx, p *Payment, rep StatusReport, note string) error {
 	paidAt := rep.PaidAt
 	if paidAt.IsZero() {
 		paidAt = f.now()
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'paid', method = $2, paid_at = $3, note = $4, updated_at = $5
-		WHERE id = $1`, p.ID, string(rep.Method), paidAt.UTC(), note, f.now().UTC()); err != nil {
-		return fmt.Errorf("mark payment paid: %w", err)
+	if err := tx.MarkPaid(ctx, p.ID, string(rep.Method), paidAt.UTC(), 0, note, f.now().UTC()); err != nil {
+		return err
 	}
 	p.Method, p.PaidAt = string(rep.Method), &paidAt
 	if _, err := f.post(ctx, tx, p, 0); err != nil {
 		return err
 	}
-	return f.enqueue(ctx, tx, "refund", p.ID, 0, p.AmountCents-p.RefundedCents, note)
+	return f.enqueue(ctx, tx, JobRefund, p.ID, 0, p.AmountCents-p.RefundedCents, note)
 }
 
 // post writes a posting for p (reverses == 0) or a Storno of posting
 // reverses, and queues its deliveries.
-func (f *Flow) post(ctx context.Context, tx *sqlx.Tx, p *Payment, reverses int64) (int64, error) {
-	acc, err := accountingOf(ctx, tx, p.ServiceID)
+func (f *Flow) post(ctx context.Context, tx Tx, p *Payment, reverses int64) (int64, error) {
+	acc, err := tx.Accounting(ctx, p.ServiceID)
 	if err != nil {
 		return 0, err
 	}
@@ -391,48 +341,38 @@ func (f *Flow) post(ctx context.Context, tx *sqlx.Tx, p *Payment, reverses int64
 	if p.PaidAt != nil {
 		valueDate = *p.PaidAt
 	}
-	var rev any
 	if reverses != 0 {
-		kind, amount, postingID, rev, valueDate = "storno", -p.RefundedCents, "S-"+p.Kassenzeichen, reverses, f.now()
+		kind, amount, postingID, valueDate = "storno", -p.RefundedCents, "S-"+p.Kassenzeichen, f.now()
 	}
 	text := acc.BookingText
 	if text == "" {
 		text = p.ServiceID
 	}
-	var id int64
-	err = tx.GetContext(ctx, &id, `
-		INSERT INTO postings (posting_id, kind, reverses, payment_id, kassenzeichen, amount_cents, currency, value_date,
-			booking_date, haushaltsstelle, produkt, sachkonto, kostenstelle, booking_text, payment_method, platform,
-			platform_id, payment_reference, booking_code, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-		RETURNING id`,
-		postingID, kind, rev, p.ID, p.Kassenzeichen, amount, p.Currency, valueDate.In(f.zone()).Format(time.DateOnly),
-		f.now().In(f.zone()).Format(time.DateOnly), acc.Haushaltsstelle, acc.Produkt, acc.Sachkonto, acc.Kostenstelle,
-		bookingText(text+" "+p.BookingCode), p.Method, p.Platform, p.PlatformID, p.Reference, p.BookingCode, f.now().UTC())
-	if err != nil {
-		return 0, fmt.Errorf("write posting %s: %w", postingID, err)
+	day := func(t time.Time) time.Time {
+		y, m, d := t.In(f.zone()).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	}
-	if err := f.enqueue(ctx, tx, "posting_file", p.ID, id, amount, ""); err != nil {
+	posting := &Posting{PostingID: postingID, Kind: kind, PaymentID: p.ID, Kassenzeichen: p.Kassenzeichen, AmountCents: amount,
+		Currency: p.Currency, ValueDate: day(valueDate), BookingDate: day(f.now()), Haushaltsstelle: acc.Haushaltsstelle,
+		Produkt: acc.Produkt, Sachkonto: acc.Sachkonto, Kostenstelle: acc.Kostenstelle, BookingText: bookingText(text + " " + p.BookingCode),
+		PaymentMethod: p.Method, Platform: p.Platform, PlatformID: p.PlatformID, PaymentReference: p.Reference,
+		BookingCode: p.BookingCode, CreatedAt: f.now().UTC()}
+	if err := tx.InsertPosting(ctx, posting, reverses); err != nil {
+		return 0, err
+	}
+	if err := f.enqueue(ctx, tx, JobPostingFile, p.ID, posting.ID, amount, ""); err != nil {
 		return 0, err
 	}
 	if f.HTTPPostings {
-		if err := f.enqueue(ctx, tx, "posting_http", p.ID, id, amount, ""); err != nil {
+		if err := f.enqueue(ctx, tx, JobPostingHTTP, p.ID, posting.ID, amount, ""); err != nil {
 			return 0, err
 		}
 	}
-	return id, nil
+	return posting.ID, nil
 }
 
-func (f *Flow) enqueue(ctx context.Context, tx *sqlx.Tx, kind string, paymentID, postingID, amount int64, reason string) error {
-	var pid any
-	if postingID != 0 {
-		pid = postingID
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO payment_outbox (kind, payment_id, posting_id, amount_cents, reason, next_attempt_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6)`, kind, paymentID, pid, amount, reason, f.now().UTC()); err != nil {
-		return fmt.Errorf("queue %s: %w", kind, err)
-	}
-	return nil
+func (f *Flow) enqueue(ctx context.Context, tx Tx, kind string, paymentID, postingID, amount int64, reason string) error {
+	return tx.Enqueue(ctx, OutboxJob{Kind: kind, PaymentID: paymentID, PostingID: postingID, AmountCents: amount, Reason: reason}, f.now().UTC())
 }
 
 // finish ends an open payment without money: the pending booking is
@@ -441,21 +381,20 @@ func (f *Flow) enqueue(ctx context.Context, tx *sqlx.Tx, kind string, paymentID,
 // platform later reports closed stops being polled.
 func (f *Flow) finish(ctx context.Context, reference string, st State, note string) error {
 	var freed *booking.Booking
-	err := f.Store.inTx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := f.Store.PaymentByReference(ctx, tx, reference)
+	err := f.Store.InTx(ctx, func(tx Tx) error {
+		cur, err := tx.LockPayment(ctx, reference)
 		if err != nil {
 			return err
 		}
 		now := f.now().UTC()
 		if cur.State == StateExpired || cur.State == StateCancelled {
 			// Ours ended before; the platform now agrees it is closed.
-			_, err := tx.ExecContext(ctx, `UPDATE payments SET poll_until = $2, updated_at = $2 WHERE id = $1`, cur.ID, now)
-			return err
+			return tx.StopPolling(ctx, cur.ID, now)
 		}
 		if cur.State != StateCreated && cur.State != StateInitiated {
 			return nil
 		}
-		b, err := f.Engine.ExpirePendingTx(ctx, tx, cur.BookingID)
+		b, err := tx.ExpirePending(ctx, cur.BookingID, now)
 		if err != nil && !errors.Is(err, booking.ErrNotPending) {
 			return err
 		}
@@ -464,9 +403,7 @@ func (f *Flow) finish(ctx context.Context, reference string, st State, note stri
 		if st != StateExpired {
 			pollUntil = now // the platform says it is over
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE payments SET state = $2, note = $3, poll_until = $4, updated_at = $5 WHERE id = $1`,
-			cur.ID, string(st), note, pollUntil, now)
-		return err
+		return tx.EndPayment(ctx, cur.ID, st, note, pollUntil, now)
 	})
 	if err != nil {
 		return fmt.Errorf("end payment %s: %w", reference, err)
@@ -478,41 +415,117 @@ func (f *Flow) finish(ctx context.Context, reference string, st State, note stri
 	return nil
 }
 
-// OnCancel returns the hook for booking.Engine.Cancel: in the cancelling
-// transaction, an open payment is cancelled (and cancelled at the platform
-// through the outbox); a paid one is refunded through the outbox when the
-// booking is cancelled early enough.
-func (f *Flow) OnCancel(ctx context.Context, b *booking.Booking) func(*sqlx.Tx) error {
-	return func(tx *sqlx.Tx) error {
-		p, err := f.Store.PaymentByBooking(ctx, tx, b.ID)
-		if errors.Is(err, ErrPaymentNotFound) {
-			return nil
+// Cancel cancels a booking like booking.Engine.Cancel and, in the same
+// transaction, its payment: see CancelBooking.
+func (f *Flow) Cancel(ctx context.Context, code, token string) (*booking.Booking, error) {
+	return f.Engine.Cancel(ctx, code, token, f)
+}
+
+// CancelBooking makes the flow a booking.CancelRecorder: in the
+// cancelling transaction, an open payment is cancelled (and cancelled at
+// the platform through the outbox); a paid one is refunded through the
+// outbox when the booking is cancelled early enough.
+func (f *Flow) CancelBooking(ctx context.Context, b *booking.Booking, now time.Time) ([]booking.UnitCell, error) {
+	var cells []booking.UnitCell
+	err := f.Store.InTx(ctx, func(tx Tx) error {
+		var err error
+		if cells, err = tx.CancelBooking(ctx, b.ID, now); err != nil {
+			return err
 		}
+		return f.onCancel(ctx, tx, b)
+	})
+	return cells, err
+}
+
+func (f *Flow) onCancel(ctx context.Context, tx Tx, b *booking.Booking) error {
+	p, err := tx.LockPaymentOfBooking(ctx, b.ID)
+	if errors.Is(err, ErrPaymentNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	now := f.now().UTC()
+	switch p.State {
+	case StateCreated, StateInitiated:
+		if err := tx.SetNote(ctx, p.ID, StateCancelled, "booking cancelled before payment", now); err != nil {
+			return err
+		}
+		return f.enqueue(ctx, tx, JobPlatformConfirm, p.ID, 0, 0, string(OutcomeCancel))
+	case StatePaid, StateConfirmed:
+		if b.Start.Sub(now) < f.FreeCancelBefore {
+			return tx.SetNote(ctx, p.ID, "", "booking cancelled after the free cancellation period; no refund", now)
+		}
+		if err := tx.SetNote(ctx, p.ID, "", "booking cancelled in time; refund requested", now); err != nil {
+			return err
+		}
+		return f.enqueue(ctx, tx, JobRefund, p.ID, 0, p.AmountCents-p.RefundedCents, "booking cancelled in time")
+	}
+	return nil
+}
+
+// pendingRecorder writes a booking for a paid service together with its
+// payment row, in one transaction.
+type pendingRecorder struct {
+	f   *Flow
+	p   *Payment
+	svc *booking.Service
+	now time.Time
+}
+
+func (r *pendingRecorder) InsertBooking(ctx context.Context, nb *booking.NewBooking) error {
+	f, p := r.f, r.p
+	return f.Store.InTx(ctx, func(tx Tx) error {
+		if err := tx.InsertBooking(ctx, nb); err != nil {
+			return err
+		}
+		b := nb.Booking
+		n, err := tx.NextKassenzeichen(ctx)
 		if err != nil {
 			return err
 		}
-		now := f.now().UTC()
-		switch p.State {
-		case StateCreated, StateInitiated:
-			if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'cancelled', note = 'booking cancelled before payment',
-				updated_at = $2 WHERE id = $1`, p.ID, now); err != nil {
-				return fmt.Errorf("cancel payment: %w", err)
-			}
-			return f.enqueue(ctx, tx, "platform_confirm", p.ID, 0, 0, string(OutcomeCancel))
-		case StatePaid, StateConfirmed:
-			if b.Start.Sub(now) < f.FreeCancelBefore {
-				_, err := tx.ExecContext(ctx, `UPDATE payments SET note = 'booking cancelled after the free cancellation period; no refund',
-					updated_at = $2 WHERE id = $1`, p.ID, now)
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE payments SET note = 'booking cancelled in time; refund requested',
-				updated_at = $2 WHERE id = $1`, p.ID, now); err != nil {
-				return err
-			}
-			return f.enqueue(ctx, tx, "refund", p.ID, 0, p.AmountCents-p.RefundedCents, "booking cancelled in time")
+		kz, err := f.Scheme.Format(n)
+		if err != nil {
+			return err
 		}
-		return nil
-	}
+		p.Kassenzeichen, p.BookingID, p.FirstBookingID, p.BookingCode = kz, b.ID, b.ID, b.Code
+		p.Units = len(b.Units)
+		p.AmountCents = r.svc.FeeCents * int64(p.Units)
+		p.CreatedAt = r.now
+		return tx.InsertPayment(ctx, p, p.Deadline.Add(f.LateGrace), r.now.Add(f.PollInterval))
+	})
+}
+
+// lateRecorder books an expired booking's slot again for money that came
+// late, in the transaction that records the money.
+type lateRecorder struct {
+	f         *Flow
+	old       *booking.Booking
+	reference string
+	rep       StatusReport
+}
+
+func (r *lateRecorder) InsertBooking(ctx context.Context, nb *booking.NewBooking) error {
+	f := r.f
+	return f.Store.InTx(ctx, func(tx Tx) error {
+		if err := tx.InsertBooking(ctx, nb); err != nil {
+			return err
+		}
+		b := nb.Booking
+		cur, err := tx.LockPayment(ctx, r.reference)
+		if err != nil {
+			return err
+		}
+		if cur.State != StateExpired {
+			return errHandled
+		}
+		// The citizen keeps managing the booking with the token they were
+		// given.
+		if err := tx.CarryManageToken(ctx, r.old.ID, b.ID); err != nil {
+			return err
+		}
+		return f.recordPaid(ctx, tx, cur, b, r.rep, "paid after the reservation expired; booked again as "+b.Code)
+	})
 }
 
 // bookingText keeps a posting's text on one line and within the 140

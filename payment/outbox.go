@@ -11,18 +11,12 @@ import (
 	"os"
 	"sort"
 	"time"
-
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
-
-// exportLockKey makes one replica at a time write export files.
-const exportLockKey = 7_441_023_101
 
 // Worker delivers the payment outbox: confirmations and refunds at the
 // platform, postings into the daily export file and, when configured, to
-// the treasury's HTTP endpoint. Jobs are leased with FOR UPDATE SKIP
-// LOCKED (and the export with an advisory lock), so any number of replicas
+// the treasury's HTTP endpoint. Jobs are leased (Store.ClaimJobs) and the
+// export runs under a lock (Tx.TryExportLock), so any number of replicas
 // may run a worker; delivery is at least once and receivers deduplicate on
 // the posting id.
 type Worker struct {
@@ -39,16 +33,6 @@ type Worker struct {
 	RetryBase, RetryMax time.Duration
 	// Lease is how long a claimed job belongs to this worker.
 	Lease time.Duration
-}
-
-type job struct {
-	ID        int64  `db:"id"`
-	Kind      string `db:"kind"`
-	PaymentID int64  `db:"payment_id"`
-	PostingID int64  `db:"posting_id"`
-	Amount    int64  `db:"amount_cents"`
-	Reason    string `db:"reason"`
-	Attempts  int    `db:"attempts"`
 }
 
 // errPermanent marks a delivery failure that retrying will not fix.
@@ -87,7 +71,7 @@ func (w *Worker) Run(ctx context.Context, every time.Duration) {
 // RunOnce delivers what is due now.
 func (w *Worker) RunOnce(ctx context.Context) error {
 	var errs []error
-	if err := w.deliver(ctx, []string{"platform_confirm", "refund"}, w.platformJob); err != nil {
+	if err := w.deliver(ctx, []string{JobPlatformConfirm, JobRefund}, w.platformJob); err != nil {
 		errs = append(errs, err)
 	}
 	if w.ExportDir != "" {
@@ -96,7 +80,7 @@ func (w *Worker) RunOnce(ctx context.Context) error {
 		}
 	}
 	if w.TreasuryURL != "" {
-		if err := w.deliver(ctx, []string{"posting_http"}, w.httpJob); err != nil {
+		if err := w.deliver(ctx, []string{JobPostingHTTP}, w.httpJob); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -104,19 +88,12 @@ func (w *Worker) RunOnce(ctx context.Context) error {
 }
 
 // deliver claims due jobs of some kinds and runs do for each.
-func (w *Worker) deliver(ctx context.Context, kinds []string, do func(context.Context, job) error) error {
+func (w *Worker) deliver(ctx context.Context, kinds []string, do func(context.Context, OutboxJob) error) error {
 	f := w.Flow
 	now := f.now().UTC()
-	var jobs []job
-	err := f.Store.db.SelectContext(ctx, &jobs, `
-		UPDATE payment_outbox SET leased_until = $2, attempts = attempts + 1 WHERE id IN (
-			SELECT id FROM payment_outbox
-			WHERE state = 'pending' AND kind = ANY($3) AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until < $1)
-			ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
-		RETURNING id, kind, payment_id, COALESCE(posting_id, 0) AS posting_id, amount_cents, reason, attempts`,
-		now, now.Add(w.lease()), pq.Array(kinds))
+	jobs, err := f.Store.ClaimJobs(ctx, kinds, now, now.Add(w.lease()))
 	if err != nil {
-		return fmt.Errorf("claim outbox jobs: %w", err)
+		return err
 	}
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].ID < jobs[j].ID })
 	for _, j := range jobs {
@@ -134,12 +111,9 @@ func (w *Worker) deliver(ctx context.Context, kinds []string, do func(context.Co
 
 // fail schedules a retry with backoff, or moves the job to the dead
 // letters.
-func (w *Worker) fail(ctx context.Context, j job, cause error) {
+func (w *Worker) fail(ctx context.Context, j OutboxJob, cause error) {
 	f := w.Flow
-	state := "pending"
-	if errors.Is(cause, errPermanent) || errors.Is(cause, ErrRejected) || errors.Is(cause, ErrInvalidRequest) || j.Attempts >= w.maxAttempts() {
-		state = "dead"
-	}
+	dead := errors.Is(cause, errPermanent) || errors.Is(cause, ErrRejected) || errors.Is(cause, ErrInvalidRequest) || j.Attempts >= w.maxAttempts()
 	base, max := w.RetryBase, w.RetryMax
 	if base <= 0 {
 		base = 10 * time.Second
@@ -152,67 +126,55 @@ func (w *Worker) fail(ctx context.Context, j job, cause error) {
 	if len(msg) > 500 {
 		msg = msg[:500]
 	}
-	if _, err := f.Store.db.ExecContext(ctx, `UPDATE payment_outbox SET state = $2, next_attempt_at = $3, leased_until = NULL,
-		last_error = $4 WHERE id = $1`, j.ID, state, next, msg); err != nil {
+	if err := f.Store.RetryJob(ctx, j.ID, dead, next, msg); err != nil {
 		f.log().WarnContext(ctx, "record outbox failure", "job", j.ID, "err", err)
 	}
 	level := "retry"
-	if state == "dead" {
+	if dead {
 		level = "dead letter"
 	}
 	f.log().WarnContext(ctx, "outbox delivery failed", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "outcome", level, "err", cause)
 }
 
-func markDone(ctx context.Context, q sqlx.ExecerContext, id int64, now time.Time) error {
-	_, err := q.ExecContext(ctx, `UPDATE payment_outbox SET state = 'done', done_at = $2, leased_until = NULL, last_error = '' WHERE id = $1`, id, now)
-	if err != nil {
-		return fmt.Errorf("mark outbox job %d done: %w", id, err)
-	}
-	return nil
-}
-
-func (w *Worker) platformJob(ctx context.Context, j job) error {
+func (w *Worker) platformJob(ctx context.Context, j OutboxJob) error {
 	f := w.Flow
-	p, err := f.Store.paymentWhere(ctx, nil, `p.id = $1`, j.PaymentID)
+	p, err := f.Store.PaymentByID(ctx, j.PaymentID)
 	if err != nil {
 		return err
 	}
 	ref := Ref{PlatformID: p.PlatformID, Reference: p.Reference}
 	switch j.Kind {
-	case "platform_confirm":
+	case JobPlatformConfirm:
 		if err := f.Platform.Confirm(ctx, ref, Outcome(j.Reason)); err != nil {
 			return err
 		}
-		return f.Store.inTx(ctx, func(tx *sqlx.Tx) error {
+		return f.Store.InTx(ctx, func(tx Tx) error {
 			if Outcome(j.Reason) == OutcomeConfirm {
-				if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'confirmed', updated_at = $2 WHERE id = $1 AND state = 'paid'`,
-					p.ID, f.now().UTC()); err != nil {
+				if err := tx.MarkConfirmed(ctx, p.ID, f.now().UTC()); err != nil {
 					return err
 				}
 			}
-			return markDone(ctx, tx, j.ID, f.now().UTC())
+			return tx.MarkJobDone(ctx, j.ID, f.now().UTC())
 		})
-	case "refund":
-		rr, err := f.Platform.Refund(ctx, RefundRequest{Ref: ref, RefundID: fmt.Sprintf("RF%d", j.ID), AmountCents: j.Amount, Reason: j.Reason})
+	case JobRefund:
+		rr, err := f.Platform.Refund(ctx, RefundRequest{Ref: ref, RefundID: fmt.Sprintf("RF%d", j.ID), AmountCents: j.AmountCents, Reason: j.Reason})
 		if err != nil {
 			return err
 		}
-		return f.Store.inTx(ctx, func(tx *sqlx.Tx) error {
-			cur, err := f.Store.paymentWhere(ctx, tx, `p.id = $1`, j.PaymentID)
+		return f.Store.InTx(ctx, func(tx Tx) error {
+			cur, err := tx.LockPaymentByID(ctx, j.PaymentID)
 			if err != nil {
 				return err
 			}
-			if err := f.Store.RecordInbox(ctx, tx, cur.ID, "refund", "", true, rr.Raw); err != nil {
+			if err := tx.RecordInbox(ctx, cur.ID, "refund", "", true, rr.Raw); err != nil {
 				return err
 			}
-			cur.RefundedCents += j.Amount
-			if _, err := tx.ExecContext(ctx, `UPDATE payments SET refunded_cents = $2,
-				state = CASE WHEN $2 >= amount_cents THEN 'refunded' ELSE state END, updated_at = $3 WHERE id = $1`,
-				cur.ID, cur.RefundedCents, f.now().UTC()); err != nil {
-				return fmt.Errorf("record refund: %w", err)
+			cur.RefundedCents += j.AmountCents
+			if err := tx.RecordRefund(ctx, cur.ID, cur.RefundedCents, f.now().UTC()); err != nil {
+				return err
 			}
-			var orig []int64
-			if err := tx.SelectContext(ctx, &orig, `SELECT id FROM postings WHERE payment_id = $1 AND kind = 'payment'`, cur.ID); err != nil {
+			orig, err := tx.PaymentPostings(ctx, cur.ID, "payment")
+			if err != nil {
 				return err
 			}
 			if len(orig) == 1 {
@@ -220,30 +182,21 @@ func (w *Worker) platformJob(ctx context.Context, j job) error {
 					return err
 				}
 			}
-			return markDone(ctx, tx, j.ID, f.now().UTC())
+			return tx.MarkJobDone(ctx, j.ID, f.now().UTC())
 		})
 	}
 	return fmt.Errorf("%w: unknown job kind %q", errPermanent, j.Kind)
 }
 
-func (w *Worker) posting(ctx context.Context, id int64) (Posting, error) {
-	var p Posting
-	err := w.Flow.Store.db.GetContext(ctx, &p, `SELECT `+postingColumns+postingFrom+`WHERE t.id = $1`, id)
-	if err != nil {
-		return p, fmt.Errorf("load posting %d: %w", id, err)
-	}
-	return p, nil
-}
-
 // httpJob posts one posting to the treasury endpoint. The posting id is
 // also sent as Idempotency-Key: a repeated delivery (after a lost answer)
 // must be recognised by the receiver.
-func (w *Worker) httpJob(ctx context.Context, j job) error {
-	p, err := w.posting(ctx, j.PostingID)
+func (w *Worker) httpJob(ctx context.Context, j OutboxJob) error {
+	p, err := w.Flow.Store.PostingByID(ctx, j.PostingID)
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(p)
+	body, err := json.Marshal(treasuryPostingOf(p))
 	if err != nil {
 		return err
 	}
@@ -268,7 +221,7 @@ func (w *Worker) httpJob(ctx context.Context, j job) error {
 	if res.StatusCode/100 != 2 {
 		return fmt.Errorf("post %s to treasury: HTTP %d", p.PostingID, res.StatusCode)
 	}
-	return markDone(ctx, w.Flow.Store.db, j.ID, w.Flow.now().UTC())
+	return w.Flow.Store.MarkJobDone(ctx, j.ID, w.Flow.now().UTC())
 }
 
 // Export writes the pending postings into the export files of their
@@ -281,68 +234,54 @@ func (w *Worker) Export(ctx context.Context) (int, error) {
 	if err := os.MkdirAll(w.ExportDir, 0o750); err != nil {
 		return 0, fmt.Errorf("export dir: %w", err)
 	}
-	tx, err := f.Store.db.BeginTxx(ctx, nil)
+	n := 0
+	err := f.Store.InTx(ctx, func(tx Tx) error {
+		leader, err := tx.TryExportLock(ctx)
+		if err != nil || !leader {
+			return err // !leader: another replica is exporting
+		}
+		pending, err := tx.PendingExports(ctx)
+		if err != nil || len(pending) == 0 {
+			return err
+		}
+		byDay := map[string][]int64{}
+		var days []string
+		for _, p := range pending {
+			d := p.BookingDate.Format(time.DateOnly)
+			if byDay[d] == nil {
+				days = append(days, d)
+			}
+			byDay[d] = append(byDay[d], p.JobID)
+		}
+		now := f.now().UTC()
+		for _, d := range days {
+			day, _ := time.Parse(time.DateOnly, d)
+			name := ExportFileName(day)
+			postings, err := tx.ExportPostings(ctx, name, byDay[d])
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			if err := WriteExport(&buf, postings); err != nil {
+				return err
+			}
+			if err := writeFileAtomic(w.ExportDir, name, buf.Bytes()); err != nil {
+				return err
+			}
+			if err := writeFileAtomic(w.ExportDir, name+".sha256", checksumLine(name, buf.Bytes())); err != nil {
+				return err
+			}
+			if err := tx.MarkExported(ctx, byDay[d], name, now); err != nil {
+				return err
+			}
+		}
+		n = len(pending)
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}
-	defer tx.Rollback()
-	var leader bool
-	if err := tx.GetContext(ctx, &leader, `SELECT pg_try_advisory_xact_lock($1)`, exportLockKey); err != nil {
-		return 0, fmt.Errorf("export lock: %w", err)
-	}
-	if !leader {
-		return 0, nil // another replica is exporting
-	}
-	var pending []struct {
-		ID  int64     `db:"id"`
-		Day time.Time `db:"booking_date"`
-	}
-	if err := tx.SelectContext(ctx, &pending, `
-		SELECT o.id, t.booking_date FROM payment_outbox o JOIN postings t ON t.id = o.posting_id
-		WHERE o.kind = 'posting_file' AND o.state = 'pending' ORDER BY o.id FOR UPDATE OF o`); err != nil {
-		return 0, fmt.Errorf("export: pending postings: %w", err)
-	}
-	if len(pending) == 0 {
-		return 0, nil
-	}
-	byDay := map[string][]int64{}
-	var days []string
-	for _, p := range pending {
-		d := p.Day.Format(time.DateOnly)
-		if byDay[d] == nil {
-			days = append(days, d)
-		}
-		byDay[d] = append(byDay[d], p.ID)
-	}
-	now := f.now().UTC()
-	for _, d := range days {
-		day, _ := time.Parse(time.DateOnly, d)
-		name := ExportFileName(day)
-		var postings []Posting
-		if err := tx.SelectContext(ctx, &postings, `SELECT `+postingColumns+postingFrom+`WHERE t.id IN (
-			SELECT posting_id FROM payment_outbox WHERE kind = 'posting_file' AND (export_file = $1 OR id = ANY($2)))
-			ORDER BY t.id`, name, pq.Array(byDay[d])); err != nil {
-			return 0, fmt.Errorf("export %s: %w", name, err)
-		}
-		var buf bytes.Buffer
-		if err := WriteExport(&buf, postings); err != nil {
-			return 0, err
-		}
-		if err := writeFileAtomic(w.ExportDir, name, buf.Bytes()); err != nil {
-			return 0, err
-		}
-		if err := writeFileAtomic(w.ExportDir, name+".sha256", checksumLine(name, buf.Bytes())); err != nil {
-			return 0, err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payment_outbox SET state = 'done', export_file = $2, done_at = $3,
-			attempts = attempts + 1, last_error = '' WHERE id = ANY($1)`, pq.Array(byDay[d]), name, now); err != nil {
-			return 0, fmt.Errorf("export %s: %w", name, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("export commit: %w", err)
-	}
-	return len(pending), nil
+	return n, nil
 }
 
 // ExportFiles lists the export directory's files (name, size, time).
@@ -370,7 +309,7 @@ func ExportFiles(dir string) ([]ExportFile, error) {
 
 // ExportFile describes one file in the export directory.
 type ExportFile struct {
-	Name    string    `json:"name"`
-	Size    int64     `json:"size"`
-	ModTime time.Time `json:"modified"`
+	Name    string
+	Size    int64
+	ModTime time.Time
 }

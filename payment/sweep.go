@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -12,21 +11,13 @@ const sweepLease = time.Minute
 
 // Sweep polls the payments that are due: open ones until they are final or
 // expired, expired ones until the late-payment window closes. Replicas
-// claim payments with FOR UPDATE SKIP LOCKED and push next_poll_at past a
-// lease, so no two poll the same payment at once. It returns how many
-// payments it looked at.
+// claim payments for a lease (Store.ClaimPolls), so no two poll the same
+// payment at once. It returns how many payments it looked at.
 func (f *Flow) Sweep(ctx context.Context) (int, error) {
 	now := f.now().UTC()
-	var refs []string
-	err := f.Store.db.SelectContext(ctx, &refs, `
-		UPDATE payments SET next_poll_at = $2 WHERE id IN (
-			SELECT id FROM payments
-			WHERE state IN ('created', 'initiated', 'expired') AND next_poll_at <= $1
-				AND (state <> 'expired' OR poll_until > $1)
-			ORDER BY next_poll_at LIMIT 20 FOR UPDATE SKIP LOCKED)
-		RETURNING reference`, now, now.Add(sweepLease))
+	refs, err := f.Store.ClaimPolls(ctx, now, now.Add(sweepLease))
 	if err != nil {
-		return 0, fmt.Errorf("claim payments to poll: %w", err)
+		return 0, err
 	}
 	for _, ref := range refs {
 		if ctx.Err() != nil {
@@ -63,8 +54,7 @@ func (f *Flow) sweepOne(ctx context.Context, ref string) {
 		gap := now.Sub(p.CreatedAt) / 4
 		next = now.Add(clampDuration(gap, f.PollInterval, f.MaxPollInterval))
 	}
-	if _, err := f.Store.db.ExecContext(ctx, `UPDATE payments SET next_poll_at = $2, poll_failures = $3 WHERE id = $1`,
-		p.ID, next, failures); err != nil {
+	if err := f.Store.SchedulePoll(ctx, p.ID, next, failures); err != nil {
 		f.log().WarnContext(ctx, "schedule payment poll", "reference", ref, "err", err)
 	}
 }

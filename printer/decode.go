@@ -39,12 +39,18 @@ func (r Receipt) Text() string {
 // Decode interprets ESC/POS bytes and returns the receipts they print,
 // split at cuts. It never fails: unknown commands are skipped and a
 // command cut off at the end is ignored. Text is decoded with the code
-// page selected by ESC t.
+// page selected by ESC t, in Epson's numbering.
 func Decode(data []byte) []Receipt {
+	return DecodeProfile(data, DefaultProfile)
+}
+
+// DecodeProfile is Decode for a printer model whose ESC t number for
+// PC858 is the profile's, e.g. 4 on Star or 6 on Wincor Nixdorf.
+func DecodeProfile(data []byte, profile Profile) []Receipt {
 	var out []Receipt
 	var cur Receipt
 	empty := true
-	for _, b := range parse(data) {
+	for _, b := range parse(data, profile) {
 		switch b.kind {
 		case blockLine:
 			l := Line{Align: b.align, Width: 1, Height: 1}

@@ -109,7 +109,7 @@ func TestDecodeState(t *testing.T) {
 // FuzzRender feeds arbitrary bytes to the decoder and renderer: neither
 // may panic, and the image keeps the paper width and height cap.
 func FuzzRender(f *testing.F) {
-	for _, tk := range []Ticket{walkInTicket, checkInTicket} {
+	for _, tk := range []Ticket{walkInTicket, checkInTicket, arabicTicket, turkishTicket} {
 		data, _ := EncodeTicket(tk, Options{})
 		f.Add(data)
 		raster, _ := EncodeTicket(tk, Options{QRMode: QRRaster, PaperWidth: Paper58mm})
@@ -125,4 +125,38 @@ func FuzzRender(f *testing.F) {
 			t.Fatalf("image bounds %v", b)
 		}
 	})
+}
+
+// TestDesk: a desk PC858 holds is printer text at double size under the
+// number; one it cannot hold is an image.
+func TestDesk(t *testing.T) {
+	tests := []struct {
+		name   string
+		ticket Ticket
+		want   []Line
+		images int
+	}{
+		{"german", Ticket{Number: "A017", Desk: "Schalter 3"}, []Line{
+			{Text: "A017", Align: AlignCenter, Bold: true, Width: 4, Height: 4},
+			{Text: "Schalter 3", Align: AlignCenter, Bold: true, Width: 2, Height: 2},
+		}, 0},
+		{"desk without number", Ticket{Desk: "Schalter 3"}, []Line{
+			{Text: "Schalter 3", Align: AlignCenter, Bold: true, Width: 2, Height: 2},
+		}, 0},
+		{"russian", Ticket{Lang: "ru", Number: "A017", Desk: "Окно 3"}, []Line{
+			{Text: "A017", Align: AlignCenter, Bold: true, Width: 4, Height: 4},
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := EncodeTicket(tt.ticket, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := Decode(data)[0]
+			if !slices.Equal(r.Lines, tt.want) || r.Images != tt.images {
+				t.Errorf("lines %+v, %d images; want %+v, %d", r.Lines, r.Images, tt.want, tt.images)
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"strings"
 
 	"golang.org/x/text/encoding/charmap"
 )
@@ -65,24 +66,43 @@ const (
 // Maximum payload GS ( k fn 180 accepts (pL+pH·256 ≤ 7092, minus 3).
 const maxQRData = 7089
 
-// ErrQRTooLong reports a QR payload the printer cannot store.
+// ErrQRTooLong reports a QR payload the symbol or the printer cannot
+// hold.
 var ErrQRTooLong = errors.New("printer: QR payload too long")
+
+// ErrQRTooLarge reports a QR symbol wider than the paper. It is never
+// clipped: a clipped code does not scan.
+var ErrQRTooLarge = errors.New("printer: QR code wider than the paper")
 
 // Options configure an Encoder.
 type Options struct {
-	// PaperWidth is the printable width in dots; zero means Paper80mm.
+	// PaperWidth is the printable width in dots; zero means Paper80mm,
+	// or the profile's width when it sets one. When both are set the
+	// smaller wins, so neither the paper nor the head is overrun.
 	PaperWidth int
-	// QRMode chooses native GS ( k or a raster fallback.
+	// QRMode chooses native GS ( k or a raster fallback; a profile
+	// without GS ( k always gets the raster.
 	QRMode QRMode
 	// QRModuleSize is the QR module edge in dots (1–16); zero means 6.
 	QRModuleSize int
 	// QRLevel is the error correction level; zero means QRLevelM.
 	QRLevel QRLevel
+	// Profile is the printer model; the zero Profile is DefaultProfile.
+	Profile Profile
 }
 
 func (o Options) withDefaults() Options {
-	if o.PaperWidth <= 0 {
+	o.Profile = o.profile()
+	switch w := o.Profile.PaperWidth; {
+	case o.PaperWidth <= 0 && w > 0:
+		o.PaperWidth = w
+	case o.PaperWidth <= 0:
 		o.PaperWidth = Paper80mm
+	case w > 0:
+		o.PaperWidth = min(o.PaperWidth, w)
+	}
+	if o.Profile.RasterQR {
+		o.QRMode = QRRaster
 	}
 	if o.QRModuleSize <= 0 {
 		o.QRModuleSize = 6
@@ -104,6 +124,12 @@ type Encoder struct {
 	buf       []byte
 	lineStart bool
 	err       error
+	// align and bold mirror the printer state for text drawn as images.
+	align  Alignment
+	bold   bool
+	height int // GS ! height multiplier
+	lang   string
+	imager *textImager
 }
 
 // NewEncoder returns an Encoder with an empty buffer.
@@ -125,11 +151,15 @@ func (e *Encoder) Raw(b ...byte) *Encoder {
 	return e
 }
 
-// Init resets the printer (ESC @) and selects PC858 (ESC t 19), since
-// ESC @ falls back to the power-on code page.
+// Init resets the printer (ESC @), cancels Kanji mode (FS .) and
+// selects PC858 with the profile's ESC t number. ESC @ falls back to the
+// power-on code page, and printers sold for Chinese or Japanese markets
+// power on in a double-byte mode that ESC @ keeps: without FS . they
+// would pair each umlaut byte with the next byte into one glyph.
 func (e *Encoder) Init() *Encoder {
-	e.buf = append(e.buf, ESC, '@', ESC, 't', CodePagePC858)
+	e.buf = append(e.buf, ESC, '@', FS, '.', ESC, 't', e.opts.Profile.CodePage)
 	e.lineStart = true
+	e.align, e.bold, e.height = AlignLeft, false, 1
 	return e
 }
 
@@ -140,12 +170,14 @@ func (e *Encoder) Align(a Alignment) *Encoder {
 		e.LF()
 	}
 	e.buf = append(e.buf, ESC, 'a', byte(a))
+	e.align = a
 	return e
 }
 
 // Bold switches emphasis (ESC E).
 func (e *Encoder) Bold(on bool) *Encoder {
 	e.buf = append(e.buf, ESC, 'E', boolByte(on))
+	e.bold = on
 	return e
 }
 
@@ -154,6 +186,7 @@ func (e *Encoder) Bold(on bool) *Encoder {
 func (e *Encoder) Size(width, height int) *Encoder {
 	width, height = clamp(width, 1, 8), clamp(height, 1, 8)
 	e.buf = append(e.buf, GS, '!', byte((width-1)<<4|(height-1)))
+	e.height = height
 	return e
 }
 
@@ -180,6 +213,71 @@ func (e *Encoder) Text(s string) *Encoder {
 // Line appends s and ends the line.
 func (e *Encoder) Line(s string) *Encoder {
 	return e.Text(s).LF()
+}
+
+// Lang sets the language (BCP 47) of text that PrintLine draws as an
+// image: it picks right-to-left layout and language-specific shaping.
+func (e *Encoder) Lang(tag string) *Encoder {
+	if tag != e.lang {
+		e.lang, e.imager = tag, nil
+	}
+	return e
+}
+
+// PrintLine prints s as a line of printer text when PC858 holds every
+// character, as Line does. Otherwise it draws s here (shaped, in
+// bidirectional order, wrapped at the paper width) and sends it as GS v 0
+// images placed by the current alignment, bold and height setting: Cyrillic,
+// Arabic or Turkish ğ ş ı İ then print instead of '?'.
+func (e *Encoder) PrintLine(s string) *Encoder {
+	if PC858Holds(s) {
+		return e.Line(s)
+	}
+	if !e.lineStart {
+		e.LF()
+	}
+	if e.imager == nil {
+		im, err := newTextImager(e.lang)
+		if err != nil {
+			e.fail(err)
+			return e
+		}
+		e.imager = im
+	}
+	for _, para := range strings.Split(s, "\n") {
+		para = strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7F {
+				return ' '
+			}
+			return r
+		}, para)
+		imgs := e.imager.lines(para, e.opts.PaperWidth, e.align, e.bold, e.height)
+		if len(imgs) == 0 {
+			e.LF()
+		}
+		for _, img := range imgs {
+			e.Raster(cropToInk(img, e.align))
+		}
+	}
+	return e
+}
+
+// PC858Holds reports whether Text prints s without substitutes: every
+// rune is in PC858, has an ASCII stand-in (dashes, quotes) or is a
+// control character (printed as a space).
+func PC858Holds(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7F {
+			continue
+		}
+		if _, ok := typographic[r]; ok {
+			continue
+		}
+		if b, ok := charmap.CodePage858.EncodeRune(r); !ok || b < 0x20 {
+			return false
+		}
+	}
+	return true
 }
 
 // LF ends the line and advances the paper by one line.
@@ -213,17 +311,22 @@ func (e *Encoder) QR(payload string) *Encoder {
 	if !e.lineStart {
 		e.LF()
 	}
-	if len(payload) > maxQRData {
-		e.fail(fmt.Errorf("%w: %d bytes", ErrQRTooLong, len(payload)))
+	if err := checkQRPayload(payload, e.opts.QRLevel); err != nil {
+		e.fail(err)
+		return e
+	}
+	modules, err := qrModules([]byte(payload), e.opts.QRLevel)
+	if err != nil {
+		e.fail(fmt.Errorf("printer: encode QR: %w", err))
+		return e
+	}
+	if size := len(modules) * e.opts.QRModuleSize; size > e.opts.PaperWidth {
+		e.fail(fmt.Errorf("%w: %d modules × %d dots = %d dots, paper %d dots",
+			ErrQRTooLarge, len(modules), e.opts.QRModuleSize, size, e.opts.PaperWidth))
 		return e
 	}
 	if e.opts.QRMode == QRRaster {
-		img, err := qrImage([]byte(payload), e.opts.QRLevel, e.opts.QRModuleSize)
-		if err != nil {
-			e.fail(fmt.Errorf("printer: draw QR: %w", err))
-			return e
-		}
-		return e.Raster(img)
+		return e.Raster(scaleModules(modules, e.opts.QRModuleSize))
 	}
 	n := len(payload) + 3
 	e.buf = append(e.buf,

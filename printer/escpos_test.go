@@ -13,7 +13,7 @@ func TestEncoderCommands(t *testing.T) {
 		build func(e *Encoder)
 		want  []byte
 	}{
-		{"init selects PC858", func(e *Encoder) { e.Init() }, []byte{0x1B, 0x40, 0x1B, 0x74, 19}},
+		{"init cancels Kanji mode and selects PC858", func(e *Encoder) { e.Init() }, []byte{0x1B, 0x40, 0x1C, 0x2E, 0x1B, 0x74, 19}},
 		{"umlauts and euro", func(e *Encoder) { e.Text("äöüÄÖÜß€") }, []byte{0x84, 0x94, 0x81, 0x8E, 0x99, 0x9A, 0xE1, 0xD5}},
 		{"control characters cannot inject commands", func(e *Encoder) { e.Text("a\x1b@b") }, []byte("a @b")},
 		{"unknown rune", func(e *Encoder) { e.Text("→") }, []byte("?")},

@@ -48,6 +48,50 @@ var (
 	}
 )
 
+// Tickets in the languages whose text PC858 cannot hold.
+var (
+	arabicTicket = Ticket{
+		Lang:   "ar",
+		Header: []string{"Bürgeramt Mitte", "مكتب خدمات المواطنين"},
+		Number: "A017",
+		Desk:   "الشباك 3",
+		Lines: []string{
+			"طلب بطاقة الهوية الشخصية",
+			"الرسوم: 37,00 € (تُدفع عند الصندوق)",
+			"يُرجى متابعة الشاشة، سيُنادى رقمك A017 عند الشباك.",
+		},
+		Footer: []string{"رقم انتظار، بدون موعد", "أوقات العمل: الإثنين–الجمعة 8–12"},
+		Issued: time.Date(2025, 3, 14, 9, 41, 0, 0, berlin),
+	}
+	ukrainianTicket = Ticket{
+		Lang:   "uk",
+		Header: []string{"Bürgeramt Mitte", "Центр обслуговування громадян"},
+		Number: "A017",
+		Desk:   "Вікно 3",
+		Lines: []string{
+			"Заява на посвідчення особи",
+			"Збір: 37,00 € (у касі)",
+			"Будь ласка, стежте за табло.",
+		},
+		Footer: []string{"Номер черги, без запису", "Години роботи: Пн–Пт 8–12"},
+		Issued: time.Date(2025, 3, 14, 9, 41, 0, 0, berlin),
+	}
+	turkishTicket = Ticket{
+		Lang:   "tr",
+		Header: []string{"Bürgeramt Mitte", "Vatandaş Hizmetleri Dairesi"},
+		Number: "T042",
+		Desk:   "Gişe 12",
+		Lines: []string{
+			"Randevu 10:20 – Pasaport",
+			"Gişe numaranız ekranda çağrılacaktır.",
+			"Ücret: 37,00 € (kasada ödenir)",
+		},
+		QR:     "https://termin.example.de/b/K7Q2-9XTM",
+		Footer: []string{"Randevuyu değiştirmek veya iptal etmek için:", "QR kodunu tarayın"},
+		Issued: time.Date(2025, 3, 14, 10, 5, 0, 0, berlin),
+	}
+)
+
 // checkGolden compares img with the PNG at path, rewriting it with -update.
 func checkGolden(t *testing.T, path string, img image.Image) {
 	t.Helper()
@@ -106,6 +150,11 @@ func TestGoldenTickets(t *testing.T) {
 		{"walkin_80mm", walkInTicket, Options{}},
 		{"checkin_80mm", checkInTicket, Options{}},
 		{"checkin_58mm_raster", checkInTicket, Options{PaperWidth: Paper58mm, QRMode: QRRaster, QRModuleSize: 4}},
+		{"arabic_80mm", arabicTicket, Options{}},
+		{"arabic_58mm", arabicTicket, Options{Profile: builtin("clone-58mm")}},
+		{"ukrainian_80mm", ukrainianTicket, Options{}},
+		{"turkish_tm-t88", turkishTicket, Options{Profile: builtin("epson-tm-t88")}},
+		{"turkish_th230_raster_qr", turkishTicket, Options{Profile: builtin("wincor-th230"), QRModuleSize: 5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,10 +162,18 @@ func TestGoldenTickets(t *testing.T) {
 			if err != nil {
 				t.Fatalf("EncodeTicket: %v", err)
 			}
-			img := Render(data, RenderOptions{PaperWidth: tt.opts.withDefaults().PaperWidth})
+			img := Render(data, RenderOptions{PaperWidth: tt.opts.withDefaults().PaperWidth, Profile: tt.opts.Profile})
 			checkGolden(t, filepath.Join("testdata", tt.name+".png"), img)
 		})
 	}
+}
+
+func builtin(name string) Profile {
+	p, err := ProfileByName(name)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
 
 // TestDocsTicket keeps docs/ticket.png, the ticket shown in the

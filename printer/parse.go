@@ -75,10 +75,19 @@ type parser struct {
 	qrData      []byte
 	qrModule    int
 	qrLevel     QRLevel
+	// kanji is the double-byte character mode (FS &, cancelled by FS .).
+	// ESC @ keeps it, as on printers that power on in it; kanjiLead is
+	// set while the first byte of a pair waits for its second.
+	kanji, kanjiLead bool
+	// pc858 is the ESC t number that selects PC858 on the model.
+	pc858 byte
 }
 
-func newParser() *parser {
-	p := &parser{}
+func newParser(profile Profile) *parser {
+	if profile.Name == "" {
+		profile = DefaultProfile
+	}
+	p := &parser{pc858: profile.CodePage}
 	p.reset()
 	return p
 }
@@ -95,9 +104,10 @@ func (p *parser) reset() {
 	p.qrData, p.qrModule, p.qrLevel = nil, 3, QRLevelL
 }
 
-// parse interprets data; a command cut off at the end is ignored.
-func parse(data []byte) []block {
-	p := newParser()
+// parse interprets data as a printer of the given profile would; a
+// command cut off at the end is ignored.
+func parse(data []byte, profile Profile) []block {
+	p := newParser(profile)
 	for len(data) > 0 {
 		n := CommandLen(data)
 		if n == 0 {
@@ -115,17 +125,34 @@ func (p *parser) command(c []byte) {
 		p.byte1(c[0])
 		return
 	}
+	p.kanjiLead = false
 	switch c[0] {
 	case ESC:
 		p.esc(c)
 	case GS:
 		p.gs(c)
+	case FS:
+		switch c[1] {
+		case '&':
+			p.kanji = true
+		case '.':
+			p.kanji = false
+		}
 	}
-	// DLE and FS commands do not change what is printed.
+	// DLE commands do not change what is printed.
 }
 
 func (p *parser) byte1(b byte) {
+	if p.kanjiLead {
+		// The pair prints as one double-byte glyph, which is not the
+		// text that was meant: show it as a replacement character.
+		p.kanjiLead = false
+		p.char('\uFFFD')
+		return
+	}
 	switch {
+	case p.kanji && b >= 0x80:
+		p.kanjiLead = true
 	case b == LF:
 		p.endLine(true)
 	case b == '\t':
@@ -212,6 +239,9 @@ func (p *parser) esc(c []byte) {
 	case 't':
 		p.flushRun()
 		p.codePage = codePage(arg(2))
+		if arg(2) == p.pc858 {
+			p.codePage = charmap.CodePage858
+		}
 	case '2':
 		p.spacing = defaultLineSpacing
 	case '3':
@@ -283,7 +313,8 @@ func (p *parser) qrCommand(body []byte) {
 	}
 }
 
-// codePage maps an ESC t number (Epson numbering) to a character table.
+// codePage maps an ESC t number (Epson numbering) to a character table;
+// the profile's own number for PC858 takes precedence over it.
 func codePage(n byte) *charmap.Charmap {
 	switch n {
 	case 2:

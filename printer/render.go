@@ -20,6 +20,9 @@ import (
 type RenderOptions struct {
 	// PaperWidth is the printable width in dots; zero means Paper80mm.
 	PaperWidth int
+	// Profile is the printer model, for its ESC t number of PC858; the
+	// zero Profile is DefaultProfile (Epson numbering).
+	Profile Profile
 	// MaxHeight caps the image height in dots so a stream of feeds cannot
 	// exhaust memory; zero means 20000 (2.5 m of paper at 8 dots/mm).
 	MaxHeight int
@@ -50,7 +53,7 @@ var fonts = sync.OnceValues(func() ([2]*opentype.Font, error) {
 // images, and cuts as dashed lines. It never panics on malformed input:
 // unknown commands are skipped.
 func Render(data []byte, opts RenderOptions) image.Image {
-	return newRenderer(opts).render(parse(data))
+	return newRenderer(opts).render(parse(data, opts.Profile))
 }
 
 // RenderReceipts draws each receipt (split after every cut) separately,
@@ -60,7 +63,7 @@ func RenderReceipts(data []byte, opts RenderOptions) []image.Image {
 	r := newRenderer(opts)
 	var cur []block
 	printed := false
-	for _, b := range parse(data) {
+	for _, b := range parse(data, opts.Profile) {
 		cur = append(cur, b)
 		switch b.kind {
 		case blockCut:

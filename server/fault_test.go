@@ -21,6 +21,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
+	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/server/config"
 )
 
 // The fault tests run a rush of citizens against real processes, break
@@ -212,18 +214,6 @@ func checkBookings(t *testing.T, dbURL, pool string, capacity int, res *rushResu
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // quietRedisLog drops go-redis's own log lines; while Redis is down it
 // writes one per failed dial.
 type quietRedisLog struct{}
@@ -238,14 +228,14 @@ func TestRedisKilledDuringRush(t *testing.T) {
 	start := s.poolSlot(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	res := rush(ctx, []string{s.URL}, s.pool, start, 8)
-	waitFor(t, "bookings before the fault", 10*time.Second, func() bool { return res.count("book 201") >= 10 })
+	servicetest.Eventually(t, "bookings before the fault", 10*time.Second, func() bool { return res.count("book 201") >= 10 })
 
 	rp.kill()
-	waitFor(t, "503 while redis is down", 10*time.Second, func() bool { return res.count("hold 503") >= 5 })
+	servicetest.Eventually(t, "503 while redis is down", 10*time.Second, func() bool { return res.count("hold 503") >= 5 })
 	down := res.count("book 201")
 	time.Sleep(300 * time.Millisecond)
 	rp.start() // empty: every hold and every loaded day is gone
-	waitFor(t, "bookings after the restart", 20*time.Second, func() bool { return res.count("book 201") >= down+10 })
+	servicetest.Eventually(t, "bookings after the restart", 20*time.Second, func() bool { return res.count("book 201") >= down+10 })
 	cancel()
 	res.wait()
 
@@ -276,26 +266,18 @@ func checkRebuilt(t *testing.T, s *testServer, dbURL, start string, held int) {
 }
 
 func TestPostgresRestartedDuringRush(t *testing.T) {
-	stack := startStack(t)
+	stack, s := launchOnStack(t)
 	ctx := context.Background()
-	cfg, err := parseConfig([]string{"-db", stack.env["DATABASE_URL"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := runMigrate(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	s := launch(t, serverSetup{dbURL: stack.env["DATABASE_URL"], redisAddrs: []string{stack.env["REDIS_ADDR"]}, pool: "stadtbad"})
 	start := s.poolSlot(t)
 	rctx, cancel := context.WithCancel(ctx)
 	res := rush(rctx, []string{s.URL}, s.pool, start, 8)
-	waitFor(t, "bookings before the fault", 10*time.Second, func() bool { return res.count("book 201") >= 10 })
+	servicetest.Eventually(t, "bookings before the fault", 10*time.Second, func() bool { return res.count("book 201") >= 10 })
 
 	stack.run("pg-stop")
-	waitFor(t, "503 while postgres is down", 10*time.Second, func() bool { return res.count("book 503") >= 3 })
+	servicetest.Eventually(t, "503 while postgres is down", 10*time.Second, func() bool { return res.count("book 503") >= 3 })
 	down := res.count("book 201")
 	stack.run("pg-start")
-	waitFor(t, "bookings after the restart", 20*time.Second, func() bool { return res.count("book 201") >= down+10 })
+	servicetest.Eventually(t, "bookings after the restart", 20*time.Second, func() bool { return res.count("book 201") >= down+10 })
 	cancel()
 	res.wait()
 
@@ -339,6 +321,22 @@ func startStack(t *testing.T) *testStack {
 	return s
 }
 
+// launchOnStack runs a server with flags on a PostgreSQL and Redis of
+// its own, which the test may stop and start.
+func launchOnStack(t *testing.T, flags ...string) (*testStack, *testServer) {
+	t.Helper()
+	stack := startStack(t)
+	cfg, err := loadConfig([]string{"-db", stack.env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runMigrate(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := launch(t, serverSetup{dbURL: stack.env["DATABASE_URL"], redisAddrs: []string{stack.env["REDIS_ADDR"]}, pool: "stadtbad", flags: flags})
+	return stack, s
+}
+
 func (s *testStack) run(cmd string) {
 	s.t.Helper()
 	out, err := exec.Command("../deploy/stack.sh", cmd, s.dir).CombinedOutput()
@@ -363,7 +361,7 @@ func TestTwoServerProcessesShareOneSlot(t *testing.T) {
 	if err := os.WriteFile(cityFile, bytes.ReplaceAll(demoCity, []byte(`"id": "stadtbad"`), []byte(`"id": "`+pool+`"`)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := runSeed(context.Background(), config{DatabaseURL: dbURL, CityFile: cityFile}); err != nil {
+	if err := runSeed(context.Background(), config.Config{DatabaseURL: dbURL, CityFile: cityFile}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var urls []string
@@ -379,7 +377,7 @@ func TestTwoServerProcessesShareOneSlot(t *testing.T) {
 			cmd.Wait()
 		})
 		urls = append(urls, "http://"+addr)
-		waitFor(t, "server "+addr, 20*time.Second, func() bool {
+		servicetest.Eventually(t, "server "+addr, 20*time.Second, func() bool {
 			res, err := http.Get("http://" + addr + "/healthz")
 			if err == nil {
 				res.Body.Close()
@@ -392,7 +390,7 @@ func TestTwoServerProcessesShareOneSlot(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res := rush(ctx, urls, pool, start, 32)
-	waitFor(t, "the slot to fill", 60*time.Second, func() bool {
+	servicetest.Eventually(t, "the slot to fill", 60*time.Second, func() bool {
 		return res.count("book 201") >= 150 && res.count("hold 409") >= 100
 	})
 	cancel()
@@ -404,5 +402,39 @@ func TestTwoServerProcessesShareOneSlot(t *testing.T) {
 	checkBookings(t, dbURL, pool, 150, res)
 	if got := s.free(t, start); got != 0 {
 		t.Errorf("%d free after the rush, want 0", got)
+	}
+}
+
+// TestPaymentRoutesUnavailableWhilePostgresIsDown: with PostgreSQL gone,
+// the finance and payment routes answer 503 with Retry-After like the
+// booking routes, never 500.
+func TestPaymentRoutesUnavailableWhilePostgresIsDown(t *testing.T) {
+	stack, s := launchOnStack(t, "-admin-api-key", testAdminKey, "-payment-platform", "epay21",
+		"-payment-url", "http://127.0.0.1:1/epay21/soap", "-notify-secret", testNotifySecret)
+	notify := `{"eventId":"ev-1","platformId":"p-1","reference":"ref-1","type":"payment.paid"}`
+	requests := []struct {
+		name, method, path, body string
+		header                   []string
+	}{
+		{"finance postings", "GET", "/api/v1/finance/postings", "", []string{"Authorization", "Bearer " + testAdminKey}},
+		{"finance payments", "GET", "/api/v1/finance/payments", "", []string{"Authorization", "Bearer " + testAdminKey}},
+		{"payment return", "GET", "/api/v1/payments/ref-1/return", "", []string{"Accept", "application/json"}},
+		{"payment notification", "POST", "/api/v1/payments/notifications", notify,
+			[]string{payment.SignatureHeader, payment.SignNotification([]byte(testNotifySecret), []byte(notify))}},
+		{"booking lookup", "GET", "/api/v1/bookings/ABCDEFGH", "", []string{"Authorization", "Bearer token"}},
+	}
+	for _, r := range requests {
+		if res := s.do(t, r.method, r.path, r.body, r.header...); res.Status >= 500 {
+			t.Fatalf("%s before the fault: %d %s", r.name, res.Status, res.Body)
+		}
+	}
+	stack.run("pg-stop")
+	for _, r := range requests {
+		t.Run(r.name, func(t *testing.T) {
+			res := s.do(t, r.method, r.path, r.body, r.header...)
+			if res.Status != 503 || res.Header.Get("Retry-After") == "" || errorCode(t, res) != "unavailable" {
+				t.Fatalf("postgres down: %d %v %s", res.Status, res.Header, res.Body)
+			}
+		})
 	}
 }

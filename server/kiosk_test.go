@@ -18,13 +18,8 @@ func (s *testServer) clockAt(t time.Time) { s.deps.engine.Now = func() time.Time
 
 func (s *testServer) bookAt(t *testing.T, location, service string, start time.Time, units int) (code, qr string) {
 	t.Helper()
-	res := s.do(t, "POST", "/api/v1/holds", fmt.Sprintf(`{"location":%q,"service":%q,"start":%q,"units":%d}`, location, service, start.UTC().Format(time.RFC3339), units))
-	if res.Status != 201 {
-		t.Fatalf("hold: %d %s", res.Status, res.Body)
-	}
-	var h struct{ ID string }
-	res.decode(t, &h)
-	res = s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+h.ID+`","name":"Max Mustermann","email":"max@example.org"}`)
+	id := s.mustHold(t, location, service, start.UTC().Format(time.RFC3339), units)
+	res := s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+id+`","name":"Max Mustermann","email":"max@example.org"}`)
 	if res.Status != 201 {
 		t.Fatalf("book: %d %s", res.Status, res.Body)
 	}

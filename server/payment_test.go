@@ -52,16 +52,8 @@ func startPayServer(t *testing.T, o payOptions) *payServer {
 	t.Helper()
 	dbURL := servicetest.DatabaseURL(t, components...)
 	rdb := servicetest.Redis(t)
-	// The demo city's keys of an earlier test on the same Redis database
-	// would describe bookings this test's fresh PostgreSQL does not have.
+	forgetPool(t, rdb, "stadtbad")
 	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, "{stadtbad:*", 0).Iterator()
-	for iter.Next(ctx) {
-		rdb.Del(ctx, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -82,11 +74,11 @@ func startPayServer(t *testing.T, o payOptions) *payServer {
 		"-public-url", public, "-notify-secret", testNotifySecret, "-export-dir", exportDir,
 		"-payment-poll", "20ms", "-payment-poll-max", "100ms", "-free-cancel-before", "1h",
 		"-rate-limit=0", "-pow-auto=0"}, o.args...)
-	cfg, err := parseConfig(args)
+	cfg, err := loadConfig(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runSeed(ctx, cfg); err != nil {
+	if err := runSeed(ctx, cfg, log); err != nil {
 		t.Fatal(err)
 	}
 	d, err := newDeps(ctx, cfg, log)
@@ -94,12 +86,9 @@ func startPayServer(t *testing.T, o payOptions) *payServer {
 		t.Fatal(err)
 	}
 	d.rdb.Close()
-	d.rdb = rdb
-	d.engine, err = booking.NewEngine(ctx, booking.NewPostgres(d.db), booking.NewRedisHolds(rdb), log)
-	if err != nil {
+	if err := d.useRedis(ctx, rdb); err != nil {
 		t.Fatal(err)
 	}
-	cfg.configureEngine(d.engine)
 	if o.wrap != nil {
 		d.platform = o.wrap(d.platform)
 	}
@@ -129,13 +118,8 @@ type pendingBooking struct {
 // paid online.
 func (s *payServer) book(t *testing.T, start string, units int) pendingBooking {
 	t.Helper()
-	res := s.do(t, "POST", "/api/v1/holds", fmt.Sprintf(`{"location":"stadtbad","service":"erwachsene","start":"%s","units":%d}`, start, units))
-	if res.Status != 201 {
-		t.Fatalf("hold: %d %s", res.Status, res.Body)
-	}
-	var h struct{ ID string }
-	res.decode(t, &h)
-	res = s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+h.ID+`","name":"Erika Mustermann","email":"erika@example.org"}`)
+	id := s.mustHold(t, "stadtbad", "erwachsene", start, units)
+	res := s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+id+`","name":"Erika Mustermann","email":"erika@example.org"}`)
 	if res.Status != 201 {
 		t.Fatalf("booking: %d %s", res.Status, res.Body)
 	}
@@ -149,7 +133,7 @@ func (s *payServer) book(t *testing.T, start string, units int) pendingBooking {
 
 func (s *payServer) payment(t *testing.T, ref string) *payment.Payment {
 	t.Helper()
-	p, err := s.deps.pay.store.PaymentByReference(context.Background(), nil, ref)
+	p, err := s.deps.pay.store.PaymentByReference(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,20 +172,6 @@ func (s *payServer) count(t *testing.T, query string, args ...any) int {
 	return n
 }
 
-func (s *payServer) free(t *testing.T, start string) int {
-	t.Helper()
-	day := start[:10]
-	var av struct{ Slots []booking.Slot }
-	s.do(t, "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from="+day+"&to="+day, "").decode(t, &av)
-	for _, sl := range av.Slots {
-		if sl.Start.Format(time.RFC3339) == start || sl.Start.Equal(mustTime(t, start)) {
-			return sl.Free
-		}
-	}
-	t.Fatalf("slot %s not offered", start)
-	return 0
-}
-
 func mustTime(t *testing.T, s string) time.Time {
 	t.Helper()
 	v, err := time.Parse(time.RFC3339, s)
@@ -209,19 +179,6 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return v
-}
-
-// until repeats step until ok or the deadline.
-func until(t *testing.T, what string, step func(), ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		step()
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 func (s *payServer) sweep(t *testing.T) func() {
@@ -385,7 +342,7 @@ func TestCitizenNeverReturns(t *testing.T) {
 	if s.bookingStatus(t, b) != booking.StatusPendingPayment {
 		t.Fatal("confirmed without a return or a sweep")
 	}
-	until(t, "sweeper confirms", s.sweep(t), func() bool { return s.bookingStatus(t, b) == booking.StatusConfirmed })
+	servicetest.Eventually(t, "sweeper confirms", 10*time.Second, func() bool { s.sweep(t)(); return s.bookingStatus(t, b) == booking.StatusConfirmed })
 }
 
 func TestDuplicateReturnAndPushesConfirmOnce(t *testing.T) {
@@ -398,7 +355,7 @@ func TestDuplicateReturnAndPushesConfirmOnce(t *testing.T) {
 	for range 3 {
 		s.do(t, "GET", "/api/v1/payments/"+a.Payment.Reference+"/return?state=paid", "", "Accept", "application/json")
 	}
-	until(t, "pushes arrive", func() {}, func() bool {
+	servicetest.Eventually(t, "pushes arrive", 10*time.Second, func() bool {
 		return s.count(t, `SELECT count(*) FROM payment_inbox WHERE kind = 'notify' AND verified`) >= 2
 	})
 	for _, x := range []pendingBooking{a, b} {
@@ -470,7 +427,7 @@ func TestStatusFailuresAreRetried(t *testing.T) {
 	if s.bookingStatus(t, b) != booking.StatusPendingPayment {
 		t.Fatal("confirmed although the status query failed")
 	}
-	until(t, "retries succeed", s.sweep(t), func() bool { return s.bookingStatus(t, b) == booking.StatusConfirmed })
+	servicetest.Eventually(t, "retries succeed", 10*time.Second, func() bool { s.sweep(t)(); return s.bookingStatus(t, b) == booking.StatusConfirmed })
 	if n := s.count(t, `SELECT count(*) FROM postings`); n != 1 {
 		t.Fatalf("%d postings", n)
 	}
@@ -502,7 +459,10 @@ func TestLatePaymentIsBookedAgain(t *testing.T) {
 	}
 	// The platform's page was still open; the citizen pays late.
 	s.pay(t, b.Payment.Reference, false)
-	until(t, "late payment found", s.sweep(t), func() bool { return s.payment(t, b.Payment.Reference).State == payment.StatePaid })
+	servicetest.Eventually(t, "late payment found", 10*time.Second, func() bool {
+		s.sweep(t)()
+		return s.payment(t, b.Payment.Reference).State == payment.StatePaid
+	})
 	p := s.payment(t, b.Payment.Reference)
 	if p.BookingCode == b.Code || !strings.Contains(p.Note, "booked again") || s.free(t, start) != 148 {
 		t.Fatalf("late payment: %+v, %d free", p, s.free(t, start))
@@ -535,7 +495,9 @@ func TestLatePaymentIsRefundedWhenSlotIsFull(t *testing.T) {
 		left -= n
 	}
 	s.pay(t, b.Payment.Reference, false)
-	until(t, "late payment refunded", func() { s.sweep(t)(); s.work(t) }, func() bool {
+	servicetest.Eventually(t, "late payment refunded", 10*time.Second, func() bool {
+		s.sweep(t)()
+		s.work(t)
 		return s.payment(t, b.Payment.Reference).State == payment.StateRefunded
 	})
 	p := s.payment(t, b.Payment.Reference)
@@ -652,7 +614,8 @@ func TestTreasuryDeadLetters(t *testing.T) {
 	s := startPayServer(t, payOptions{platform: "epay21", args: []string{"-treasury-url", srv.URL, "-treasury-max-attempts", "2"}})
 	b := s.book(t, s.poolSlot(t), 1)
 	s.pay(t, b.Payment.Reference, true)
-	until(t, "dead letter", func() { s.work(t) }, func() bool {
+	servicetest.Eventually(t, "dead letter", 10*time.Second, func() bool {
+		s.work(t)
 		return s.count(t, `SELECT count(*) FROM payment_outbox WHERE state = 'dead'`) == 1
 	})
 	res := s.do(t, "GET", "/api/v1/finance/dead-letters", "", "Authorization", "Bearer "+testAdminKey)

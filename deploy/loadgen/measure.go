@@ -21,7 +21,7 @@ import (
 	_ "github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/digitale-verwaltung/termin/booking"
+	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
 )
 
 // rushSlot finds tomorrow's slot of the bench location on the server and
@@ -39,7 +39,12 @@ func rushSlot(ctx context.Context, o options) (time.Time, string, error) {
 		return time.Time{}, "", fmt.Errorf("availability: %w", err)
 	}
 	defer res.Body.Close()
-	var av struct{ Slots []booking.Slot }
+	var av struct {
+		Slots []struct {
+			Start time.Time `json:"start"`
+			Free  int       `json:"free"`
+		} `json:"slots"`
+	}
 	if err := json.NewDecoder(res.Body).Decode(&av); err != nil || len(av.Slots) == 0 {
 		return time.Time{}, "", fmt.Errorf("no slot of %s on %s (status %d, %v); seed deploy/loadgen/benchcity.json", o.location, day, res.StatusCode, err)
 	}
@@ -68,7 +73,7 @@ func ceiling(ctx context.Context, o options) (ceilingResult, error) {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: o.redisAddr})
 	defer rdb.Close()
-	if err := booking.NewRedisHolds(rdb).Preload(ctx); err != nil {
+	if err := bookingredis.New(rdb).Preload(ctx); err != nil {
 		return ceilingResult{}, err
 	}
 	tag := fmt.Sprintf("{bench-ceiling:%d}", time.Now().UnixNano())
@@ -79,7 +84,7 @@ func ceiling(ctx context.Context, o options) (ceilingResult, error) {
 	defer rdb.Del(context.Background(), keys...)
 	now := time.Now()
 	args := []string{"-h", host, "-p", port, "-c", strconv.Itoa(o.clients), "-n", "100000", "-r", "1000000000", "--csv",
-		"EVALSHA", booking.HoldScriptHash(), "4", keys[0], keys[1], keys[2], keys[3],
+		"EVALSHA", bookingredis.HoldScriptHash(), "4", keys[0], keys[1], keys[2], keys[3],
 		strconv.FormatInt(now.UnixMilli(), 10), "bench.__rand_int__", strconv.FormatInt(now.Add(time.Hour).UnixMilli(), 10),
 		strconv.Itoa(o.capacity), "0", "1", "1", "7200", `{"s":"rush-ticket","t":0,"n":0}`}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)

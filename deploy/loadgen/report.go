@@ -178,7 +178,7 @@ const analysis = `### Reading the figures and the profile
   Lua script in Redis. Profiled on its own (the server under wrk, 200
   connections, the hold request of this rush), the biggest single item of
   the server's CPU was the write syscall to Redis, one per hold (38 % of
-  the samples). booking/redisbatch.go therefore sends the script calls of
+  the samples). booking/redis/batch.go therefore sends the script calls of
   concurrent requests to Redis as one pipeline: one write and one read for
   many holds. In that isolated measurement it took the server from about
   14 500 to 23 000–26 000 holds/s. What remains is mostly the client

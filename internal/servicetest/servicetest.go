@@ -175,3 +175,25 @@ func Flush(ctx context.Context, rdb redis.UniversalClient) error {
 	}
 	return fmt.Errorf("flush: unsupported redis client %T", rdb)
 }
+
+// OnEachBackend runs f as subtests "redis" and "cluster", once on each
+// Redis deployment: scripts must behave the same on both.
+func OnEachBackend(t *testing.T, f func(t *testing.T, b Backend)) {
+	for _, b := range Backends {
+		t.Run(string(b), func(t *testing.T) { f(t, b) })
+	}
+}
+
+// Eventually calls cond until it reports true, and fails the test with
+// what when it has not within timeout. It is the one polling helper of
+// the service-backed tests.
+func Eventually(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -23,11 +23,12 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
 	"github.com/digitale-verwaltung/termin/kiosk/agent"
 	"github.com/digitale-verwaltung/termin/kiosk/serialdev"
 	"github.com/digitale-verwaltung/termin/kiosk/simhw"
-	"github.com/digitale-verwaltung/termin/payment"
+	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
 )
 
 // The real server binary, built once per test run.
@@ -82,7 +83,7 @@ type server struct {
 
 func startServer(t testing.TB) *server {
 	t.Helper()
-	dbURL := servicetest.DatabaseURL(t, booking.Migrations, payment.Migrations)
+	dbURL := servicetest.DatabaseURL(t, bookingpg.Migrations, paymentpg.Migrations)
 	redisAddr := servicetest.RedisAddrs(t)[0]
 	bin := buildServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -196,7 +197,7 @@ func (s *server) do(method, path, body string, out any, header ...string) int {
 // signingKey is the key the server signs QR codes with.
 func (s *server) signingKey() ed25519.PrivateKey {
 	s.t.Helper()
-	k, err := booking.NewPostgres(s.db).SigningKey(context.Background())
+	k, err := bookingpg.New(s.db).SigningKey(context.Background())
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -5,11 +5,8 @@ package reconcile
 
 import (
 	"context"
-	"database/sql"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -33,47 +30,91 @@ const (
 
 // RecItem is one line of a reconciliation.
 type RecItem struct {
-	Category        string `json:"category"`
-	Reference       string `json:"reference,omitempty"`
-	Kassenzeichen   string `json:"kassenzeichen,omitempty"`
-	PlatformID      string `json:"platform_id,omitempty"`
-	PostingID       string `json:"posting_id,omitempty"`
-	SettlementCents int64  `json:"settlement_cents"`
-	PostedCents     int64  `json:"posted_cents"`
-	BankCents       int64  `json:"bank_cents"`
-	Detail          string `json:"detail,omitempty"`
+	Category        string
+	Reference       string
+	Kassenzeichen   string
+	PlatformID      string
+	PostingID       string
+	SettlementCents int64
+	PostedCents     int64
+	BankCents       int64
+	Detail          string
 }
 
 // RecFee is the platform's fee on one settlement line, listed apart from
 // the postings (it is booked as an expense, not against the fee income).
 type RecFee struct {
-	Reference  string `json:"reference"`
-	PlatformID string `json:"platform_id"`
-	FeeCents   int64  `json:"fee_cents"`
+	Reference  string
+	PlatformID string
+	FeeCents   int64
 }
 
 // Reconciliation is the result of one run.
 type Reconciliation struct {
-	ID             int64          `json:"id"`
-	SettlementDate string         `json:"settlement_date"`
-	PayoutID       string         `json:"payout_id"`
-	PayoutCents    int64          `json:"payout_cents"`
-	BankPayout     int64          `json:"bank_payout_cents"`
-	StatementID    string         `json:"statement_id"`
-	Items          []RecItem      `json:"items"`
-	Fees           []RecFee       `json:"fees"`
-	FeeTotalCents  int64          `json:"fee_total_cents"`
-	Counts         map[string]int `json:"counts"`
-	CreatedAt      time.Time      `json:"created_at"`
+	ID             int64
+	SettlementDate string
+	PayoutID       string
+	PayoutCents    int64
+	BankPayout     int64
+	StatementID    string
+	Items          []RecItem
+	Fees           []RecFee
+	FeeTotalCents  int64
+	Counts         map[string]int
+	CreatedAt      time.Time
+}
+
+// Store is what a reconciliation needs of storage; payment/postgres
+// implements it.
+type Store interface {
+	// PostingsByReference lists the postings of payments with the given
+	// references.
+	PostingsByReference(ctx context.Context, refs []string) ([]payment.Posting, error)
+	// PostingsOnValueDate lists the postings whose money moved on a day.
+	PostingsOnValueDate(ctx context.Context, day time.Time) ([]payment.Posting, error)
+	// SaveReconciliation stores a run and fills in its ID and CreatedAt.
+	SaveReconciliation(ctx context.Context, r *Reconciliation) error
+	// Reconciliation reads a stored run, or answers ErrNotFound.
+	Reconciliation(ctx context.Context, id int64) (*Reconciliation, error)
 }
 
 // Run matches a day's settlement report and the bank statement that
-// carries its payout against our postings, and stores the run. The payout
-// is found on the statement by its payout id (end-to-end id or remittance
-// information) and split into the settlement lines; each line is matched
-// to a posting by our payment reference (the Kassenzeichen is compared as
-// well), its amount and its value date.
-func Run(ctx context.Context, s *payment.Store, rep settlement.Report, doc camt.Document) (*Reconciliation, error) {
+// carries its payout against our postings (Match), and stores the run.
+func Run(ctx context.Context, s Store, rep settlement.Report, doc camt.Document) (*Reconciliation, error) {
+	refs := make([]string, 0, len(rep.Lines))
+	for _, l := range rep.Lines {
+		refs = append(refs, l.Reference)
+	}
+	postings, err := s.PostingsByReference(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	day, err := s.PostingsOnValueDate(ctx, rep.Date)
+	if err != nil {
+		return nil, err
+	}
+	r := Match(rep, doc, postings, day)
+	if err := s.SaveReconciliation(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ByID reads a stored run.
+func ByID(ctx context.Context, s Store, id int64) (*Reconciliation, error) {
+	return s.Reconciliation(ctx, id)
+}
+
+// Match matches a day's settlement report and the bank statement that
+// carries its payout against our postings: postings are those of the
+// report's payments (any day), dayPostings those whose money moved on the
+// settlement day. The payout is found on the statement by its payout id
+// (end-to-end id or remittance information) and split into the settlement
+// lines; each line is matched to a posting by our payment reference (the
+// Kassenzeichen is compared as well), its amount and its value date.
+// Postings of the day that the platform did not settle are matched against
+// direct transfers quoting their Kassenzeichen.
+func Match(rep settlement.Report, doc camt.Document, postings, dayPostings []payment.Posting) *Reconciliation {
 	r := &Reconciliation{SettlementDate: rep.Date.Format(time.DateOnly), PayoutID: rep.PayoutID, PayoutCents: rep.NetCents,
 		Items: []RecItem{}, Fees: []RecFee{}, Counts: map[string]int{}}
 	add := func(it RecItem) {
@@ -110,14 +151,6 @@ func Run(ctx context.Context, s *payment.Store, rep settlement.Report, doc camt.
 	}
 
 	// Settlement lines against postings.
-	refs := make([]string, 0, len(rep.Lines))
-	for _, l := range rep.Lines {
-		refs = append(refs, l.Reference)
-	}
-	postings, err := s.PostingsByReference(ctx, refs)
-	if err != nil {
-		return nil, err
-	}
 	byRefKind := map[string]payment.Posting{}
 	for _, p := range postings {
 		byRefKind[p.PaymentReference+"/"+p.Kind] = p
@@ -160,11 +193,7 @@ func Run(ctx context.Context, s *payment.Store, rep settlement.Report, doc camt.
 	}
 
 	// Postings of the day that the platform did not settle.
-	day, err := s.PostingsOnValueDate(ctx, rep.Date)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range day {
+	for _, p := range dayPostings {
 		if used[p.PostingID] {
 			continue
 		}
@@ -190,15 +219,7 @@ func Run(ctx context.Context, s *payment.Store, rep settlement.Report, doc camt.
 		}
 	}
 
-	raw, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.DB().QueryRowContext(ctx, `INSERT INTO reconciliation_runs (settlement_date, statement_id, result) VALUES ($1, $2, $3)
-		RETURNING id, created_at`, r.SettlementDate, r.StatementID, raw).Scan(&r.ID, &r.CreatedAt); err != nil {
-		return nil, fmt.Errorf("store reconciliation: %w", err)
-	}
-	return r, nil
+	return r
 }
 
 func remittance(e camt.Entry) []string {
@@ -222,28 +243,6 @@ func entryMentions(e camt.Entry, token string) bool {
 		}
 	}
 	return false
-}
-
-// ByID reads a stored run.
-func ByID(ctx context.Context, s *payment.Store, id int64) (*Reconciliation, error) {
-	var row struct {
-		ID        int64     `db:"id"`
-		Result    []byte    `db:"result"`
-		CreatedAt time.Time `db:"created_at"`
-	}
-	err := s.DB().GetContext(ctx, &row, `SELECT id, result, created_at FROM reconciliation_runs WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reconciliation %d: %w", id, err)
-	}
-	var r Reconciliation
-	if err := json.Unmarshal(row.Result, &r); err != nil {
-		return nil, fmt.Errorf("reconciliation %d: %w", id, err)
-	}
-	r.ID, r.CreatedAt = row.ID, row.CreatedAt
-	return &r, nil
 }
 
 // WriteCSV writes a run's items and fees as ';'-separated CSV.

@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Proof-of-work outcomes.
@@ -38,8 +36,8 @@ const MaxDifficulty = 28
 // Challenges issues and checks proof-of-work challenges and decides when a
 // location-day needs them.
 type Challenges struct {
-	rdb redis.UniversalClient
-	key []byte
+	store Store
+	key   []byte
 
 	// Difficulty is the number of leading zero bits a solution needs.
 	Difficulty int
@@ -58,8 +56,9 @@ type Challenges struct {
 }
 
 // NewChallenges signs challenges with key, which every replica must share.
-func NewChallenges(rdb redis.UniversalClient, key []byte) *Challenges {
-	return &Challenges{rdb: rdb, key: key, Difficulty: 16, TTL: 5 * time.Minute, AutoWindow: time.Minute, Now: time.Now}
+// The store counts requests and spends used challenges.
+func NewChallenges(store Store, key []byte) *Challenges {
+	return &Challenges{store: store, key: key, Difficulty: 16, TTL: 5 * time.Minute, AutoWindow: time.Minute, Now: time.Now}
 }
 
 // Challenge is what a client gets to solve.
@@ -118,8 +117,8 @@ func (c *Challenges) parse(challenge string) (parsed, error) {
 
 // Verify checks a solution for scope and spends the challenge: a challenge
 // can be used once, on whichever replica. day names the location-day the
-// solution is used for; its hash tag puts the spent mark next to the day's
-// other keys.
+// solution is used for; the store keeps the spent mark next to the day's
+// other state.
 func (c *Challenges) Verify(ctx context.Context, scope, day, challenge, solution string) error {
 	p, err := c.parse(challenge)
 	if err != nil {
@@ -137,10 +136,9 @@ func (c *Challenges) Verify(ctx context.Context, scope, day, challenge, solution
 	case !validCounter(solution) || LeadingZeroBits(challenge, solution) < p.difficulty:
 		return fmt.Errorf("%w: wrong solution", ErrChallengeInvalid)
 	}
-	key := "pow:used:{" + scope + ":" + day + "}:" + p.nonce
-	ok, err := c.rdb.SetNX(ctx, key, 1, p.expires.Sub(now)+time.Second).Result()
+	ok, err := c.store.Spend(ctx, scope, day, p.nonce, p.expires.Sub(now)+time.Second)
 	if err != nil {
-		return fmt.Errorf("%w: spend challenge: %w", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if !ok {
 		return fmt.Errorf("%w: already used", ErrChallengeInvalid)
@@ -162,10 +160,9 @@ func (c *Challenges) Required(ctx context.Context, location, day string) (bool, 
 		win = time.Minute
 	}
 	slot := c.Now().UnixMilli() / win.Milliseconds()
-	key := "pow:rate:{" + location + ":" + day + "}:" + strconv.FormatInt(slot, 10)
-	n, err := windowCountScript.Run(ctx, c.rdb, []string{key}, (2 * win).Milliseconds()).Int64()
+	n, err := c.store.CountHold(ctx, location, day, slot, 2*win)
 	if err != nil {
-		return false, fmt.Errorf("%w: count holds: %w", ErrUnavailable, err)
+		return false, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return n > int64(c.AutoThreshold), nil
 }

@@ -9,30 +9,46 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
-// ErrUnavailable wraps Redis failures; callers decide whether to fail open.
+// ErrUnavailable wraps the store's failures; callers decide whether to
+// fail open.
 var ErrUnavailable = errors.New("fairness store unavailable")
 
+// Store keeps the counters where every replica sees them (package
+// fairness/redis). It returns its own errors; this package wraps them in
+// ErrUnavailable.
+type Store interface {
+	// TakeToken takes a token from the bucket named bucket of client (a
+	// keyed hash), refilled at rate tokens per second up to burst. When
+	// the bucket is empty it reports false and how long until a token is
+	// back.
+	TakeToken(ctx context.Context, client, bucket string, rate float64, burst int) (bool, time.Duration, error)
+	// Spend marks the nonce of a challenge used at a location-day for ttl;
+	// false when it already was.
+	Spend(ctx context.Context, location, day, nonce string, ttl time.Duration) (bool, error)
+	// CountHold counts a hold request at a location-day in the window
+	// numbered win, kept for ttl, and returns the window's count.
+	CountHold(ctx context.Context, location, day string, win int64, ttl time.Duration) (int64, error)
+}
+
 // Limiter is a token bucket per client and bucket name (one per guarded
-// endpoint) in Redis. A zero Rate switches it off.
+// endpoint) in the store. A zero Rate switches it off.
 type Limiter struct {
-	rdb redis.UniversalClient
-	key []byte
+	store Store
+	key   []byte
 	// Rate is how many requests per second a client may make in the long
 	// run; Burst how many it may make at once after a quiet spell.
 	Rate  float64
 	Burst int
 }
 
-// NewLimiter keys client addresses with key before they reach Redis.
-func NewLimiter(rdb redis.UniversalClient, key []byte, rate float64, burst int) *Limiter {
+// NewLimiter keys client addresses with key before they reach the store.
+func NewLimiter(store Store, key []byte, rate float64, burst int) *Limiter {
 	if burst < 1 {
 		burst = 1
 	}
-	return &Limiter{rdb: rdb, key: key, Rate: rate, Burst: burst}
+	return &Limiter{store: store, key: key, Rate: rate, Burst: burst}
 }
 
 // Enabled reports whether the limiter limits anything.
@@ -44,15 +60,11 @@ func (l *Limiter) Allow(ctx context.Context, bucket, client string) (bool, time.
 	if !l.Enabled() {
 		return true, 0, nil
 	}
-	key := "rl:{" + l.clientID(client) + "}:" + bucket
-	v, err := tokenBucketScript.Run(ctx, l.rdb, []string{key}, l.Rate, l.Burst, 1).Int64Slice()
+	ok, wait, err := l.store.TakeToken(ctx, l.clientID(client), bucket, l.Rate, l.Burst)
 	if err != nil {
-		return false, 0, fmt.Errorf("%w: token bucket: %w", ErrUnavailable, err)
+		return false, 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	if len(v) != 2 {
-		return false, 0, fmt.Errorf("%w: token bucket reply %v", ErrUnavailable, v)
-	}
-	return v[0] == 1, time.Duration(v[1]) * time.Millisecond, nil
+	return ok, wait, nil
 }
 
 // clientID turns an address into the bucket's name: a keyed hash, so Redis
@@ -72,14 +84,4 @@ func (l *Limiter) clientID(client string) string {
 	m := hmac.New(sha256.New, l.key)
 	m.Write([]byte(client))
 	return hex.EncodeToString(m.Sum(nil)[:12])
-}
-
-// Preload loads the scripts so the first request under load does not miss.
-func Preload(ctx context.Context, rdb redis.UniversalClient) error {
-	for _, s := range scripts {
-		if err := s.Load(ctx, rdb).Err(); err != nil {
-			return fmt.Errorf("load fairness script: %w", err)
-		}
-	}
-	return nil
 }

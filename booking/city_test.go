@@ -1,0 +1,82 @@
+package booking
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseCityDemo(t *testing.T) {
+	f, err := os.Open("../server/democity.json")
+	if err != nil {
+		t.Skip("demo city not found:", err)
+	}
+	defer f.Close()
+	locs, services, err := ParseCity(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(locs) != 2 || locs[0].ID != "buergeramt-koblenz" || locs[1].Capacity != 150 {
+		t.Fatalf("locations: %+v", locs)
+	}
+	office := locs[0]
+	// mon-fri 08-12 and thu 14-18: six rules.
+	if len(office.Opening) != 6 || len(office.Closures) != 2 || office.Closures[0].Day != (Date{2026, time.December, 24}) {
+		t.Fatalf("office hours %+v closures %+v", office.Opening, office.Closures)
+	}
+	for _, s := range services {
+		if s.LocationID == "" {
+			t.Fatalf("service %s without location", s.ID)
+		}
+	}
+	if services[4].ID != "erwachsene" || services[4].Payment != PayOnline || services[4].FeeCents != 450 || services[4].MaxUnits != 8 {
+		t.Fatalf("pool service %+v", services[4])
+	}
+}
+
+func TestParseCityRejects(t *testing.T) {
+	loc := `{"id":"x","kind":"pool","name":"X","timezone":"Europe/Berlin","capacity":1,"slot_minutes":30%s}`
+	tests := []struct{ name, file, want string }{
+		{"unknown field", `{"locations":[` + strings.Replace(loc, "%s", `,"colour":"blue"`, 1) + `]}`, "unknown field"},
+		{"unknown weekday", `{"locations":[` + strings.Replace(loc, "%s", `,"hours":[{"days":["mo"],"opens":"08:00","closes":"12:00"}]`, 1) + `]}`, "unknown weekday"},
+		{"bad clock time", `{"locations":[` + strings.Replace(loc, "%s", `,"hours":[{"days":["mon"],"opens":"8","closes":"12:00"}]`, 1) + `]}`, "HH:MM"},
+		{"service off the grid", `{"locations":[` + strings.Replace(loc, "%s",
+			`,"services":[{"id":"s","name":"S","duration_minutes":45,"payment":"online","max_units":1}]`, 1) + `]}`, "grid"},
+		{"not JSON", `locations:`, "city file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := ParseCity(strings.NewReader(tt.file))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseCity(f *testing.F) {
+	if data, err := os.ReadFile("../server/democity.json"); err == nil {
+		f.Add(string(data))
+	}
+	f.Add(`{"locations":[{"id":"x","kind":"pool","name":"X","timezone":"UTC","capacity":1,"slot_minutes":30,` +
+		`"hours":[{"days":["sun"],"opens":"07:00","closes":"21:00"}],"services":[{"id":"s","duration_minutes":30,"payment":"online","max_units":1}]}]}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		locs, services, err := ParseCity(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		ids := map[string]bool{}
+		for _, l := range locs {
+			ids[l.ID] = true
+			if err := l.Validate(nil); err != nil {
+				t.Fatalf("accepted an invalid location: %v", err)
+			}
+		}
+		for _, s := range services {
+			if !ids[s.LocationID] {
+				t.Fatalf("service %s of unknown location %q", s.ID, s.LocationID)
+			}
+		}
+	})
+}

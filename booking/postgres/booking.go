@@ -1,0 +1,279 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/digitale-verwaltung/termin/booking"
+)
+
+const bookingColumns = `id, code, hold_id, location_id, service_id, start_at, end_at, unit_indexes,
+	name, email, status, created_at, cancelled_at`
+
+// bookingRow is a row of bookings.
+type bookingRow struct {
+	ID          int64         `db:"id"`
+	Code        string        `db:"code"`
+	HoldID      string        `db:"hold_id"`
+	LocationID  string        `db:"location_id"`
+	ServiceID   string        `db:"service_id"`
+	Start       time.Time     `db:"start_at"`
+	End         time.Time     `db:"end_at"`
+	Units       pq.Int64Array `db:"unit_indexes"`
+	Name        string        `db:"name"`
+	Email       string        `db:"email"`
+	Status      string        `db:"status"`
+	CreatedAt   time.Time     `db:"created_at"`
+	CancelledAt *time.Time    `db:"cancelled_at"`
+}
+
+func (r bookingRow) booking() *booking.Booking {
+	b := &booking.Booking{ID: r.ID, Code: r.Code, HoldID: r.HoldID, LocationID: r.LocationID, ServiceID: r.ServiceID,
+		Start: r.Start, End: r.End, Name: r.Name, Email: r.Email, Status: r.Status, CreatedAt: r.CreatedAt, CancelledAt: r.CancelledAt}
+	for _, u := range r.Units {
+		b.Units = append(b.Units, int(u))
+	}
+	return b
+}
+
+type cellRow struct {
+	CellStart time.Time `db:"cell_start"`
+	Unit      int       `db:"unit"`
+}
+
+func cellsOf(rows []cellRow) []booking.UnitCell {
+	cells := make([]booking.UnitCell, len(rows))
+	for i, r := range rows {
+		cells[i] = booking.UnitCell{CellStart: r.CellStart, Unit: r.Unit}
+	}
+	return cells
+}
+
+// InsertBooking writes a booking and the units it occupies in one
+// transaction, counted against the contact's limit.
+func (s *Store) InsertBooking(ctx context.Context, nb *booking.NewBooking) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error { return InsertBooking(ctx, tx, nb) })
+}
+
+// InsertBooking is the booking step of a transaction that writes more
+// (the payment of a booking for a paid service): the contact is counted,
+// the booking and its unit rows are inserted, and nb.Booking gets its ID
+// and CreatedAt. Conflicts answer booking.ErrContactLimit,
+// booking.ErrHoldUsed, booking.ErrUnitTaken or booking.ErrCodeTaken.
+func InsertBooking(ctx context.Context, tx *sqlx.Tx, nb *booking.NewBooking) error {
+	b := nb.Booking
+	if err := countContact(ctx, tx, b.LocationID, nb.Limit); err != nil {
+		return err
+	}
+	err := tx.QueryRowxContext(ctx, `
+		INSERT INTO bookings (code, hold_id, manage_token_hash, location_id, service_id, start_at, end_at, unit_indexes, name, email, status,
+			contact_hash, local_day)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		RETURNING id, created_at`,
+		b.Code, b.HoldID, nb.TokenHash, b.LocationID, b.ServiceID, b.Start, b.End, pq.Array(b.Units), b.Name, b.Email, b.Status,
+		nb.Limit.Hash, nb.Limit.Day.String(),
+	).Scan(&b.ID, &b.CreatedAt)
+	if err != nil {
+		return classifyInsert(err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO booking_units (booking_id, location_id, cell_start, unit) VALUES ($1, $2, $3, $4)`)
+	if err != nil {
+		return unavailable("prepare", err)
+	}
+	defer stmt.Close()
+	for _, c := range nb.Cells {
+		if _, err := stmt.ExecContext(ctx, b.ID, b.LocationID, c.CellStart, c.Unit); err != nil {
+			return classifyInsert(err)
+		}
+	}
+	return nil
+}
+
+func classifyInsert(err error) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
+		switch pqErr.Constraint {
+		case "booking_units_once":
+			return booking.ErrUnitTaken
+		case "bookings_hold_id_key":
+			return booking.ErrHoldUsed
+		case "bookings_code_key":
+			return booking.ErrCodeTaken
+		}
+	}
+	return unavailable("insert booking", err)
+}
+
+// BookedCells lists the booked units of a location whose cells start in
+// [from, to).
+func (s *Store) BookedCells(ctx context.Context, location string, from, to time.Time) ([]booking.UnitCell, error) {
+	var rows []cellRow
+	if err := s.db.SelectContext(ctx, &rows, `
+		SELECT cell_start, unit FROM booking_units
+		WHERE location_id = $1 AND cell_start >= $2 AND cell_start < $3`, location, from, to); err != nil {
+		return nil, unavailable("booked units", err)
+	}
+	return cellsOf(rows), nil
+}
+
+// HoldUsed reports whether a booking was made from the hold.
+func (s *Store) HoldUsed(ctx context.Context, holdID string) (bool, error) {
+	var used bool
+	if err := s.db.GetContext(ctx, &used, `SELECT EXISTS (SELECT 1 FROM bookings WHERE hold_id = $1)`, holdID); err != nil {
+		return false, unavailable("hold used", err)
+	}
+	return used, nil
+}
+
+// BookingByCode returns a booking and its manage-token hash.
+func (s *Store) BookingByCode(ctx context.Context, code string) (*booking.Booking, []byte, error) {
+	var row struct {
+		bookingRow
+		TokenHash []byte `db:"manage_token_hash"`
+	}
+	err := s.db.GetContext(ctx, &row, `SELECT `+bookingColumns+`, manage_token_hash FROM bookings WHERE code = $1`, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, booking.ErrBookingNotFound
+	}
+	if err != nil {
+		return nil, nil, unavailable("booking", err)
+	}
+	return row.booking(), row.TokenHash, nil
+}
+
+// BookingByID returns a booking.
+func (s *Store) BookingByID(ctx context.Context, id int64) (*booking.Booking, error) {
+	return bookingByID(ctx, s.db, id)
+}
+
+// BookingByID is BookingByID inside a transaction.
+func BookingByID(ctx context.Context, tx *sqlx.Tx, id int64) (*booking.Booking, error) {
+	return bookingByID(ctx, tx, id)
+}
+
+func bookingByID(ctx context.Context, q sqlx.QueryerContext, id int64) (*booking.Booking, error) {
+	var row bookingRow
+	err := sqlx.GetContext(ctx, q, &row, `SELECT `+bookingColumns+` FROM bookings WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, booking.ErrBookingNotFound
+	}
+	if err != nil {
+		return nil, unavailable(fmt.Sprintf("booking %d", id), err)
+	}
+	return row.booking(), nil
+}
+
+// CancelBooking marks a booking cancelled and frees its unit rows in one
+// transaction, returning the freed cells.
+func (s *Store) CancelBooking(ctx context.Context, b *booking.Booking, now time.Time) ([]booking.UnitCell, error) {
+	var cells []booking.UnitCell
+	err := s.inTx(ctx, func(tx *sqlx.Tx) (err error) {
+		cells, err = CancelBooking(ctx, tx, b.ID, now)
+		return err
+	})
+	return cells, err
+}
+
+// CancelBooking is the booking step of a cancelling transaction: the
+// booking is marked cancelled, taken off its contact's count and its unit
+// rows are deleted; the freed cells are returned (none when it was
+// cancelled before).
+func CancelBooking(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) ([]booking.UnitCell, error) {
+	var counted struct {
+		Location string  `db:"location_id"`
+		Day      *string `db:"local_day"`
+		Hash     []byte  `db:"contact_hash"`
+	}
+	err := tx.GetContext(ctx, &counted, `
+		UPDATE bookings SET status = 'cancelled', cancelled_at = $2
+		WHERE id = $1 AND status <> 'cancelled'
+		RETURNING location_id, local_day::text, contact_hash`, id, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil // already cancelled
+	}
+	if err != nil {
+		return nil, unavailable("cancel", err)
+	}
+	// A cancelled appointment no longer counts against its contact's
+	// limit. Bookings from before the limit have no hash and were never
+	// counted.
+	if counted.Hash != nil && counted.Day != nil {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE contact_days SET bookings = bookings - 1
+			WHERE location_id = $1 AND day = $2 AND contact_hash = $3 AND bookings > 0`,
+			counted.Location, *counted.Day, counted.Hash); err != nil {
+			return nil, unavailable("uncount contact", err)
+		}
+	}
+	var rows []cellRow
+	if err := tx.SelectContext(ctx, &rows, `
+		DELETE FROM booking_units WHERE booking_id = $1 RETURNING cell_start, unit`, id); err != nil {
+		return nil, unavailable("free units", err)
+	}
+	return cellsOf(rows), nil
+}
+
+// ConfirmPending turns a pending booking into a confirmed one inside the
+// caller's transaction. Its units are already booked, so Redis is not
+// touched. booking.ErrNotPending when it was confirmed or cancelled
+// before.
+func ConfirmPending(ctx context.Context, tx *sqlx.Tx, id int64) (*booking.Booking, error) {
+	var row bookingRow
+	err := tx.GetContext(ctx, &row, `
+		UPDATE bookings SET status = 'confirmed' WHERE id = $1 AND status = 'pending_payment'
+		RETURNING `+bookingColumns, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, booking.ErrNotPending
+	}
+	if err != nil {
+		return nil, unavailable(fmt.Sprintf("confirm booking %d", id), err)
+	}
+	return row.booking(), nil
+}
+
+// ExpirePending cancels a pending booking and deletes its unit rows
+// inside the caller's transaction. After the commit the caller must have
+// the engine free the units (Engine.FreeUnits). booking.ErrNotPending when
+// the booking was confirmed or cancelled before.
+func ExpirePending(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) (*booking.Booking, error) {
+	var row bookingRow
+	err := tx.GetContext(ctx, &row, `
+		UPDATE bookings SET status = 'cancelled', cancelled_at = $2 WHERE id = $1 AND status = 'pending_payment'
+		RETURNING `+bookingColumns, id, now.UTC())
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, booking.ErrNotPending
+	}
+	if err != nil {
+		return nil, unavailable(fmt.Sprintf("expire booking %d", id), err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM booking_units WHERE booking_id = $1`, id); err != nil {
+		return nil, unavailable(fmt.Sprintf("free units of booking %d", id), err)
+	}
+	return row.booking(), nil
+}
+
+// CarryManageToken gives booking to the manage token of booking from, so
+// a citizen whose booking was made again (a late payment) keeps managing
+// it with the token they were given.
+func CarryManageToken(ctx context.Context, tx *sqlx.Tx, from, to int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET manage_token_hash = (SELECT manage_token_hash FROM bookings WHERE id = $1) WHERE id = $2`,
+		from, to); err != nil {
+		return unavailable("carry manage token", err)
+	}
+	return nil
+}
+
+// CountLiveUnits counts the booked unit rows of a location in [from, to);
+// tests and the operator check compare it with what Redis believes.
+func (s *Store) CountLiveUnits(ctx context.Context, location string, from, to time.Time) (int, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM booking_units WHERE location_id = $1 AND cell_start >= $2 AND cell_start < $3`,
+		location, from, to)
+	return n, err
+}

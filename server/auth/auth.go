@@ -1,0 +1,157 @@
+// Package auth is the one place the server authenticates a request. Each
+// kind of caller has its middleware:
+//
+//   - ManageToken: a citizen's secret manage token of one booking;
+//   - Device: an enrolled kiosk or entrance scanner's device token;
+//   - Staff: a member of staff with one of the roles a route needs (desk,
+//     pool, finance, admin).
+//
+// Every scheme is a bearer token in the Authorization header. Staff are
+// authenticated by a StaffAuthenticator; today that is the single
+// administrator key (APIKey), which holds every role. Staff accounts with
+// their own roles slot in as another StaffAuthenticator.
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/server/response"
+)
+
+// Bearer returns the token of the Authorization header.
+func Bearer(c *fiber.Ctx) (string, bool) {
+	token, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	token = strings.TrimSpace(token)
+	return token, ok && token != ""
+}
+
+type localKey int
+
+const (
+	manageTokenKey localKey = iota
+	deviceKey
+	staffKey
+)
+
+// ManageToken admits a request that carries a manage token; the handler
+// reads it with ManageTokenOf and checks it against the booking.
+func ManageToken(c *fiber.Ctx) error {
+	token, ok := Bearer(c)
+	if !ok {
+		return response.ErrUnauthorized
+	}
+	c.Locals(manageTokenKey, token)
+	return c.Next()
+}
+
+// ManageTokenOf returns the manage token ManageToken admitted.
+func ManageTokenOf(c *fiber.Ctx) string {
+	s, _ := c.Locals(manageTokenKey).(string)
+	return s
+}
+
+// DeviceFinder finds the enrolled device a token belongs to, or fails
+// with booking.ErrDeviceUnknown.
+type DeviceFinder interface {
+	DeviceByToken(ctx context.Context, token string) (*booking.Device, error)
+}
+
+// Device admits an enrolled device; handlers read it with DeviceOf.
+func Device(devices DeviceFinder) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		token, ok := Bearer(c)
+		if !ok {
+			return response.ErrDeviceUnauthorized
+		}
+		d, err := devices.DeviceByToken(c.UserContext(), token)
+		if err != nil {
+			return err
+		}
+		c.Locals(deviceKey, d)
+		return c.Next()
+	}
+}
+
+// DeviceOf returns the device Device admitted.
+func DeviceOf(c *fiber.Ctx) *booking.Device {
+	d, _ := c.Locals(deviceKey).(*booking.Device)
+	return d
+}
+
+// Role is what a member of staff may do.
+type Role string
+
+// The staff roles.
+const (
+	RoleDesk    Role = "desk"    // counter staff: call numbers, today's appointments
+	RolePool    Role = "pool"    // pool staff: the entrance
+	RoleFinance Role = "finance" // Stadtkasse: postings, exports, reconciliation
+	RoleAdmin   Role = "admin"   // locations, services, devices, staff
+)
+
+// Staff is an authenticated member of staff.
+type Staff struct {
+	// Name identifies the account in logs and audit entries.
+	Name  string
+	Roles []Role
+}
+
+// Has reports whether s holds role.
+func (s *Staff) Has(role Role) bool { return s != nil && slices.Contains(s.Roles, role) }
+
+// ErrNoStaff is what a StaffAuthenticator returns for a token that belongs
+// to nobody.
+var ErrNoStaff = errors.New("no staff account for this token")
+
+// StaffAuthenticator finds the member of staff a bearer token belongs to.
+type StaffAuthenticator interface {
+	Authenticate(ctx context.Context, token string) (*Staff, error)
+}
+
+// APIKey authenticates the single administrator key as a member of staff
+// with every role. An empty key admits nobody.
+type APIKey string
+
+// Authenticate implements StaffAuthenticator.
+func (k APIKey) Authenticate(_ context.Context, token string) (*Staff, error) {
+	if k == "" || subtle.ConstantTimeCompare([]byte(token), []byte(k)) != 1 {
+		return nil, ErrNoStaff
+	}
+	return &Staff{Name: "admin-api-key", Roles: []Role{RoleDesk, RolePool, RoleFinance, RoleAdmin}}, nil
+}
+
+// RequireStaff admits a member of staff who holds at least one of roles;
+// handlers read them with StaffOf.
+func RequireStaff(a StaffAuthenticator, roles ...Role) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		token, ok := Bearer(c)
+		if !ok {
+			return response.ErrStaffUnauthorized
+		}
+		s, err := a.Authenticate(c.UserContext(), token)
+		if errors.Is(err, ErrNoStaff) {
+			return response.ErrStaffUnauthorized
+		}
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(roles, s.Has) {
+			return response.ErrForbidden
+		}
+		c.Locals(staffKey, s)
+		return c.Next()
+	}
+}
+
+// StaffOf returns the member of staff RequireStaff admitted.
+func StaffOf(c *fiber.Ctx) *Staff {
+	s, _ := c.Locals(staffKey).(*Staff)
+	return s
+}

@@ -1,0 +1,72 @@
+package citizen
+
+import (
+	"crypto/ed25519"
+	"time"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/payment"
+)
+
+type bookingRequest struct {
+	Hold  string `json:"hold"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+type bookingJSON struct {
+	Code        string     `json:"code"`
+	ManageToken string     `json:"manage_token,omitempty"`
+	Status      string     `json:"status"`
+	Start       time.Time  `json:"start"`
+	End         time.Time  `json:"end"`
+	Location    string     `json:"location"`
+	Service     string     `json:"service"`
+	Units       int        `json:"units"`
+	Name        string     `json:"name,omitempty"`
+	Email       string     `json:"email,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	// QR is the signed payload of the confirmation's QR code.
+	QR string `json:"qr,omitempty"`
+}
+
+// newBookingJSON maps a booking; a confirmed one gets its QR payload
+// signed with key.
+func newBookingJSON(b *booking.Booking, key ed25519.PrivateKey) bookingJSON {
+	out := bookingJSON{
+		Code: b.Code, Status: b.Status, Start: b.Start, End: b.End, Location: b.LocationID,
+		Service: b.ServiceID, Units: len(b.Units), Name: b.Name, Email: b.Email,
+		CreatedAt: b.CreatedAt, CancelledAt: b.CancelledAt,
+	}
+	if b.Status == booking.StatusConfirmed {
+		out.QR = booking.SignTicket(key, booking.ClaimsOf(b))
+	}
+	return out
+}
+
+// Payment is a payment as citizens see it: after booking a fee-paying
+// service and on returning from the platform's pay page.
+type Payment struct {
+	Reference     string    `json:"reference"`
+	Kassenzeichen string    `json:"kassenzeichen"`
+	AmountCents   int64     `json:"amount_cents"`
+	Currency      string    `json:"currency"`
+	State         string    `json:"state"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	BookingCode   string    `json:"booking_code,omitempty"`
+	BookingStatus string    `json:"booking_status,omitempty"`
+}
+
+// NewPayment maps a payment to its payload.
+func NewPayment(p *payment.Payment) Payment {
+	return Payment{Reference: p.Reference, Kassenzeichen: p.Kassenzeichen, AmountCents: p.AmountCents, Currency: p.Currency,
+		State: string(p.State), ExpiresAt: p.Deadline, BookingCode: p.BookingCode}
+}
+
+// pendingBookingJSON is a booking waiting for its online payment.
+type pendingBookingJSON struct {
+	bookingJSON
+	PaymentURL string  `json:"payment_url"`
+	Payment    Payment `json:"payment"`
+}

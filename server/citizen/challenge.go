@@ -1,0 +1,7 @@
+package citizen
+
+// powJSON is a solved proof-of-work challenge sent with a hold.
+type powJSON struct {
+	Challenge string `json:"challenge"`
+	Solution  string `json:"solution"`
+}

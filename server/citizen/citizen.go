@@ -1,0 +1,95 @@
+// Package citizen serves the public booking API under /api/v1 that
+// citizens' browsers and apps call: locations and services, availability,
+// holds, bookings and managing a booking by its token.
+package citizen
+
+import (
+	"context"
+	"crypto/ed25519"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/server/auth"
+	"github.com/digitale-verwaltung/termin/server/fairness"
+)
+
+// Catalog is the city's locations and services.
+type Catalog interface {
+	Locations() []booking.Location
+	Location(id string) (*booking.Location, *time.Location, error)
+	Services(locationID string) ([]booking.Service, error)
+}
+
+// Reservations answers availability and places and releases holds.
+type Reservations interface {
+	Availability(ctx context.Context, locationID, serviceID string, from, to booking.Date) ([]booking.Slot, error)
+	PlaceHold(ctx context.Context, locationID, serviceID string, start time.Time, units int) (*booking.Hold, error)
+	ReleaseHold(ctx context.Context, id string) error
+	// HoldService returns the service a hold is for.
+	HoldService(ctx context.Context, holdID string) (*booking.Service, error)
+}
+
+// Bookings turns holds into bookings and manages them by code and token.
+type Bookings interface {
+	Book(ctx context.Context, holdID string, c booking.Contact) (*booking.Confirmation, error)
+	Lookup(ctx context.Context, code, token string) (*booking.Booking, error)
+	// Cancel cancels a booking, refunding or cancelling its payment.
+	Cancel(ctx context.Context, code, token string) error
+}
+
+// Payments books fee-paying services as pending online payment.
+type Payments interface {
+	// Required reports whether a booking of svc is paid online first.
+	Required(svc *booking.Service) bool
+	// BookPending books a hold as pending payment and starts the payment
+	// at the platform.
+	BookPending(ctx context.Context, holdID string, c booking.Contact, svc *booking.Service) (*booking.Confirmation, *payment.Payment, error)
+}
+
+// RateLimiter is a token bucket per client and bucket name.
+type RateLimiter interface {
+	Enabled() bool
+	Allow(ctx context.Context, bucket, client string) (ok bool, wait time.Duration, err error)
+}
+
+// Challenges issues and checks proofs of work for busy location-days.
+type Challenges interface {
+	Issue(scope string) fairness.Challenge
+	Required(ctx context.Context, location, day string) (bool, error)
+	Verify(ctx context.Context, scope, day, challenge, solution string) error
+}
+
+// Handler serves the citizens' API.
+type Handler struct {
+	Catalog      Catalog
+	Reservations Reservations
+	Bookings     Bookings
+	// Payments is nil when online payment is off: fee-paying services are
+	// then booked without payment.
+	Payments   Payments
+	Limiter    RateLimiter
+	Challenges Challenges
+	// SigningKey signs the QR payload of a confirmed booking.
+	SigningKey ed25519.PrivateKey
+	// ClientIPHeader names the header a trusted proxy puts the client
+	// address in; empty means the peer address.
+	ClientIPHeader string
+	Log            *slog.Logger
+}
+
+// Routes mounts the citizens' routes on the /api/v1 group.
+func (h *Handler) Routes(v1 fiber.Router) {
+	v1.Get("/locations", h.listLocations)
+	v1.Get("/locations/:id/services", h.listServices)
+	v1.Get("/availability", h.availability)
+	v1.Get("/challenge", h.challenge)
+	v1.Post("/holds", h.rateLimited("holds"), h.createHold)
+	v1.Delete("/holds/:id", h.deleteHold)
+	v1.Post("/bookings", h.rateLimited("bookings"), h.createBooking)
+	v1.Get("/bookings/:code", auth.ManageToken, h.getBooking)
+	v1.Delete("/bookings/:code", auth.ManageToken, h.cancelBooking)
+}

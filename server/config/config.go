@@ -1,0 +1,200 @@
+// Package config holds every option of the server: one strict set of flags
+// and environment variables (internal/config), each option with its
+// default and its description in one place. A malformed value stops
+// start-up with a message naming the flag or variable it came from.
+package config
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/digitale-verwaltung/termin/internal/config"
+	"github.com/digitale-verwaltung/termin/server/fairness"
+)
+
+// Config is the server's configuration. The zero value is not useful; use
+// Load.
+type Config struct {
+	HTTPAddr    string
+	DatabaseURL string
+	// RedisAddrs: one address means a single Redis, several a Redis Cluster.
+	RedisAddrs []string
+	HoldTTL    time.Duration
+	// CityFile is the city `seed` loads; the built-in demo city when empty.
+	CityFile string
+	WarmDays int
+	LogLevel slog.Level
+	// Zone is the city's time zone (Europe/Berlin), loaded once at start:
+	// treasury value and booking dates are counted in it.
+	Zone *time.Location
+	// AdminAPIKey guards the staff, administrator and finance endpoints
+	// until staff accounts exist; they are closed when it is empty.
+	AdminAPIKey string
+	// GateEarly and GateLate widen a ticket's slot at the entrance.
+	GateEarly, GateLate time.Duration
+	// CheckInEarly and CheckInLate bound an appointment's check-in at the
+	// counter kiosk around its start.
+	CheckInEarly, CheckInLate time.Duration
+	PprofAddr                 string
+	// Secret keys the proof-of-work signatures and the hashes that stand
+	// for client addresses and e-mail addresses; replicas must share it.
+	Secret string
+
+	RateLimit      float64
+	RateBurst      int
+	ClientIPHeader string
+
+	ContactLimitOffice int
+	ContactLimitPool   int
+
+	PowLocations []string
+	PowAuto      int
+	PowBits      int
+	PowTTL       time.Duration
+
+	// Pay configures online payment and the treasury.
+	Pay Pay
+}
+
+// Pay configures online payment and the treasury export.
+type Pay struct {
+	// Platform selects the adapter: epay21 or xbezahldienste. Empty turns
+	// online payment off: fee-paying services are then booked without
+	// payment (a development setup; a city always sets it).
+	Platform            string
+	URL                 string // SOAP endpoint (epay21) or REST base URL (xbezahldienste)
+	User, Password      string
+	Mandant             string // epay21 Mandant, also the default XBezahldienste endpoint id
+	Originator          string // XBezahldienste originator id
+	EndPoint            string
+	Timeout             time.Duration
+	LateGrace           time.Duration
+	PublicURL           string
+	NotifySecret        string
+	KassenzeichenPrefix string
+	FreeCancelBefore    time.Duration
+	PollInterval        time.Duration
+	MaxPollInterval     time.Duration
+	WorkerEvery         time.Duration
+	ExportDir           string
+	TreasuryURL         string
+	TreasuryMaxAttempts int
+	AccountingFile      string
+}
+
+// EndPointID is the XBezahldienste endpoint id: the configured one, or the
+// Mandant.
+func (p Pay) EndPointID() string {
+	if p.EndPoint != "" {
+		return p.EndPoint
+	}
+	return p.Mandant
+}
+
+// PublicURL is where citizens reach this server.
+func (c Config) PublicURL() string {
+	if c.Pay.PublicURL != "" {
+		return c.Pay.PublicURL
+	}
+	return "http://" + c.HTTPAddr
+}
+
+// SubKey derives the key for one use from the shared secret, so a key
+// that leaks from one use does not open the others.
+func (c Config) SubKey(use string) []byte {
+	m := hmac.New(sha256.New, []byte(c.Secret))
+	m.Write([]byte(use))
+	return m.Sum(nil)
+}
+
+// Load reads the configuration from args (flags) and the environment
+// through lookup (os.LookupEnv, or a map in tests). It returns
+// flag.ErrHelp after printing the usage for -h.
+func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
+	var c Config
+	s := config.NewSet("server")
+	s.String(&c.HTTPAddr, "http", "HTTP_ADDR", "127.0.0.1:8080", "listen address")
+	s.String(&c.DatabaseURL, "db", "DATABASE_URL", "postgres://termin@127.0.0.1:5432/termin?sslmode=disable", "PostgreSQL URL")
+	s.List(&c.RedisAddrs, "redis", "REDIS_ADDR", []string{"127.0.0.1:6379"}, "Redis address; several, comma-separated, mean a Redis Cluster")
+	s.Duration(&c.HoldTTL, "hold-ttl", "HOLD_TTL", 10*time.Minute, "how long an unconfirmed hold lives")
+	s.String(&c.CityFile, "city", "CITY_FILE", "", "city file for seed; the built-in demo city when empty")
+	s.Int(&c.WarmDays, "warm-days", "WARM_DAYS", 14, "days ahead loaded into Redis at start")
+	s.LogLevel(&c.LogLevel, "log-level", "LOG_LEVEL", slog.LevelInfo, "debug, info, warn or error")
+	s.Zone(&c.Zone, "timezone", "TIMEZONE", "Europe/Berlin", "the city's time zone, in which treasury value and booking dates are counted")
+	s.String(&c.AdminAPIKey, "admin-api-key", "ADMIN_API_KEY", "", "bearer key for staff, admin and finance endpoints; empty closes them")
+	s.Duration(&c.CheckInEarly, "checkin-early", "CHECKIN_EARLY", 30*time.Minute, "how long before an appointment the kiosk checks it in")
+	s.Duration(&c.CheckInLate, "checkin-late", "CHECKIN_LATE", 15*time.Minute, "how long after an appointment's start the kiosk still checks it in")
+	s.Duration(&c.GateEarly, "gate-early", "GATE_EARLY", 15*time.Minute, "how long before its slot a ticket admits")
+	s.Duration(&c.GateLate, "gate-late", "GATE_LATE", 30*time.Minute, "how long after its slot ends a ticket still admits")
+	s.String(&c.PprofAddr, "pprof", "PPROF_ADDR", "", "serve net/http/pprof on this address; off when empty")
+	s.String(&c.Secret, "secret-key", "SECRET_KEY", "", "secret shared by all replicas: keys proof-of-work challenges and the hashes of client and e-mail addresses")
+	s.Float(&c.RateLimit, "rate-limit", "RATE_LIMIT", 1, "holds and bookings per second per client in the long run; 0 switches the limit off")
+	s.Int(&c.RateBurst, "rate-burst", "RATE_BURST", 20, "holds and bookings a client may make at once")
+	s.String(&c.ClientIPHeader, "client-ip-header", "CLIENT_IP_HEADER", "", "header a trusted proxy puts the client address in, e.g. X-Forwarded-For; its last entry is used; empty: the peer address")
+	s.Int(&c.ContactLimitOffice, "contact-limit-office", "CONTACT_LIMIT_OFFICE", 2, "bookings one e-mail address may hold per office and day; 0: no limit")
+	s.Int(&c.ContactLimitPool, "contact-limit-pool", "CONTACT_LIMIT_POOL", 4, "bookings one e-mail address may hold per pool and day; 0: no limit")
+	s.List(&c.PowLocations, "pow-locations", "POW_LOCATIONS", nil, "locations whose holds always need a proof of work, comma-separated, or * for all")
+	s.Int(&c.PowAuto, "pow-auto", "POW_AUTO", 300, "hold requests per minute and location-day above which a proof of work is needed; 0: never automatically")
+	s.Int(&c.PowBits, "pow-bits", "POW_BITS", 16, "proof-of-work difficulty in leading zero bits")
+	s.Duration(&c.PowTTL, "pow-ttl", "POW_TTL", 5*time.Minute, "how long a challenge can be used")
+
+	p := &c.Pay
+	s.String(&p.Platform, "payment-platform", "PAYMENT_PLATFORM", "", "epay21 or xbezahldienste; empty turns online payment off")
+	s.String(&p.URL, "payment-url", "PAYMENT_URL", "", "platform endpoint: epay21 SOAP URL or XBezahldienste base URL")
+	s.String(&p.User, "payment-user", "PAYMENT_USER", "", "platform basic-auth user")
+	s.String(&p.Password, "payment-password", "PAYMENT_PASSWORD", "", "platform basic-auth password")
+	s.String(&p.Mandant, "payment-mandant", "PAYMENT_MANDANT", "07111000", "8-digit municipal key")
+	s.String(&p.Originator, "payment-originator", "PAYMENT_ORIGINATOR", "termin", "XBezahldienste originator id")
+	s.String(&p.EndPoint, "payment-endpoint", "PAYMENT_ENDPOINT", "", "XBezahldienste endpoint id; the Mandant when empty")
+	s.Duration(&p.Timeout, "payment-timeout", "PAYMENT_TIMEOUT", 30*time.Minute, "how long a booking waits for its payment")
+	s.Duration(&p.LateGrace, "payment-late-grace", "PAYMENT_LATE_GRACE", 30*time.Minute, "how long after the timeout late payments are looked for")
+	s.String(&p.PublicURL, "public-url", "PUBLIC_URL", "", "URL citizens reach this server at; http://HTTP_ADDR when empty")
+	s.String(&p.NotifySecret, "notify-secret", "NOTIFY_SECRET", "", "HMAC secret of pushed payment notifications; empty refuses pushes")
+	s.String(&p.KassenzeichenPrefix, "kassenzeichen-prefix", "KASSENZEICHEN_PREFIX", "TB", "prefix of Kassenzeichen")
+	s.Duration(&p.FreeCancelBefore, "free-cancel-before", "FREE_CANCEL_BEFORE", 24*time.Hour, "paid bookings cancelled at least this long before start are refunded")
+	s.Duration(&p.PollInterval, "payment-poll", "PAYMENT_POLL", 15*time.Second, "first gap between status queries of an open payment")
+	s.Duration(&p.MaxPollInterval, "payment-poll-max", "PAYMENT_POLL_MAX", 5*time.Minute, "longest gap between status queries")
+	s.Duration(&p.WorkerEvery, "payment-worker-every", "PAYMENT_WORKER_EVERY", 5*time.Second, "how often the sweeper and outbox worker run")
+	s.String(&p.ExportDir, "export-dir", "EXPORT_DIR", "", "directory for the finance system's import files; empty holds postings back")
+	s.String(&p.TreasuryURL, "treasury-url", "TREASURY_URL", "", "HTTP endpoint receiving each posting; empty disables it")
+	s.Int(&p.TreasuryMaxAttempts, "treasury-max-attempts", "TREASURY_MAX_ATTEMPTS", 8, "deliveries before a posting becomes a dead letter")
+	s.String(&p.AccountingFile, "accounting", "ACCOUNTING_FILE", "", "accounting file for seed; the demo accounting when empty")
+
+	if err := s.Parse(args, lookup); err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+// validate checks ranges that parsing alone cannot.
+func (c Config) validate() error {
+	switch {
+	case len(c.RedisAddrs) == 0:
+		return fmt.Errorf("REDIS_ADDR (-redis) names no address")
+	case c.PowBits < 1 || c.PowBits > fairness.MaxDifficulty:
+		return fmt.Errorf("POW_BITS (-pow-bits) must be between 1 and %d, not %d", fairness.MaxDifficulty, c.PowBits)
+	case c.RateLimit < 0:
+		return fmt.Errorf("RATE_LIMIT (-rate-limit) must not be negative")
+	case c.RateBurst < 1:
+		return fmt.Errorf("RATE_BURST (-rate-burst) must be at least 1")
+	case c.WarmDays < 0:
+		return fmt.Errorf("WARM_DAYS (-warm-days) must not be negative")
+	case c.HoldTTL <= 0:
+		return fmt.Errorf("HOLD_TTL (-hold-ttl) must be positive")
+	case c.Pay.WorkerEvery <= 0:
+		return fmt.Errorf("PAYMENT_WORKER_EVERY (-payment-worker-every) must be positive")
+	case c.Pay.TreasuryMaxAttempts < 1:
+		return fmt.Errorf("TREASURY_MAX_ATTEMPTS (-treasury-max-attempts) must be at least 1")
+	case c.ContactLimitOffice < 0 || c.ContactLimitPool < 0:
+		return fmt.Errorf("CONTACT_LIMIT_OFFICE and CONTACT_LIMIT_POOL must not be negative")
+	}
+	switch c.Pay.Platform {
+	case "", "epay21", "xbezahldienste":
+	default:
+		return fmt.Errorf("PAYMENT_PLATFORM (-payment-platform) %q: want epay21 or xbezahldienste", c.Pay.Platform)
+	}
+	return nil
+}

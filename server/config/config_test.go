@@ -1,0 +1,73 @@
+package config
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(nil, lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HoldTTL != 10*time.Minute || c.WarmDays != 14 || c.LogLevel != slog.LevelInfo || c.Zone.String() != "Europe/Berlin" ||
+		len(c.RedisAddrs) != 1 || c.Pay.TreasuryMaxAttempts != 8 || c.PublicURL() != "http://127.0.0.1:8080" || c.Pay.EndPointID() != "07111000" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestValuesFromEnvironmentAndFlags(t *testing.T) {
+	c, err := Load([]string{"-hold-ttl", "5m", "-warm-days", "3"}, lookup(map[string]string{
+		"HOLD_TTL": "7m", "WARM_DAYS": "2", "SECRET_KEY": "s3cret", "TREASURY_MAX_ATTEMPTS": "2",
+		"REDIS_ADDR": "a:1, b:2,,c:3", "LOG_LEVEL": "debug", "POW_LOCATIONS": "stadtbad",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HoldTTL != 5*time.Minute || c.WarmDays != 3 || c.Secret != "s3cret" || c.Pay.TreasuryMaxAttempts != 2 ||
+		strings.Join(c.RedisAddrs, " ") != "a:1 b:2 c:3" || c.LogLevel != slog.LevelDebug || len(c.PowLocations) != 1 {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestMalformedValuesStopStartUp(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"duration without unit", nil, map[string]string{"HOLD_TTL": "10"}, "HOLD_TTL"},
+		{"duration flag without unit", []string{"-payment-poll", "15"}, nil, "-payment-poll"},
+		{"not a number", nil, map[string]string{"RATE_BURST": "many"}, "RATE_BURST"},
+		{"not a decimal", nil, map[string]string{"RATE_LIMIT": "fast"}, "RATE_LIMIT"},
+		{"unknown log level", nil, map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"unknown time zone", nil, map[string]string{"TIMEZONE": "Mars/Olympus"}, "TIMEZONE"},
+		{"pow bits out of range", nil, map[string]string{"POW_BITS": "0"}, "POW_BITS"},
+		{"negative rate", nil, map[string]string{"RATE_LIMIT": "-1"}, "RATE_LIMIT"},
+		{"unknown platform", nil, map[string]string{"PAYMENT_PLATFORM": "paypal"}, "PAYMENT_PLATFORM"},
+		{"treasury attempts not a number", nil, map[string]string{"TREASURY_MAX_ATTEMPTS": "x"}, "TREASURY_MAX_ATTEMPTS"},
+		{"warm days not a number", nil, map[string]string{"WARM_DAYS": "two"}, "WARM_DAYS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.args, lookup(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSubKeysDiffer(t *testing.T) {
+	c := Config{Secret: "x"}
+	if string(c.SubKey("pow")) == string(c.SubKey("client")) {
+		t.Fatal("sub-keys of two uses are equal")
+	}
+}

@@ -1,0 +1,41 @@
+package device
+
+import (
+	"encoding/json"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/server/citizen"
+)
+
+// serviceJSON is a service as a kiosk offers it for walk-ins.
+type serviceJSON struct {
+	ID              string `json:"id"`
+	Location        string `json:"location"`
+	Name            string `json:"name"`
+	DurationMinutes int    `json:"duration_minutes"`
+	FeeCents        int64  `json:"fee_cents"`
+	Payment         string `json:"payment"`
+	MaxUnits        int    `json:"max_units"`
+	QueuePrefix     string `json:"queue_prefix,omitempty"`
+}
+
+func newServiceJSON(s *booking.Service) serviceJSON {
+	return serviceJSON{ID: s.ID, Location: s.LocationID, Name: s.Name, DurationMinutes: s.DurationMinutes,
+		FeeCents: s.FeeCents, Payment: s.Payment, MaxUnits: s.MaxUnits, QueuePrefix: s.QueuePrefix}
+}
+
+// configJSON is everything a device needs to run: its location, the
+// services it offers and how to check tickets offline.
+type configJSON struct {
+	Device           Device           `json:"device"`
+	Location         citizen.Location `json:"location"`
+	Services         []serviceJSON    `json:"services"`
+	PublicKey        string           `json:"public_key"`
+	GateEarlySeconds int              `json:"gate_early_seconds"`
+	GateLateSeconds  int              `json:"gate_late_seconds"`
+}
+
+type heartbeatRequest struct {
+	Version string          `json:"version"`
+	Status  json.RawMessage `json:"status"`
+}

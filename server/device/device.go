@@ -1,0 +1,67 @@
+// Package device serves the API of counter kiosks and entrance scanners:
+// enrollment, the public key they verify tickets with, and, behind the
+// device token, their configuration, heartbeats, walk-ins, check-ins and
+// entrance redemptions.
+package device
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/server/auth"
+)
+
+// Catalog is the city's locations and services.
+type Catalog interface {
+	Location(id string) (*booking.Location, *time.Location, error)
+	Services(locationID string) ([]booking.Service, error)
+	Service(locationID, serviceID string) (*booking.Service, error)
+}
+
+// Registry enrolls devices and records their heartbeats.
+type Registry interface {
+	auth.DeviceFinder
+	EnrollDevice(ctx context.Context, code string) (*booking.Device, string, error)
+	Heartbeat(ctx context.Context, id, version string, status json.RawMessage) error
+}
+
+// Queue draws queue numbers and records entrance scans.
+type Queue interface {
+	WalkIn(ctx context.Context, locationID, serviceID string) (*booking.QueueTicket, error)
+	CheckIn(ctx context.Context, locationID, code string) (*booking.QueueTicket, error)
+	Redeem(ctx context.Context, deviceID string, r booking.Redemption) (*booking.Redemption, error)
+	// AppointmentStart returns the start of the booking a checked-in
+	// ticket stands for.
+	AppointmentStart(ctx context.Context, bookingID int64) (time.Time, error)
+}
+
+// Handler serves the devices' API.
+type Handler struct {
+	Catalog  Catalog
+	Registry Registry
+	Queue    Queue
+	// PublicKey verifies the tickets' signatures.
+	PublicKey ed25519.PublicKey
+	// GateEarly and GateLate widen a ticket's slot at the entrance.
+	GateEarly, GateLate time.Duration
+	// Now is the clock scans without their own time are recorded at.
+	Now func() time.Time
+}
+
+// Routes mounts the devices' routes on the /api/v1 group.
+func (h *Handler) Routes(v1 fiber.Router) {
+	v1.Get("/tickets/key", h.publicKey)
+	v1.Post("/devices/enroll", h.enroll)
+
+	dev := v1.Group("/kiosk", auth.Device(h.Registry))
+	dev.Get("/config", h.config)
+	dev.Post("/heartbeat", h.heartbeat)
+	dev.Post("/walk-ins", h.walkIn)
+	dev.Post("/check-ins", h.checkIn)
+	dev.Post("/redemptions", h.redeem)
+}

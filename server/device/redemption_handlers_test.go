@@ -1,0 +1,163 @@
+package device
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/server/response"
+)
+
+var slotStart = time.Date(2030, time.January, 7, 9, 0, 0, 0, time.UTC)
+
+// gate is an in-memory entrance: one enrolled gate at the pool and the
+// admissions it recorded, first by nonce, then by ticket.
+type gate struct {
+	down    error
+	byNonce map[string]booking.Redemption
+	byCode  map[string]booking.Redemption
+}
+
+func (g *gate) DeviceByToken(_ context.Context, token string) (*booking.Device, error) {
+	if token != "gate-token" {
+		return nil, booking.ErrDeviceUnknown
+	}
+	return &booking.Device{ID: "dev-1", LocationID: "stadtbad", Mode: booking.ModeGate}, nil
+}
+
+func (g *gate) EnrollDevice(context.Context, string) (*booking.Device, string, error) {
+	return nil, "", booking.ErrEnrollmentCode
+}
+
+func (g *gate) Heartbeat(context.Context, string, string, json.RawMessage) error { return g.down }
+
+func (g *gate) WalkIn(context.Context, string, string) (*booking.QueueTicket, error) {
+	return nil, booking.ErrServiceUnknown
+}
+
+func (g *gate) CheckIn(context.Context, string, string) (*booking.QueueTicket, error) {
+	return nil, booking.ErrBookingNotFound
+}
+
+func (g *gate) AppointmentStart(context.Context, int64) (time.Time, error) { return slotStart, nil }
+
+func (g *gate) Redeem(_ context.Context, deviceID string, r booking.Redemption) (*booking.Redemption, error) {
+	if g.down != nil {
+		return nil, g.down
+	}
+	if first, ok := g.byNonce[r.Nonce]; ok {
+		return &first, nil
+	}
+	if first, ok := g.byCode[r.Code]; ok {
+		return &first, booking.ErrAlreadyRedeemed
+	}
+	g.byNonce[r.Nonce], g.byCode[r.Code] = r, r
+	return &r, nil
+}
+
+func (g *gate) Location(id string) (*booking.Location, *time.Location, error) {
+	return &booking.Location{ID: id, Name: "Stadtbad"}, time.UTC, nil
+}
+
+func (g *gate) Services(string) ([]booking.Service, error) { return nil, nil }
+
+func (g *gate) Service(string, string) (*booking.Service, error) {
+	return nil, booking.ErrServiceUnknown
+}
+
+type redemptionResult struct {
+	Nonce, Result, Code, Reason string
+	First                       *time.Time `json:"first_scanned_at"`
+}
+
+func TestRedemptions(t *testing.T) {
+	pub, key, _ := ed25519.GenerateKey(nil)
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	g := &gate{byNonce: map[string]booking.Redemption{}, byCode: map[string]booking.Redemption{}}
+	now := slotStart.Add(5 * time.Minute)
+	h := &Handler{Catalog: g, Registry: g, Queue: g, PublicKey: pub, GateEarly: 15 * time.Minute, GateLate: 30 * time.Minute,
+		Now: func() time.Time { return now }}
+	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
+		return response.WriteError(c, response.For(err))
+	}})
+	h.Routes(app.Group("/api/v1"))
+
+	ticket := func(k ed25519.PrivateKey, code, location string, start time.Time) string {
+		return booking.SignTicket(k, booking.TicketClaims{Code: code, Location: location, Service: "erwachsene",
+			Start: start.Unix(), End: start.Add(time.Hour).Unix(), Units: 1})
+	}
+	good := ticket(key, "AAAAAAAA", "stadtbad", slotStart)
+	scan := func(qr, nonce string, offline bool, at time.Time) string {
+		b, _ := json.Marshal(map[string]any{"qr": qr, "nonce": nonce, "offline": offline, "scanned_at": at})
+		return string(b)
+	}
+	redeem := func(t *testing.T, scans ...string) (int, string) {
+		t.Helper()
+		req := httptest.NewRequest("POST", "/api/v1/kiosk/redemptions", strings.NewReader(`{"redemptions":[`+strings.Join(scans, ",")+`]}`))
+		req.Header.Set("Authorization", "Bearer gate-token")
+		req.Header.Set("Content-Type", "application/json")
+		res, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	results := func(t *testing.T, body string) []redemptionResult {
+		t.Helper()
+		var out struct{ Results []redemptionResult }
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		return out.Results
+	}
+
+	tests := []struct {
+		name, scan     string
+		result, reason string
+	}{
+		{"first entry", scan(good, "n1", false, time.Time{}), "admitted", ""},
+		{"same upload again", scan(good, "n1", false, time.Time{}), "admitted", ""},
+		{"second entry", scan(good, "n2", false, time.Time{}), "refused", "already_redeemed"},
+		{"forged", scan(ticket(otherKey, "BBBBBBBB", "stadtbad", slotStart), "n3", false, time.Time{}), "refused", "ticket_invalid"},
+		{"not a ticket", scan("hello", "n4", false, time.Time{}), "refused", "ticket_invalid"},
+		{"other location", scan(ticket(key, "CCCCCCCC", "freibad", slotStart), "n5", false, time.Time{}), "refused", "wrong_location"},
+		{"later slot", scan(ticket(key, "DDDDDDDD", "stadtbad", slotStart.Add(3*time.Hour)), "n6", false, time.Time{}), "refused", "outside_slot"},
+		{"offline scan in its slot", scan(ticket(key, "EEEEEEEE", "stadtbad", slotStart.Add(3*time.Hour)), "n7", true, slotStart.Add(3*time.Hour)), "admitted", ""},
+		{"no nonce", scan(good, "", false, time.Time{}), "refused", "nonce_invalid"},
+		{"nonce too long", scan(good, strings.Repeat("n", 101), false, time.Time{}), "refused", "nonce_invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := redeem(t, tt.scan)
+			r := results(t, body)
+			if status != 200 || len(r) != 1 || r[0].Result != tt.result || r[0].Reason != tt.reason {
+				t.Fatalf("got %d %s, want %s %s", status, body, tt.result, tt.reason)
+			}
+			if tt.result == "admitted" && r[0].First == nil {
+				t.Fatalf("no first scan time: %s", body)
+			}
+		})
+	}
+
+	batch := make([]string, 501)
+	for i := range batch {
+		batch[i] = scan(good, fmt.Sprint("b", i), false, time.Time{})
+	}
+	if status, body := redeem(t, batch...); status != 400 || !strings.Contains(body, "invalid_request") {
+		t.Fatalf("501 scans: %d %s", status, body)
+	}
+	g.down = fmt.Errorf("%w: redeem: connection refused", booking.ErrUnavailable)
+	if status, body := redeem(t, scan(ticket(key, "FFFFFFFF", "stadtbad", slotStart), "n9", false, time.Time{})); status != 503 || !strings.Contains(body, `"unavailable"`) {
+		t.Fatalf("store down: %d %s", status, body)
+	}
+}

@@ -1,0 +1,156 @@
+package response
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"net"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/payment/reconcile"
+	"github.com/digitale-verwaltung/termin/server/fairness"
+)
+
+// Answers the HTTP layer gives itself, for requests that fail before or
+// beside the domain.
+var (
+	ErrInvalidJSON        = New(400, "invalid_json", "The request body is not valid JSON.", "Der Inhalt der Anfrage ist kein gültiges JSON.")
+	ErrNotFound           = New(404, "not_found", "There is nothing at this address.", "Unter dieser Adresse gibt es nichts.")
+	ErrMethodNotAllowed   = New(405, "method_not_allowed", "This method is not allowed here.", "Diese Methode ist hier nicht erlaubt.")
+	ErrUnauthorized       = New(401, "unauthorized", "A valid access token is required.", "Ein gültiges Zugangstoken ist erforderlich.")
+	ErrStaffUnauthorized  = New(401, "unauthorized", "A valid staff or administrator key is required.", "Ein gültiger Mitarbeiter- oder Administratorschlüssel ist erforderlich.")
+	ErrForbidden          = New(403, "forbidden", "Your account may not do this.", "Ihr Zugang darf das nicht.")
+	ErrDeviceUnauthorized = New(401, "device_unauthorized", "This device is not enrolled or its token is invalid.", "Dieses Gerät ist nicht angemeldet oder sein Token ist ungültig.")
+	ErrRequestTimeout     = New(408, "request_timeout", "The request took too long to arrive.", "Die Anfrage kam nicht rechtzeitig an.")
+	ErrTooLarge           = New(413, "too_large", "The request is too large.", "Die Anfrage ist zu groß.")
+	ErrHeadersTooLarge    = New(431, "too_large", "The request headers are too large.", "Die Kopfzeilen der Anfrage sind zu groß.")
+	ErrInternal           = New(500, "internal", "Something went wrong on our side. Please try again.", "Bei uns ist ein Fehler aufgetreten. Bitte versuchen Sie es erneut.")
+	// ErrUnavailable answers every store outage, on every route.
+	ErrUnavailable = &Error{Status: 503, Code: "unavailable", RetryAfter: 2,
+		Message:   "The booking service is briefly unavailable. Please try again in a moment.",
+		MessageDE: "Die Terminbuchung ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."}
+
+	ErrRangeTooLong = New(400, "range_too_long", "At most 31 days can be queried at once.", "Es können höchstens 31 Tage auf einmal abgefragt werden.")
+	// ErrExportNotFound answers a request for an export file that is not
+	// there (or a name that cannot be one).
+	ErrExportNotFound = New(404, "export_not_found", "There is no export file of this name.", "Eine Exportdatei dieses Namens gibt es nicht.")
+)
+
+// errPaymentUnavailable answers a payment that could not be started
+// because the platform did not answer.
+var errPaymentUnavailable = &Error{Status: 503, Code: "payment_unavailable", RetryAfter: 30,
+	Message:   "The payment service cannot be reached. Nothing was booked; please try again shortly.",
+	MessageDE: "Der Bezahldienst ist nicht erreichbar. Es wurde nichts gebucht; bitte versuchen Sie es gleich noch einmal."}
+
+var errTicketInvalid = New(422, "ticket_invalid", "This code is not a valid ticket.", "Dieser Code ist kein gültiges Ticket.")
+
+// Mapping is one row of the error table: an error that wraps every one of
+// Errs is answered with Answer.
+type Mapping struct {
+	Errs   []error
+	Answer *Error
+}
+
+// Table maps the domain's outcomes to answers, first match wins. It is the
+// only place that decides how a domain error is answered.
+var Table = []Mapping{
+	// Store outages first: a wrapped outage may carry another sentinel too.
+	{[]error{booking.ErrUnavailable}, ErrUnavailable},
+	{[]error{fairness.ErrUnavailable}, ErrUnavailable},
+	{[]error{payment.ErrStoreUnavailable}, ErrUnavailable},
+	{[]error{context.DeadlineExceeded}, ErrUnavailable},
+
+	{[]error{booking.ErrLocationUnknown}, New(404, "location_not_found", "This location does not exist.", "Diesen Standort gibt es nicht.")},
+	{[]error{booking.ErrServiceUnknown}, New(404, "service_not_found", "This service is not offered at this location.", "Diese Dienstleistung wird an diesem Standort nicht angeboten.")},
+	{[]error{booking.ErrSlotFull}, New(409, "slot_full", "Not enough places are free at this time. Please choose another time.", "Zu dieser Zeit sind nicht genug Plätze frei. Bitte wählen Sie eine andere Zeit.")},
+	{[]error{booking.ErrSlotInvalid}, New(422, "slot_invalid", "No appointment can start at this time.", "Zu dieser Zeit kann kein Termin beginnen.")},
+	{[]error{booking.ErrSlotPast}, New(422, "slot_past", "This time has already passed.", "Dieser Zeitpunkt liegt in der Vergangenheit.")},
+	{[]error{booking.ErrUnitsInvalid}, New(422, "units_invalid", "The number of places is not allowed for this service.", "Die Anzahl der Plätze ist für diese Dienstleistung nicht zulässig.")},
+	{[]error{booking.ErrHoldNotFound}, New(404, "hold_not_found", "This reservation does not exist.", "Diese Reservierung gibt es nicht.")},
+	{[]error{booking.ErrHoldExpired}, New(410, "hold_expired", "The reservation has expired. Please choose a time again.", "Die Reservierung ist abgelaufen. Bitte wählen Sie erneut einen Termin.")},
+	{[]error{booking.ErrHoldUsed}, New(409, "hold_used", "This reservation has already been booked.", "Diese Reservierung wurde bereits gebucht.")},
+	{[]error{booking.ErrNameInvalid}, New(422, "name_invalid", "Please enter a name (at most 200 characters).", "Bitte geben Sie einen Namen ein (höchstens 200 Zeichen).")},
+	{[]error{booking.ErrEmailInvalid}, New(422, "email_invalid", "Please enter a valid e-mail address.", "Bitte geben Sie eine gültige E-Mail-Adresse ein.")},
+	{[]error{booking.ErrBookingNotFound}, New(404, "booking_not_found", "No booking matches this code and token.", "Zu diesem Code und Token gibt es keine Buchung.")},
+	{[]error{booking.ErrTooLate}, New(409, "too_late", "This appointment can no longer be changed.", "Dieser Termin kann nicht mehr geändert werden.")},
+	{[]error{booking.ErrContactLimit}, New(409, "contact_limit", "This e-mail address already has the most bookings allowed at this location on this day.", "Für diese E-Mail-Adresse gibt es an diesem Tag und Standort bereits die höchstens erlaubte Zahl an Buchungen.")},
+	{[]error{fairness.ErrChallengeRequired}, New(428, "challenge_required", "Many people are booking right now. Please solve the challenge from /api/v1/challenge and send it with the reservation.", "Gerade buchen sehr viele Menschen. Bitte lösen Sie die Aufgabe von /api/v1/challenge und senden Sie sie mit der Reservierung.")},
+	{[]error{fairness.ErrChallengeInvalid}, New(403, "challenge_invalid", "The solved challenge is wrong, expired or already used. Please fetch a new one.", "Die gelöste Aufgabe ist falsch, abgelaufen oder schon benutzt. Bitte holen Sie eine neue.")},
+
+	{[]error{booking.ErrDeviceUnknown}, ErrDeviceUnauthorized},
+	{[]error{booking.ErrDeviceMode}, New(422, "device_mode_invalid", "The mode must be counter or gate.", "Der Modus muss counter oder gate sein.")},
+	{[]error{booking.ErrEnrollmentCode}, New(410, "enrollment_invalid", "This enrollment code is unknown, used or expired.", "Dieser Anmeldecode ist unbekannt, verbraucht oder abgelaufen.")},
+	{[]error{booking.ErrQueueEmpty}, New(409, "queue_empty", "Nobody is waiting.", "Niemand wartet.")},
+	{[]error{booking.ErrTicketNotFound}, New(404, "ticket_not_found", "This queue number does not exist.", "Diese Wartenummer gibt es nicht.")},
+	{[]error{booking.ErrTicketState}, New(409, "ticket_state", "This is not possible in the ticket's current state.", "Das ist im aktuellen Zustand der Nummer nicht möglich.")},
+	{[]error{booking.ErrCheckInWrongDay}, New(422, "checkin_wrong_day", "This appointment is not today.", "Dieser Termin ist nicht heute.")},
+	{[]error{booking.ErrCheckInTooEarly}, New(422, "checkin_too_early", "It is too early to check in for this appointment.", "Für diesen Termin ist es noch zu früh zum Einchecken.")},
+	{[]error{booking.ErrCheckInTooLate}, New(422, "checkin_too_late", "The time to check in for this appointment has passed.", "Die Zeit zum Einchecken für diesen Termin ist vorbei.")},
+	{[]error{booking.ErrCheckInWrongSite}, New(422, "wrong_location", "This appointment is at another location.", "Dieser Termin ist an einem anderen Standort.")},
+	{[]error{booking.ErrBookingCancelled}, New(409, "booking_cancelled", "This booking has been cancelled.", "Diese Buchung wurde storniert.")},
+	{[]error{booking.ErrTicketMalformed}, errTicketInvalid},
+	{[]error{booking.ErrTicketSignature}, errTicketInvalid},
+
+	{[]error{payment.ErrStartFailed, payment.ErrUnavailable}, errPaymentUnavailable},
+	{[]error{payment.ErrStartFailed}, New(502, "payment_rejected", "The payment service refused the payment. Nothing was booked.", "Der Bezahldienst hat die Zahlung abgelehnt. Es wurde nichts gebucht.")},
+	{[]error{payment.ErrPaymentNotFound}, New(404, "payment_not_found", "There is no payment with this reference.", "Zu dieser Referenz gibt es keine Zahlung.")},
+	{[]error{payment.ErrMalformedNotification}, New(400, "notification_invalid", "The notification is malformed.", "Die Benachrichtigung ist fehlerhaft.")},
+	{[]error{payment.ErrBadSignature}, New(401, "signature_invalid", "The notification signature is invalid.", "Die Signatur der Benachrichtigung ist ungültig.")},
+	{[]error{reconcile.ErrNotFound}, New(404, "reconciliation_not_found", "There is no reconciliation run with this id.", "Einen Abgleich mit dieser Nummer gibt es nicht.")},
+}
+
+// fiberErrors answers the errors the HTTP framework itself raises.
+var fiberErrors = map[int]*Error{
+	fiber.StatusNotFound:              ErrNotFound,
+	fiber.StatusMethodNotAllowed:      ErrMethodNotAllowed,
+	fiber.StatusRequestEntityTooLarge: ErrTooLarge,
+	// fasthttp reports a keep-alive connection that stayed idle past the
+	// read timeout this way; it is not our failure.
+	fiber.StatusRequestTimeout:              ErrRequestTimeout,
+	fiber.StatusRequestHeaderFieldsTooLarge: ErrHeadersTooLarge,
+	fiber.StatusBadRequest:                  ErrInvalidJSON,
+	fiber.StatusUnprocessableEntity:         ErrInvalidJSON,
+}
+
+// For classifies any error a handler returns.
+func For(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	for _, m := range Table {
+		if wrapsAll(err, m.Errs) {
+			return m.Answer
+		}
+	}
+	if connectionLost(err) {
+		return ErrUnavailable
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		if e, ok := fiberErrors[fe.Code]; ok {
+			return e
+		}
+	}
+	return ErrInternal
+}
+
+func wrapsAll(err error, targets []error) bool {
+	for _, t := range targets {
+		if !errors.Is(err, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// connectionLost reports a store whose connection failed without the
+// store naming it an outage: a refused or broken network connection, or
+// a database driver's bad connection.
+func connectionLost(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn)
+}

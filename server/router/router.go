@@ -1,0 +1,63 @@
+// Package router builds the server's HTTP application: it mounts every
+// group of routes (citizens, devices, staff, finance, payment callbacks),
+// the health checks, and the one error handler that answers every failure
+// from the error table, as JSON, or as a page for a browser outside /api.
+package router
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/digitale-verwaltung/termin/server/response"
+)
+
+// Group is a set of routes mounted on /api/v1.
+type Group interface {
+	Routes(v1 fiber.Router)
+}
+
+// Config is what the application is built from.
+type Config struct {
+	// Ready reports whether the stores answer, for /readyz.
+	Ready func(ctx context.Context) error
+	// Groups are mounted on /api/v1 in order.
+	Groups []Group
+	Log    *slog.Logger
+}
+
+// New builds the application.
+func New(cfg Config) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "termin",
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(cfg.Log),
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		BodyLimit:             256 << 10,
+	})
+	app.Use(recover.New())
+	app.Get("/healthz", func(c *fiber.Ctx) error { return response.OK(c, statusJSON{"ok"}) })
+	app.Get("/readyz", func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		if err := cfg.Ready(ctx); err != nil {
+			return err
+		}
+		return response.OK(c, statusJSON{"ready"})
+	})
+	v1 := app.Group("/api/v1")
+	for _, g := range cfg.Groups {
+		g.Routes(v1)
+	}
+	app.Use(func(c *fiber.Ctx) error { return response.ErrNotFound })
+	return app
+}
+
+type statusJSON struct {
+	Status string `json:"status"`
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // the PostgreSQL driver
+	"github.com/redis/go-redis/v9"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
+	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
+	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/server/config"
+	fairnessredis "github.com/digitale-verwaltung/termin/server/fairness/redis"
+)
+
+// serve is `server serve`: it runs the HTTP server and the payment workers
+// until ctx ends (SIGTERM or interrupt), then shuts down gracefully.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	d, err := newDeps(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.holds.Preload(ctx); err != nil {
+		log.Warn("preload redis scripts", "err", err)
+	}
+	if err := fairnessredis.New(d.rdb).Preload(ctx); err != nil {
+		log.Warn("preload redis scripts", "err", err)
+	}
+	if cfg.Secret == "" {
+		// Fine for a demo; with several replicas a challenge issued by one
+		// would not verify on another only if their secrets differed, and
+		// the hashes in Redis and PostgreSQL would be unkeyed.
+		log.Warn("SECRET_KEY is not set; set the same secret on every replica in production")
+	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+	if err := d.engine.Warm(ctx, cfg.WarmDays); err != nil {
+		// Not fatal: days load lazily once Redis answers.
+		log.Warn("warm redis from postgres", "err", err)
+	}
+	app := newApp(d)
+	d.pay.start(ctx)
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("serving", "addr", ln.Addr().String())
+	return run(ctx, app, ln, log)
+}
+
+// run serves app on ln until ctx ends, then drains the open requests.
+func run(ctx context.Context, app *fiber.App, ln net.Listener, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := app.ShutdownWithContext(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// deps are the long-lived pieces a server is built from.
+type deps struct {
+	cfg        config.Config
+	db         *sqlx.DB
+	rdb        redis.UniversalClient
+	engine     *booking.Engine
+	holds      *bookingredis.Holds
+	pg         *bookingpg.Store
+	signingKey ed25519.PrivateKey
+	log        *slog.Logger
+	// platform is the payment platform; nil when online payment is off.
+	platform payment.Platform
+	// pay is built by newApp from platform.
+	pay *payments
+}
+
+func newDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	d := &deps{cfg: cfg, db: db, rdb: newRedis(cfg.RedisAddrs), pg: bookingpg.New(db), log: log}
+	if err := d.build(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// build makes the engine, loads the signing key and picks the platform.
+func (d *deps) build(ctx context.Context) error {
+	if err := d.useRedis(ctx, d.rdb); err != nil {
+		return err
+	}
+	key, err := d.pg.SigningKey(ctx)
+	if err != nil {
+		return err
+	}
+	d.signingKey = key
+	d.platform, err = newPlatform(d.cfg, d.log)
+	return err
+}
+
+// useRedis (re)builds the booking engine on rdb.
+func (d *deps) useRedis(ctx context.Context, rdb redis.UniversalClient) error {
+	holds := bookingredis.New(rdb)
+	engine, err := booking.NewEngine(ctx, d.pg, holds, d.log)
+	if err != nil {
+		return err
+	}
+	d.rdb, d.holds, d.engine = rdb, holds, engine
+	configureEngine(d.cfg, engine)
+	return nil
+}
+
+func (d *deps) Close() {
+	d.rdb.Close()
+	d.db.Close()
+}
+
+// configureEngine applies the engine's settings from the configuration.
+func configureEngine(cfg config.Config, e *booking.Engine) {
+	e.HoldTTL = cfg.HoldTTL
+	e.ContactKey = cfg.SubKey("contact")
+	e.ContactLimits = map[string]int{booking.KindOffice: cfg.ContactLimitOffice, booking.KindPool: cfg.ContactLimitPool}
+}
+
+func openDB(ctx context.Context, url string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(40)
+	db.SetMaxIdleConns(40)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect database: %w", err)
+	}
+	return db, nil
+}
+
+// newRedis returns a single-node client for one address and a cluster
+// client for several.
+func newRedis(addrs []string) redis.UniversalClient {
+	return redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:        addrs,
+		PoolSize:     64,
+		DialTimeout:  2 * time.Second,
+		ReadTimeout:  2 * time.Second,
+		WriteTimeout: 2 * time.Second,
+		MaxRetries:   1,
+	})
+}

@@ -1,0 +1,61 @@
+// Package staff serves the people who run the offices: the desk's queue
+// (call the next number, finish a ticket), the waiting room's call display,
+// and the administrator's device registry and ticket preview.
+package staff
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/server/auth"
+)
+
+// Catalog is the city's locations.
+type Catalog interface {
+	Location(id string) (*booking.Location, *time.Location, error)
+}
+
+// Queue is the waiting line of an office.
+type Queue interface {
+	Today(ctx context.Context, locationID string) ([]booking.QueueTicket, error)
+	CallNext(ctx context.Context, locationID, desk string) (*booking.QueueTicket, error)
+	Finish(ctx context.Context, locationID string, id int64, state string) (*booking.QueueTicket, error)
+}
+
+// Devices is the registry of kiosks and scanners.
+type Devices interface {
+	RegisterDevice(ctx context.Context, locationID, name, mode string, validFor time.Duration) (*booking.Device, string, error)
+	Devices(ctx context.Context) ([]booking.Device, error)
+}
+
+// Handler serves the staff and administrator routes.
+type Handler struct {
+	Catalog Catalog
+	Queue   Queue
+	Devices Devices
+	// Staff authenticates members of staff.
+	Staff auth.StaffAuthenticator
+	// Now is the clock of the ticket preview.
+	Now func() time.Time
+}
+
+// enrollmentValidity is how long a new device's enrollment code works.
+const enrollmentValidity = 7 * 24 * time.Hour
+
+// Routes mounts the staff routes on the /api/v1 group.
+func (h *Handler) Routes(v1 fiber.Router) {
+	v1.Get("/locations/:id/queue/display", h.display)
+
+	desk := v1.Group("/staff", auth.RequireStaff(h.Staff, auth.RoleDesk, auth.RoleAdmin))
+	desk.Get("/locations/:id/queue", h.queue)
+	desk.Post("/locations/:id/call", h.callNext)
+	desk.Post("/locations/:id/tickets/:ticket/finish", h.finish)
+
+	admin := v1.Group("/admin", auth.RequireStaff(h.Staff, auth.RoleAdmin))
+	admin.Post("/devices", h.registerDevice)
+	admin.Get("/devices", h.listDevices)
+	admin.Get("/ticket-preview.png", h.ticketPreview)
+}

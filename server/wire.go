@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/payment/camt"
+	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
+	"github.com/digitale-verwaltung/termin/payment/reconcile"
+	"github.com/digitale-verwaltung/termin/payment/settlement"
+	"github.com/digitale-verwaltung/termin/server/auth"
+	"github.com/digitale-verwaltung/termin/server/citizen"
+	"github.com/digitale-verwaltung/termin/server/device"
+	"github.com/digitale-verwaltung/termin/server/fairness"
+	fairnessredis "github.com/digitale-verwaltung/termin/server/fairness/redis"
+	"github.com/digitale-verwaltung/termin/server/finance"
+	"github.com/digitale-verwaltung/termin/server/paycallback"
+	"github.com/digitale-verwaltung/termin/server/router"
+	"github.com/digitale-verwaltung/termin/server/staff"
+)
+
+// newApp wires the HTTP handlers to the stores. This file is the only
+// place the handlers meet the booking and payment packages' concrete types.
+func newApp(d *deps) *fiber.App {
+	cfg := d.cfg
+	d.pay = newPayments(d)
+	queue := booking.NewQueue(d.engine, d.pg)
+	queue.CheckInEarly, queue.CheckInLate = cfg.CheckInEarly, cfg.CheckInLate
+	staffAuth := auth.APIKey(cfg.AdminAPIKey)
+	limiter, challenges := newFairness(d)
+	now := func() time.Time { return d.engine.Now() }
+
+	cit := &citizen.Handler{
+		Catalog: d.engine, Reservations: d.engine, Bookings: citizenBookings{d.engine, d.pay.flow},
+		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey,
+		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
+	}
+	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), Log: d.log}
+	if d.pay.flow != nil {
+		cit.Payments = onlinePayments{d.pay.flow}
+		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
+	}
+	return router.New(router.Config{
+		Ready: d.engine.Ready,
+		Log:   d.log,
+		Groups: []router.Group{
+			cit,
+			&device.Handler{
+				Catalog: d.engine, Registry: d.pg, Queue: deviceQueue{queue, d.engine},
+				PublicKey: d.signingKey.Public().(ed25519.PublicKey), GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
+			},
+			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Staff: staffAuth, Now: time.Now},
+			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store}, ExportDir: cfg.Pay.ExportDir, Staff: staffAuth},
+			callbacks,
+		},
+	})
+}
+
+// newFairness builds the rate limiter and the proof-of-work challenges from
+// the configuration.
+func newFairness(d *deps) (*fairness.Limiter, *fairness.Challenges) {
+	cfg := d.cfg
+	powKey := cfg.SubKey("pow")
+	if cfg.Secret == "" {
+		// Without a secret a derived key would be public; a random one
+		// keeps challenges unforgeable, valid on this process only.
+		powKey = make([]byte, 32)
+		rand.Read(powKey)
+	}
+	store := fairnessredis.New(d.rdb)
+	pow := fairness.NewChallenges(store, powKey)
+	pow.Difficulty = cfg.PowBits
+	if cfg.PowTTL > 0 {
+		pow.TTL = cfg.PowTTL
+	}
+	pow.AutoThreshold = cfg.PowAuto
+	pow.Locations = map[string]bool{}
+	for _, l := range cfg.PowLocations {
+		if l == "*" {
+			pow.All = true
+		}
+		pow.Locations[l] = true
+	}
+	return fairness.NewLimiter(store, cfg.SubKey("client"), cfg.RateLimit, cfg.RateBurst), pow
+}
+
+// citizenBookings books holds without online payment and cancels
+// bookings, refunding or cancelling a payment in the same transaction.
+type citizenBookings struct {
+	engine *booking.Engine
+	flow   *payment.Flow // nil when online payment is off
+}
+
+func (b citizenBookings) Book(ctx context.Context, holdID string, c booking.Contact) (*booking.Confirmation, error) {
+	return b.engine.Book(ctx, holdID, c, booking.BookOptions{})
+}
+
+func (b citizenBookings) Lookup(ctx context.Context, code, token string) (*booking.Booking, error) {
+	return b.engine.Lookup(ctx, code, token)
+}
+
+func (b citizenBookings) Cancel(ctx context.Context, code, token string) error {
+	var err error
+	if b.flow != nil {
+		_, err = b.flow.Cancel(ctx, code, token)
+	} else {
+		_, err = b.engine.Cancel(ctx, code, token, nil)
+	}
+	return err
+}
+
+// onlinePayments books fee-paying services as pending payment.
+type onlinePayments struct{ flow *payment.Flow }
+
+func (p onlinePayments) Required(svc *booking.Service) bool {
+	return svc != nil && svc.Payment == booking.PayOnline && svc.FeeCents > 0
+}
+
+func (p onlinePayments) BookPending(ctx context.Context, holdID string, c booking.Contact, svc *booking.Service) (*booking.Confirmation, *payment.Payment, error) {
+	return p.flow.Book(ctx, holdID, c, svc)
+}
+
+// paymentChecks queries the platform about a payment for the callbacks.
+type paymentChecks struct {
+	flow   *payment.Flow
+	engine *booking.Engine
+}
+
+func (p paymentChecks) Check(ctx context.Context, reference string) (*payment.Payment, error) {
+	return p.flow.Check(ctx, reference)
+}
+
+func (p paymentChecks) BookingStatus(ctx context.Context, bookingID int64) (string, error) {
+	b, err := p.engine.BookingByID(ctx, bookingID)
+	if err != nil {
+		return "", err
+	}
+	return b.Status, nil
+}
+
+// deviceQueue is the queue with the start of a checked-in appointment.
+type deviceQueue struct {
+	*booking.Queue
+	engine *booking.Engine
+}
+
+func (q deviceQueue) AppointmentStart(ctx context.Context, bookingID int64) (time.Time, error) {
+	b, err := q.engine.BookingByID(ctx, bookingID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return b.Start, nil
+}
+
+// reconciler runs and reads reconciliations on the payment store.
+type reconciler struct{ store *paymentpg.Store }
+
+func (r reconciler) Reconcile(ctx context.Context, rep settlement.Report, doc camt.Document) (*reconcile.Reconciliation, error) {
+	return reconcile.Run(ctx, r.store, rep, doc)
+}
+
+func (r reconciler) Reconciliation(ctx context.Context, id int64) (*reconcile.Reconciliation, error) {
+	return reconcile.ByID(ctx, r.store, id)
+}
