@@ -224,3 +224,39 @@ func TestCounterIdleWarningAndMoreTime(t *testing.T) {
 		t.Errorf("settings kept after the timeout: %+v", st)
 	}
 }
+
+// A session in Arabic or Ukrainian gets its ticket in that language: the
+// lines the code page cannot hold arrive as raster images, the number, the
+// German service name and the German line for the staff as text.
+func TestCounterTicketInTheSessionLanguage(t *testing.T) {
+	s := startServer(t)
+	r := newRig(t, s, rigOptions{location: office, mode: "counter", tweak: func(c *agent.Config) { c.PrintErrorSlips = true }})
+	// German first: the bilingual ticket has no images.
+	r.post("/walk-in", url.Values{"service": {"meldebescheinigung"}})
+	if rc := waitReceipt(t, r.printer, 1); rc.Images != 0 || !strings.Contains(rc.Text(), "Ihre Nummer / Your number") {
+		t.Errorf("German ticket: %d images\n%s", rc.Images, rc.Text())
+	}
+	for i, lang := range []string{"ar", "uk"} {
+		r.post("/done", nil)
+		r.post("/lang", url.Values{"lang": {lang}})
+		r.post("/walk-in", url.Values{"service": {"meldebescheinigung"}})
+		rc := waitReceipt(t, r.printer, 2+2*i)
+		text := rc.Text()
+		if rc.Images < 3 || !strings.Contains(text, "Meldebescheinigung") || !strings.Contains(text, "Bitte achten Sie auf die Anzeige.") ||
+			strings.Contains(text, "Your number") || !regexp.MustCompile(`\nA00\d\n`).MatchString(text) {
+			t.Errorf("%s ticket: %d images\n%s", lang, rc.Images, text)
+		}
+		if st := r.status(); st.Outcome == nil || st.Outcome.Lang != lang {
+			t.Errorf("%s: outcome %+v", lang, st.Outcome)
+		}
+		// A failed check-in prints its slip in the language too.
+		if err := r.scanner.Scan("https://example.org/not-a-ticket"); err != nil {
+			t.Fatal(err)
+		}
+		slip := waitReceipt(t, r.printer, 3+2*i)
+		if slip.Images == 0 || !strings.Contains(strings.Join(strings.Fields(slip.Text()), " "), "kein gültiges Ticket") {
+			t.Errorf("%s slip: %d images\n%s", lang, slip.Images, slip.Text())
+		}
+		time.Sleep(150 * time.Millisecond) // the scanner's debounce
+	}
+}
