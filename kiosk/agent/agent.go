@@ -232,7 +232,9 @@ func (a *Agent) openDevices() error {
 		if a.cfg.PrinterWidthMM == 58 {
 			width = printer.Paper58mm
 		}
-		a.printer = ticketprinter.New(a.printerPort, ticketprinter.Options{Encoder: printer.Options{PaperWidth: width}})
+		profile := a.cfg.printerProfile()
+		a.log.Info("printer profile", "profile", profile.Name)
+		a.printer = ticketprinter.New(a.printerPort, ticketprinter.Options{Encoder: printer.Options{PaperWidth: width, Profile: profile}})
 	}
 	if a.cfg.Scanner.Configured() {
 		a.scannerPort = serialdev.NewReconnecting(a.cfg.Scanner.SerialConfig(a.cfg.Enumerate), ro)

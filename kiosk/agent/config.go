@@ -16,6 +16,7 @@ import (
 
 	"github.com/digitale-verwaltung/termin/internal/config"
 	"github.com/digitale-verwaltung/termin/kiosk/serialdev"
+	"github.com/digitale-verwaltung/termin/printer"
 )
 
 // Config is everything the agent needs. LoadConfig fills it from flags,
@@ -37,6 +38,10 @@ type Config struct {
 	Relay   Port
 
 	PrinterWidthMM int
+	// PrinterProfile names the printer model's profile (code page
+	// number, head width, QR support); empty: found by the printer's USB
+	// VID:PID, else the generic Epson-compatible profile.
+	PrinterProfile string
 	// TicketQR, if set, is printed as a QR code on queue tickets with
 	// {number} and {location} replaced.
 	TicketQR        string
@@ -172,6 +177,7 @@ func LoadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 	portOptions(s, "scanner", &cfg.Scanner)
 	portOptions(s, "relay", &cfg.Relay)
 	s.Int(&cfg.PrinterWidthMM, "printer-width", EnvName("printer-width"), cfg.PrinterWidthMM, "paper width in mm: 58 or 80")
+	str(&cfg.PrinterProfile, "printer-profile", "printer model profile: "+profileNames()+"; empty: by the printer's USB VID:PID, else generic")
 	str(&cfg.TicketQR, "ticket-qr", "QR code printed on queue tickets, {number} and {location} replaced; empty prints none")
 	boolean(&cfg.PrintErrorSlips, "print-error-slips", "print a short slip when a check-in fails")
 	str(&cfg.ScannerSuffix, "scanner-suffix", "extra code terminator besides CR and LF, e.g. a tab")
@@ -201,6 +207,25 @@ func LoadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 		return cfg, fmt.Errorf("unexpected arguments %q", s.Args())
 	}
 	return cfg, cfg.Validate()
+}
+
+func profileNames() string {
+	var names []string
+	for _, p := range printer.Profiles() {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// printerProfile is the profile in effect for the configured printer.
+func (c *Config) printerProfile() printer.Profile {
+	if c.PrinterProfile == "" && c.Printer.USB != nil {
+		if p, ok := printer.ProfileByUSB(c.Printer.USB.VID, c.Printer.USB.PID); ok {
+			return p
+		}
+	}
+	p, _ := printer.ProfileByName(c.PrinterProfile)
+	return p
 }
 
 // EnvName is the environment variable of a flag.
@@ -259,6 +284,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PrinterWidthMM != 58 && c.PrinterWidthMM != 80 {
 		return fmt.Errorf("printer-width %d: want 58 or 80", c.PrinterWidthMM)
+	}
+	if _, err := printer.ProfileByName(c.PrinterProfile); err != nil {
+		return fmt.Errorf("printer-profile %q: want one of %s", c.PrinterProfile, profileNames())
 	}
 	if c.StateDir == "" {
 		return errors.New("state-dir must be set")
