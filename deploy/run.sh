@@ -33,6 +33,8 @@ echo "Starting PostgreSQL and Redis under .run/ ..."
 # shellcheck disable=SC1091
 . "$run/env"
 
+# The kiosk speaks with espeak-ng once its help key is pressed.
+"$top/deploy/browser.sh" speech
 echo "Building ..."
 go build -o "$run/bin/" ./server
 # The payment-platform simulator and the simulated kiosk hardware live in

@@ -60,6 +60,13 @@ type Agent struct {
 
 	hbKick chan struct{}
 
+	// speaker speaks the counter page; uiChanged is closed and replaced
+	// whenever the page would look different, waking its event streams;
+	// uiDone ends them when the page server shuts down.
+	speaker   *Speaker
+	uiChanged chan struct{}
+	uiDone    chan struct{}
+
 	mu        sync.Mutex
 	pst       printer.Status
 	pstErr    error
@@ -85,7 +92,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Agent, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: log, hbKick: make(chan struct{}, 1)}
+	a := &Agent{cfg: cfg, log: log, hbKick: make(chan struct{}, 1), uiChanged: make(chan struct{}), uiDone: make(chan struct{})}
+	a.scr = a.startScreen()
+	var err error
+	if a.speaker, err = NewSpeaker(cfg.SpeechCommand, log); err != nil {
+		return nil, err
+	}
 	token, err := a.token(ctx)
 	if err != nil {
 		return nil, err
@@ -220,7 +232,9 @@ func (a *Agent) openDevices() error {
 		if a.cfg.PrinterWidthMM == 58 {
 			width = printer.Paper58mm
 		}
-		a.printer = ticketprinter.New(a.printerPort, ticketprinter.Options{Encoder: printer.Options{PaperWidth: width}})
+		profile := a.cfg.printerProfile()
+		a.log.Info("printer profile", "profile", profile.Name)
+		a.printer = ticketprinter.New(a.printerPort, ticketprinter.Options{Encoder: printer.Options{PaperWidth: width, Profile: profile}})
 	}
 	if a.cfg.Scanner.Configured() {
 		a.scannerPort = serialdev.NewReconnecting(a.cfg.Scanner.SerialConfig(a.cfg.Enumerate), ro)
@@ -288,7 +302,7 @@ func (m modemLines) with(f func(serial.Port) error) error {
 func (a *Agent) DeviceToken() string { return a.client.token }
 
 // Mode is counter or gate.
-func (a *Agent) Mode() string { return a.mode }
+func (a *Agent) Mode() string { a.mu.Lock(); defer a.mu.Unlock(); return a.mode }
 
 // Gate is the gate of a gate-mode agent, else nil.
 func (a *Agent) Gate() *Gate { return a.gate }
@@ -317,6 +331,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			h = a.cfg.WrapUI(h)
 		}
 		srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv.RegisterOnShutdown(func() { close(a.uiDone) })
 		go func() {
 			if err := srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.log.Error("local page stopped", "err", err)
@@ -332,6 +347,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.gate != nil {
 		goRun(a.gate.RunUploader)
+	}
+	goRun(a.speaker.Run)
+	goRun(a.uiLoop)
+	if a.cfg.HeadsetInput != "" && a.gate == nil {
+		goRun(a.headsetLoop)
 	}
 	goRun(a.heartbeatLoop)
 	<-ctx.Done()
@@ -471,12 +491,14 @@ type DeviceStatus struct {
 // Status returns the device's current state.
 func (a *Agent) Status() DeviceStatus {
 	var s DeviceStatus
+	a.mu.Lock()
+	// The mode is rewritten (unchanged) when the server's config is
+	// picked up again.
 	s.Mode = a.mode
 	if a.printer != nil {
-		a.mu.Lock()
 		s.Printer = printerSummary(a.pst, a.pstErr, a.pstKnown)
-		a.mu.Unlock()
 	}
+	a.mu.Unlock()
 	if a.scannerPort != nil {
 		s.Scanner.Configured, s.Scanner.Connected = true, a.scannerPort.Connected()
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/digitale-verwaltung/termin/internal/config"
 	"github.com/digitale-verwaltung/termin/kiosk/serialdev"
+	"github.com/digitale-verwaltung/termin/printer"
 )
 
 // Config is everything the agent needs. LoadConfig fills it from flags,
@@ -37,6 +38,10 @@ type Config struct {
 	Relay   Port
 
 	PrinterWidthMM int
+	// PrinterProfile names the printer model's profile (code page
+	// number, head width, QR support); empty: found by the printer's USB
+	// VID:PID, else the generic Epson-compatible profile.
+	PrinterProfile string
 	// TicketQR, if set, is printed as a QR code on queue tickets with
 	// {number} and {location} replaced.
 	TicketQR        string
@@ -64,6 +69,19 @@ type Config struct {
 	StatusPoll    time.Duration
 	UploadBackoff time.Duration // first retry delay of the redemption uploader
 	ResultScreen  time.Duration // how long a result stays on the counter screen
+
+	// IdleTimeout returns a counter screen other than a result to the
+	// start (and the session's language and display settings to the
+	// defaults) after this long without input; IdleWarning before that a
+	// warning offers more time.
+	IdleTimeout, IdleWarning time.Duration
+	// Speech speaks every screen through SpeechCommand; without it speech
+	// is switched on per session by the help key.
+	Speech        bool
+	SpeechCommand string
+	// HeadsetInput is the Linux input device of the sound card's jack
+	// switch; plugging a headset switches speech on for the session.
+	HeadsetInput string
 
 	// Library-only settings, for tests and the simulated kiosk.
 
@@ -129,6 +147,9 @@ func Defaults() Config {
 		StatusPoll:      5 * time.Second,
 		UploadBackoff:   time.Second,
 		ResultScreen:    20 * time.Second,
+		IdleTimeout:     90 * time.Second,
+		IdleWarning:     20 * time.Second,
+		SpeechCommand:   DefaultSpeechCommand,
 		RetryInterval:   time.Second,
 		ScannerDebounce: 2 * time.Second,
 	}
@@ -156,6 +177,7 @@ func LoadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 	portOptions(s, "scanner", &cfg.Scanner)
 	portOptions(s, "relay", &cfg.Relay)
 	s.Int(&cfg.PrinterWidthMM, "printer-width", EnvName("printer-width"), cfg.PrinterWidthMM, "paper width in mm: 58 or 80")
+	str(&cfg.PrinterProfile, "printer-profile", "printer model profile: "+profileNames()+"; empty: by the printer's USB VID:PID, else generic")
 	str(&cfg.TicketQR, "ticket-qr", "QR code printed on queue tickets, {number} and {location} replaced; empty prints none")
 	boolean(&cfg.PrintErrorSlips, "print-error-slips", "print a short slip when a check-in fails")
 	str(&cfg.ScannerSuffix, "scanner-suffix", "extra code terminator besides CR and LF, e.g. a tab")
@@ -173,6 +195,11 @@ func LoadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 	dur(&cfg.StatusPoll, "status-poll", "printer status poll interval")
 	dur(&cfg.UploadBackoff, "upload-backoff", "first retry delay for uploading offline gate scans")
 	dur(&cfg.ResultScreen, "result-screen", "how long a ticket or error stays on the counter screen")
+	dur(&cfg.IdleTimeout, "idle-timeout", "without input this long a counter screen returns to the start, after a warning")
+	dur(&cfg.IdleWarning, "idle-warning", "how long before that the warning offering more time appears, spoken and shown")
+	boolean(&cfg.Speech, "speech", "speak every screen (otherwise the help key switches speech on for a session)")
+	str(&cfg.SpeechCommand, "speech-command", "speech command, text on standard input, {voice} replaced by the espeak-ng voice")
+	str(&cfg.HeadsetInput, "headset-input", "Linux input device of the headset jack (e.g. /dev/input/by-path/...-event); plugging a headset switches speech on")
 	if err := s.Parse(args, lookup); err != nil {
 		return cfg, err
 	}
@@ -180,6 +207,25 @@ func LoadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 		return cfg, fmt.Errorf("unexpected arguments %q", s.Args())
 	}
 	return cfg, cfg.Validate()
+}
+
+func profileNames() string {
+	var names []string
+	for _, p := range printer.Profiles() {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// printerProfile is the profile in effect for the configured printer.
+func (c *Config) printerProfile() printer.Profile {
+	if c.PrinterProfile == "" && c.Printer.USB != nil {
+		if p, ok := printer.ProfileByUSB(c.Printer.USB.VID, c.Printer.USB.PID); ok {
+			return p
+		}
+	}
+	p, _ := printer.ProfileByName(c.PrinterProfile)
+	return p
 }
 
 // EnvName is the environment variable of a flag.
@@ -239,8 +285,20 @@ func (c *Config) Validate() error {
 	if c.PrinterWidthMM != 58 && c.PrinterWidthMM != 80 {
 		return fmt.Errorf("printer-width %d: want 58 or 80", c.PrinterWidthMM)
 	}
+	if _, err := printer.ProfileByName(c.PrinterProfile); err != nil {
+		return fmt.Errorf("printer-profile %q: want one of %s", c.PrinterProfile, profileNames())
+	}
 	if c.StateDir == "" {
 		return errors.New("state-dir must be set")
+	}
+	if c.IdleTimeout <= 0 || c.IdleWarning <= 0 || c.IdleWarning >= c.IdleTimeout {
+		return fmt.Errorf("idle-timeout %v and idle-warning %v: want both positive and the warning shorter", c.IdleTimeout, c.IdleWarning)
+	}
+	if c.ResultScreen <= 0 {
+		return errors.New("result-screen must be positive")
+	}
+	if strings.TrimSpace(c.SpeechCommand) == "" {
+		return errors.New("speech-command must be set")
 	}
 	if c.Heartbeat <= 0 || c.StatusPoll <= 0 || c.UploadBackoff <= 0 || c.RelayPulse <= 0 {
 		return errors.New("heartbeat, status-poll, upload-backoff and relay-pulse must be positive")

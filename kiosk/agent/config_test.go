@@ -2,11 +2,14 @@ package agent
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/digitale-verwaltung/termin/printer"
 )
 
 func TestLoadConfigPrecedence(t *testing.T) {
@@ -39,6 +42,7 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"-printer-usb", "printer"},
 		{"-relay-on", "zz"},
 		{"-printer-width", "100"},
+		{"-printer-profile", "no-such-printer"},
 		{"stray"},
 	} {
 		if _, err := LoadConfig(args, none); err == nil {
@@ -79,6 +83,40 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	cfg, err := LoadConfig([]string{"-state-dir", t.TempDir()}, func(k string) (string, bool) { return "", true })
 	if err != nil || cfg.Heartbeat != Defaults().Heartbeat {
 		t.Errorf("empty variables: %v %v", cfg.Heartbeat, err)
+	}
+}
+
+func TestPrinterProfile(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "generic"},
+		{[]string{"-printer-profile", "generic"}, "generic"},
+		{[]string{"-printer-usb", "ffff:0001"}, "generic"},
+	}
+	for _, p := range printer.Profiles() {
+		tests = append(tests, struct {
+			args []string
+			want string
+		}{[]string{"-printer-profile", strings.ToUpper(p.Name)}, p.Name})
+		for _, u := range p.USB {
+			if u.PID != 0 {
+				tests = append(tests, struct {
+					args []string
+					want string
+				}{[]string{"-printer-usb", fmt.Sprintf("%04X:%04X", u.VID, u.PID)}, p.Name})
+			}
+		}
+	}
+	for _, tt := range tests {
+		cfg, err := LoadConfig(append([]string{"-state-dir", t.TempDir()}, tt.args...), func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatalf("%q: %v", tt.args, err)
+		}
+		if got := cfg.printerProfile().Name; got != tt.want {
+			t.Errorf("%q: profile %s, want %s", tt.args, got, tt.want)
+		}
 	}
 }
 

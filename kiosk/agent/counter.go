@@ -40,6 +40,9 @@ type Outcome struct {
 	PrintError *Message   `json:"print_error,omitempty"`
 	At         time.Time  `json:"at"`
 	Appt       *time.Time `json:"appointment,omitempty"`
+	// Lang is the session's language when the outcome arose, for the
+	// ticket printed in it.
+	Lang string `json:"lang,omitempty"`
 }
 
 // CheckIn checks in the appointment behind a scanned QR payload or a typed
@@ -115,11 +118,11 @@ func (a *Agent) serverMessage(err error) Message {
 }
 
 func (a *Agent) fail(ctx context.Context, kind string, m Message) Outcome {
-	o := Outcome{Kind: "error", Error: &m, At: a.cfg.Now()}
+	o := Outcome{Kind: "error", Error: &m, At: a.cfg.Now(), Lang: a.sessionLang()}
 	a.log.Info("kiosk: refused", "action", kind, "code", m.Code)
 	a.show(o)
 	if a.cfg.PrintErrorSlips && a.printer != nil && m.Code != msgPrinter.Code {
-		if err := a.printer.PrintTicket(ctx, a.errorSlip(m)); err != nil {
+		if err := a.printer.PrintTicket(ctx, a.errorSlip(m, o.Lang)); err != nil {
 			a.notePrintError(err)
 		}
 	}
@@ -127,7 +130,7 @@ func (a *Agent) fail(ctx context.Context, kind string, m Message) Outcome {
 }
 
 func (a *Agent) issue(ctx context.Context, o Outcome) Outcome {
-	o.At = a.cfg.Now()
+	o.At, o.Lang = a.cfg.Now(), a.sessionLang()
 	if a.printer != nil {
 		if err := a.printer.PrintTicket(ctx, a.ticket(o)); err != nil {
 			a.notePrintError(err)
@@ -145,43 +148,84 @@ func (a *Agent) notePrintError(err error) {
 	a.pollPrinter(context.Background())
 }
 
-// ticket lays out a queue ticket.
+// sessionLang is the language the visitor chose.
+func (a *Agent) sessionLang() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.scr.Prefs.Lang
+}
+
+// ticketWidth is the longest line, in characters, put on a ticket: what
+// fits 58 mm paper in font A.
+const ticketWidth = 32
+
+// bilingual reports whether a ticket for lang is printed in German and
+// English, as for German and English sessions; the other languages get
+// their own text with German below where the staff need it.
+func bilingual(lang string) bool { return lang == "" || lang == "de" || lang == "en" }
+
+// ticket lays out a queue ticket in the session's language. Lines the
+// printer's code page cannot hold (Arabic, Cyrillic, Turkish ı and ş) are
+// rendered as images by the printer library; the number, QR and date stay
+// in the printer's own font.
 func (a *Agent) ticket(o Outcome) printer.Ticket {
 	t := o.Ticket
 	name := t.LocationName
 	if name == "" {
 		name = a.sc.Location.Name
 	}
-	pt := printer.Ticket{
-		Header: []string{name, "Ihre Nummer / Your number"},
-		Number: t.Number,
-		Issued: o.At.In(a.tz),
-	}
-	if t.ServiceName != "" {
-		pt.Lines = append(pt.Lines, t.ServiceName)
-	}
-	if o.Appt != nil {
-		pt.Lines = append(pt.Lines, "Termin / Appointment "+o.Appt.In(a.tz).Format("15:04"))
-	}
-	pt.Lines = append(pt.Lines,
-		fmt.Sprintf("Vor Ihnen / Ahead of you: %d", t.Ahead),
-		fmt.Sprintf("Wartezeit ca. %d Min.", t.EstimatedWaitMinutes),
-		fmt.Sprintf("Estimated wait %d min", t.EstimatedWaitMinutes))
-	pt.Footer = []string{"Bitte achten Sie auf die Anzeige.", "Please watch the display."}
+	pt := printer.Ticket{Number: t.Number, Issued: o.At.In(a.tz)}
 	if a.cfg.TicketQR != "" {
 		pt.QR = strings.NewReplacer("{number}", t.Number, "{location}", t.Location).Replace(a.cfg.TicketQR)
 	}
+	if bilingual(o.Lang) {
+		pt.Header = []string{name, "Ihre Nummer / Your number"}
+		if t.ServiceName != "" {
+			pt.Lines = append(pt.Lines, t.ServiceName)
+		}
+		if o.Appt != nil {
+			pt.Lines = append(pt.Lines, "Termin / Appointment "+o.Appt.In(a.tz).Format("15:04"))
+		}
+		pt.Lines = append(pt.Lines,
+			fmt.Sprintf("Vor Ihnen / Ahead of you: %d", t.Ahead),
+			fmt.Sprintf("Wartezeit ca. %d Min.", t.EstimatedWaitMinutes),
+			fmt.Sprintf("Estimated wait %d min", t.EstimatedWaitMinutes))
+		pt.Footer = []string{"Bitte achten Sie auf die Anzeige.", "Please watch the display."}
+		return pt
+	}
+	l := o.Lang
+	pt.Lang = l
+	pt.Header = []string{name, text(l, "your_number")}
+	if t.ServiceName != "" {
+		// The service's name is German, as the staff know it.
+		pt.Lines = append(pt.Lines, t.ServiceName)
+	}
+	if o.Appt != nil {
+		pt.Lines = append(pt.Lines, text(l, "appointment")+" "+o.Appt.In(a.tz).Format("15:04"))
+	}
+	pt.Lines = append(pt.Lines, wrap(fmt.Sprintf("%s: %d", text(l, "ahead"), t.Ahead), ticketWidth)...)
+	pt.Lines = append(pt.Lines, wrap(text(l, "wait")+" "+text(l, "minutes", t.EstimatedWaitMinutes), ticketWidth)...)
+	pt.Footer = append(wrap(text(l, "watch_display"), ticketWidth), text("de", "watch_display"))
 	return pt
 }
 
-// errorSlip is the short slip printed for a failed check-in.
-func (a *Agent) errorSlip(m Message) printer.Ticket {
-	return printer.Ticket{
-		Header: []string{a.sc.Location.Name},
-		Lines:  append(wrap(m.DE, 32), wrap(m.EN, 32)...),
-		Footer: []string{"Bitte wenden Sie sich an das Personal.", "Please ask the staff."},
-		Issued: a.cfg.Now().In(a.tz),
+// errorSlip is the short slip printed for a failed check-in: in German and
+// English, or in the session's language with the German for the staff.
+func (a *Agent) errorSlip(m Message, lang string) printer.Ticket {
+	slip := printer.Ticket{Header: []string{a.sc.Location.Name}, Issued: a.cfg.Now().In(a.tz)}
+	if bilingual(lang) {
+		slip.Lines = append(wrap(m.DE, ticketWidth), wrap(m.EN, ticketWidth)...)
+		slip.Footer = []string{"Bitte wenden Sie sich an das Personal.", "Please ask the staff."}
+		return slip
 	}
+	slip.Lang = lang
+	local := messageText(lang, &m)
+	slip.Lines = wrap(local.Text, ticketWidth)
+	if local.Lang != "de" {
+		slip.Lines = append(slip.Lines, wrap(m.DE, ticketWidth)...)
+	}
+	slip.Footer = append(wrap(text(lang, "ask_staff"), ticketWidth), text("de", "ask_staff"))
+	return slip
 }
 
 // wrap breaks s into lines of at most n runes at spaces.

@@ -74,7 +74,7 @@ func TestCounterCheckInAndWalkIn(t *testing.T) {
 	// No appointment: choose a service on the touch page.
 	r.post("/home", nil)
 	r.post("/services", nil)
-	if html := r.page(); !strings.Contains(html, `value="meldebescheinigung">Meldebescheinigung</button>`) {
+	if html := r.page(); !strings.Contains(html, `value="meldebescheinigung"`) || !strings.Contains(html, `>Meldebescheinigung</button>`) {
 		t.Errorf("service buttons missing:\n%s", html)
 	}
 	r.post("/walk-in", url.Values{"service": {"meldebescheinigung"}})
@@ -171,8 +171,12 @@ func TestCounterRecoversAndReportsPaperOut(t *testing.T) {
 		json.Unmarshal(s.deviceStatus(r.device.ID), &st)
 		return st.Printer.Paper == "out" && !st.Printer.Online && st.Scanner.Connected
 	})
-	if html := r.page(); !strings.Contains(html, "kein Papier mehr") || !strings.Contains(html, "out of paper") {
+	if html := r.page(); !strings.Contains(html, "kein Papier mehr") {
 		t.Errorf("page does not show paper out:\n%s", html)
+	}
+	r.post("/lang", url.Values{"lang": {"en"}})
+	if html := r.page(); !strings.Contains(html, "out of paper") || !strings.Contains(html, `<html lang="en" dir="ltr"`) {
+		t.Errorf("English page does not show paper out:\n%s", html)
 	}
 	r.post("/services", nil)
 	r.post("/walk-in", url.Values{"service": {"personalausweis"}})
@@ -189,5 +193,70 @@ func TestCounterRecoversAndReportsPaperOut(t *testing.T) {
 	r.post("/walk-in", url.Values{"service": {"personalausweis"}})
 	if rc := waitReceipt(t, r.printer, 2); !strings.Contains(rc.Text(), "\nA001\n") {
 		t.Errorf("after new roll:\n%s", rc.Text())
+	}
+}
+
+// Inactivity first warns, "more time" restarts the clock, and the timeout
+// returns to the start with the session's settings reset.
+func TestCounterIdleWarningAndMoreTime(t *testing.T) {
+	s := startServer(t)
+	r := newRig(t, s, rigOptions{location: office, mode: "counter", tweak: func(c *agent.Config) {
+		c.IdleTimeout, c.IdleWarning = 3*time.Second, 2*time.Second
+	}})
+	r.post("/lang", url.Values{"lang": {"uk"}})
+	r.post("/display", url.Values{"toggle": {"large"}})
+	r.post("/services", nil)
+	start := time.Now()
+	eventually(t, "the warning", 5*time.Second, func() bool { return r.status().Warning })
+	if waited := time.Since(start); waited < 900*time.Millisecond {
+		t.Errorf("warning after %v, want about 1s", waited)
+	}
+	html := r.page()
+	if !strings.Contains(html, `role="alertdialog"`) || !strings.Contains(html, "Вам потрібно більше часу?") || !strings.Contains(html, `id="more-time"`) {
+		t.Errorf("warning not shown:\n%s", html)
+	}
+	r.post("/more-time", nil)
+	if st := r.status(); st.Warning || st.Screen != "services" || st.Lang != "uk" {
+		t.Errorf("after more time: %+v", st)
+	}
+	eventually(t, "the timeout", 6*time.Second, func() bool { return r.status().Screen == "home" })
+	if st := r.status(); st.Lang != "de" || strings.Contains(r.page(), `class="large`) {
+		t.Errorf("settings kept after the timeout: %+v", st)
+	}
+}
+
+// A session in Arabic or Ukrainian gets its ticket in that language: the
+// lines the code page cannot hold arrive as raster images, the number, the
+// German service name and the German line for the staff as text.
+func TestCounterTicketInTheSessionLanguage(t *testing.T) {
+	s := startServer(t)
+	r := newRig(t, s, rigOptions{location: office, mode: "counter", tweak: func(c *agent.Config) { c.PrintErrorSlips = true }})
+	// German first: the bilingual ticket has no images.
+	r.post("/walk-in", url.Values{"service": {"meldebescheinigung"}})
+	if rc := waitReceipt(t, r.printer, 1); rc.Images != 0 || !strings.Contains(rc.Text(), "Ihre Nummer / Your number") {
+		t.Errorf("German ticket: %d images\n%s", rc.Images, rc.Text())
+	}
+	for i, lang := range []string{"ar", "uk"} {
+		r.post("/done", nil)
+		r.post("/lang", url.Values{"lang": {lang}})
+		r.post("/walk-in", url.Values{"service": {"meldebescheinigung"}})
+		rc := waitReceipt(t, r.printer, 2+2*i)
+		text := rc.Text()
+		if rc.Images < 3 || !strings.Contains(text, "Meldebescheinigung") || !strings.Contains(text, "Bitte achten Sie auf die Anzeige.") ||
+			strings.Contains(text, "Your number") || !regexp.MustCompile(`\nA00\d\n`).MatchString(text) {
+			t.Errorf("%s ticket: %d images\n%s", lang, rc.Images, text)
+		}
+		if st := r.status(); st.Outcome == nil || st.Outcome.Lang != lang {
+			t.Errorf("%s: outcome %+v", lang, st.Outcome)
+		}
+		// A failed check-in prints its slip in the language too.
+		if err := r.scanner.Scan("https://example.org/not-a-ticket"); err != nil {
+			t.Fatal(err)
+		}
+		slip := waitReceipt(t, r.printer, 3+2*i)
+		if slip.Images == 0 || !strings.Contains(strings.Join(strings.Fields(slip.Text()), " "), "kein gültiges Ticket") {
+			t.Errorf("%s slip: %d images\n%s", lang, slip.Images, slip.Text())
+		}
+		time.Sleep(150 * time.Millisecond) // the scanner's debounce
 	}
 }
