@@ -390,3 +390,18 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			strings.Join(documented, "\n"), strings.Join(served, "\n"))
 	}
 }
+
+// TestUnknownMethodIsTheJSONError: a method the framework does not know
+// gets the JSON error, not the framework's plain text.
+func TestUnknownMethodIsTheJSONError(t *testing.T) {
+	a := newTestApp(t)
+	for _, path := range []string{"/api/v1/locations", "/api/v1/holds", "/api/v1/nowhere", "/healthz"} {
+		for _, method := range []string{"FOO", "PROPFIND", "get"} {
+			res := a.do(t, method, path, "")
+			code, en, de := errorOf(t, res)
+			if res.status != 405 || code != "method_not_allowed" || en == "" || de == "" {
+				t.Fatalf("%s %s: %d %s", method, path, res.status, res.body)
+			}
+		}
+	}
+}
