@@ -172,7 +172,7 @@ func (s *testServer) do(t *testing.T, method, path, body string, header ...strin
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := apiClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

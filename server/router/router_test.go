@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/openapicheck"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/server/auth"
 	"github.com/digitale-verwaltung/termin/server/citizen"
@@ -92,7 +93,21 @@ func (a *testApp) do(t *testing.T, method, path, body string, header ...string) 
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	checkOpenAPI(t, req, []byte(body), res.StatusCode, res.Header, b)
 	return answer{res.StatusCode, res.Header, b}
+}
+
+// checkOpenAPI fails the test when an exchange does not match
+// docs/openapi.yaml.
+func checkOpenAPI(t *testing.T, req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
+	t.Helper()
+	checker, err := openapicheck.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checker.Check(req, reqBody, status, header, body); err != nil {
+		t.Error(err)
+	}
 }
 
 func errorOf(t *testing.T, a answer) (code, en, de string) {
