@@ -2,6 +2,7 @@ package request
 
 import (
 	"bytes"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -23,7 +24,13 @@ func Screen(c *fiber.Ctx) error {
 		return response.ErrEncodingUnsupported
 	}
 	for _, seg := range strings.Split(c.Path(), "/") {
-		if err := checkText("path", seg, MaxPathSegment); err != nil {
+		// The framework hands path parameters on as sent: check what
+		// the escapes stand for, too.
+		decoded, err := url.PathUnescape(seg)
+		if err != nil {
+			return errNotText("path")
+		}
+		if err := checkText("path", decoded, MaxPathSegment); err != nil {
 			return err
 		}
 	}
