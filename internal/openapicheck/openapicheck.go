@@ -266,3 +266,6 @@ func (t Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// Doc is the loaded document (with its object schemas closed).
+func (c *Checker) Doc() *openapi3.T { return c.doc }
