@@ -172,7 +172,7 @@ func (s *testServer) do(t *testing.T, method, path, body string, header ...strin
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := apiClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,6 +303,12 @@ func TestErrorsAreJSONWithStableCodes(t *testing.T) {
 		{"availability too long", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from=2026-01-01&to=2026-03-01", "", 400, "range_too_long"},
 		{"availability reversed", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from=" + today + "&to=2020-01-01", "", 400, "invalid_request"},
 		{"availability unknown service", "GET", "/api/v1/availability?location=stadtbad&service=sauna&from=" + today, "", 404, "service_not_found"},
+		{"body is an array", "POST", "/api/v1/holds", `[]`, 400, "invalid_json"},
+		{"NUL in a name", "POST", "/api/v1/bookings", `{"hold":"` + live + `","name":"A\u0000","email":"a@example.org"}`, 400, "text_invalid"},
+		{"lone surrogate in an email", "POST", "/api/v1/bookings", `{"hold":"` + live + `","name":"A","email":"\ud800@example.org"}`, 400, "text_invalid"},
+		{"overlong name", "POST", "/api/v1/bookings", `{"hold":"` + live + `","name":"` + strings.Repeat("a", 201) + `","email":"a@example.org"}`, 400, "too_long"},
+		{"NUL in a query", "GET", "/api/v1/availability?location=stadtbad%00&service=erwachsene&from=" + today, "", 400, "text_invalid"},
+		{"unknown method", "FOO", "/api/v1/locations", "", 405, "method_not_allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

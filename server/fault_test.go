@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/digitale-verwaltung/termin/internal/openapicheck"
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/server/config"
@@ -117,6 +118,12 @@ func (r *rushResult) note(step string, status int, hdr http.Header, body []byte)
 	}
 }
 
+func (r *rushResult) noteBad(what string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bad = append(r.bad, what)
+}
+
 func (r *rushResult) count(key string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -137,6 +144,13 @@ func rush(ctx context.Context, urls []string, pool, start string, workers int) *
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
+		// Every answer of the rush must be as docs/openapi.yaml says too;
+		// a mismatch is an answer the server must never give.
+		if checker, err := openapicheck.Default(); err != nil {
+			res.noteBad(err.Error())
+		} else if err := checker.Check(req, []byte(body), resp.StatusCode, resp.Header, b); err != nil {
+			res.noteBad(err.Error())
+		}
 		return resp.StatusCode, resp.Header, b, nil
 	}
 	var wg sync.WaitGroup

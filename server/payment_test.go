@@ -257,7 +257,7 @@ func (s *payServer) reconcileWith(t *testing.T, camtDays int, edit func(settle, 
 	req, _ := http.NewRequest("POST", s.URL+"/api/v1/finance/reconciliations", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+testAdminKey)
-	res, err := http.DefaultClient.Do(req)
+	res, err := apiClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,6 +63,8 @@ func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 	return pgtx.InTx(ctx, s.db, booking.ErrUnavailable, fn)
 }
 
+// unavailable wraps the error of a failed statement: an outage of the
+// store, unless PostgreSQL refused the statement's input (pgtx.Fail).
 func unavailable(what string, err error) error {
-	return fmt.Errorf("%w: %s: %w", booking.ErrUnavailable, what, err)
+	return pgtx.Fail(booking.ErrUnavailable, what, err)
 }

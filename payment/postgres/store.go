@@ -8,7 +8,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"fmt"
 	"io/fs"
 	"time"
 
@@ -57,8 +56,10 @@ type txStore struct {
 var _ payment.Tx = (*txStore)(nil)
 
 // unavailable wraps a database failure in the payment sentinel.
+// unavailable wraps the error of a failed statement: an outage of the
+// store, unless PostgreSQL refused the statement's input (pgtx.Fail).
 func unavailable(what string, err error) error {
-	return fmt.Errorf("%w: %s: %w", payment.ErrStoreUnavailable, what, err)
+	return pgtx.Fail(payment.ErrStoreUnavailable, what, err)
 }
 
 func nullTime(t time.Time) any {

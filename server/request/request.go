@@ -4,6 +4,7 @@
 package request
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"time"
@@ -13,12 +14,16 @@ import (
 	"github.com/digitale-verwaltung/termin/server/response"
 )
 
-// JSON parses the body into v strictly enough that a wrong type is a
-// clear error rather than a zero value.
+// JSON parses the body, a JSON object, into v strictly enough that a
+// wrong type is a clear error rather than a zero value. It reads the body
+// as it arrived: Screen has refused compressed ones.
 func JSON(c *fiber.Ctx, v any) error {
-	body := c.Body()
+	body := c.Request().Body()
 	if len(body) == 0 {
 		return response.ErrInvalidJSON
+	}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' && json.Valid(trimmed) {
+		return response.ErrObjectExpected
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError

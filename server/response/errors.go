@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/pgtx"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/reconcile"
 	"github.com/digitale-verwaltung/termin/server/fairness"
@@ -17,7 +18,16 @@ import (
 // Answers the HTTP layer gives itself, for requests that fail before or
 // beside the domain.
 var (
-	ErrInvalidJSON        = New(400, "invalid_json", "The request body is not valid JSON.", "Der Inhalt der Anfrage ist kein gültiges JSON.")
+	ErrInvalidJSON = New(400, "invalid_json", "The request body is not valid JSON.", "Der Inhalt der Anfrage ist kein gültiges JSON.")
+	// ErrObjectExpected answers a body that is JSON but not an object.
+	ErrObjectExpected = New(400, "invalid_json", "The request body must be a JSON object {...}, not an array or a single value.", "Der Inhalt der Anfrage muss ein JSON-Objekt {...} sein, kein Array und kein einzelner Wert.")
+	// ErrEncodingUnsupported answers a compressed body: requests are
+	// taken as sent, so a small body cannot unpack to gigabytes.
+	ErrEncodingUnsupported = New(415, "encoding_unsupported", "Compressed request bodies are not accepted; send the body uncompressed.", "Komprimierte Anfragen werden nicht angenommen; bitte senden Sie den Inhalt unkomprimiert.")
+	// ErrInputRejected answers a value the database refused to store or
+	// compare (SQLSTATE class 22), which the screening let through: the
+	// request is at fault, and retrying it cannot help.
+	ErrInputRejected      = New(422, "input_rejected", "A value of the request cannot be processed.", "Ein Wert der Anfrage kann nicht verarbeitet werden.")
 	ErrNotFound           = New(404, "not_found", "There is nothing at this address.", "Unter dieser Adresse gibt es nichts.")
 	ErrMethodNotAllowed   = New(405, "method_not_allowed", "This method is not allowed here.", "Diese Methode ist hier nicht erlaubt.")
 	ErrUnauthorized       = New(401, "unauthorized", "A valid access token is required.", "Ein gültiges Zugangstoken ist erforderlich.")
@@ -57,6 +67,8 @@ type Mapping struct {
 // Table maps the domain's outcomes to answers, first match wins. It is the
 // only place that decides how a domain error is answered.
 var Table = []Mapping{
+	// Input the database refused is the client's fault, not an outage.
+	{[]error{pgtx.ErrInputRejected}, ErrInputRejected},
 	// Store outages first: a wrapped outage may carry another sentinel too.
 	{[]error{booking.ErrUnavailable}, ErrUnavailable},
 	{[]error{fairness.ErrUnavailable}, ErrUnavailable},
@@ -113,6 +125,7 @@ var fiberErrors = map[int]*Error{
 	fiber.StatusRequestHeaderFieldsTooLarge: ErrHeadersTooLarge,
 	fiber.StatusBadRequest:                  ErrInvalidJSON,
 	fiber.StatusUnprocessableEntity:         ErrInvalidJSON,
+	fiber.StatusUnsupportedMediaType:        ErrEncodingUnsupported,
 }
 
 // For classifies any error a handler returns.

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/pgtx"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/reconcile"
 	"github.com/digitale-verwaltung/termin/server/fairness"
@@ -71,6 +72,9 @@ func TestErrorTable(t *testing.T) {
 		// An outage wins over the outcome it interrupted.
 		{fmt.Errorf("%w: %w", booking.ErrUnavailable, booking.ErrHoldExpired), 503, "unavailable"},
 
+		// Input PostgreSQL refused (class 22) is the client's, never an outage.
+		{fmt.Errorf("%w: heartbeat: invalid byte sequence", pgtx.ErrInputRejected), 422, "input_rejected"},
+		{fiber.ErrUnsupportedMediaType, 415, "encoding_unsupported"},
 		{fmt.Errorf("lookup: %w", booking.ErrBookingNotFound), 404, "booking_not_found"},
 		{fiber.ErrNotFound, 404, "not_found"},
 		{fiber.ErrMethodNotAllowed, 405, "method_not_allowed"},

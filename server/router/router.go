@@ -6,12 +6,15 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/valyala/fasthttp"
 
+	"github.com/digitale-verwaltung/termin/server/request"
 	"github.com/digitale-verwaltung/termin/server/response"
 )
 
@@ -41,6 +44,7 @@ func New(cfg Config) *fiber.App {
 		BodyLimit:             256 << 10,
 	})
 	app.Use(recover.New())
+	app.Use(request.Screen)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return response.OK(c, statusJSON{"ok"}) })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
@@ -55,7 +59,33 @@ func New(cfg Config) *fiber.App {
 		g.Routes(v1)
 	}
 	app.Use(func(c *fiber.Ctx) error { return response.ErrNotFound })
+	answerUnknownMethods(app)
 	return app
+}
+
+// answerUnknownMethods answers a request with a method the framework does
+// not know (FOO) with the JSON error: the framework itself would answer
+// plain text before any handler or error handler runs.
+func answerUnknownMethods(app *fiber.App) {
+	known := map[string]bool{}
+	for _, m := range app.Config().RequestMethods {
+		known[m] = true
+	}
+	body, err := json.Marshal(fiber.Map{"error": response.ErrMethodNotAllowed})
+	if err != nil {
+		panic(err)
+	}
+	srv := app.Server()
+	next := srv.Handler
+	srv.Handler = func(ctx *fasthttp.RequestCtx) {
+		if known[string(ctx.Method())] {
+			next(ctx)
+			return
+		}
+		ctx.SetStatusCode(response.ErrMethodNotAllowed.Status)
+		ctx.SetContentType(fiber.MIMEApplicationJSONCharsetUTF8)
+		ctx.SetBody(body)
+	}
 }
 
 type statusJSON struct {

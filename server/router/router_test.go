@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/openapicheck"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/server/auth"
 	"github.com/digitale-verwaltung/termin/server/citizen"
@@ -92,7 +93,21 @@ func (a *testApp) do(t *testing.T, method, path, body string, header ...string) 
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	checkOpenAPI(t, req, []byte(body), res.StatusCode, res.Header, b)
 	return answer{res.StatusCode, res.Header, b}
+}
+
+// checkOpenAPI fails the test when an exchange does not match
+// docs/openapi.yaml.
+func checkOpenAPI(t *testing.T, req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
+	t.Helper()
+	checker, err := openapicheck.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checker.Check(req, reqBody, status, header, body); err != nil {
+		t.Error(err)
+	}
 }
 
 func errorOf(t *testing.T, a answer) (code, en, de string) {
@@ -388,5 +403,20 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	if strings.Join(documented, "\n") != strings.Join(served, "\n") {
 		t.Fatalf("docs/openapi.yaml and the routes differ\ndocumented:\n%s\n\nserved:\n%s",
 			strings.Join(documented, "\n"), strings.Join(served, "\n"))
+	}
+}
+
+// TestUnknownMethodIsTheJSONError: a method the framework does not know
+// gets the JSON error, not the framework's plain text.
+func TestUnknownMethodIsTheJSONError(t *testing.T) {
+	a := newTestApp(t)
+	for _, path := range []string{"/api/v1/locations", "/api/v1/holds", "/api/v1/nowhere", "/healthz"} {
+		for _, method := range []string{"FOO", "PROPFIND", "get"} {
+			res := a.do(t, method, path, "")
+			code, en, de := errorOf(t, res)
+			if res.status != 405 || code != "method_not_allowed" || en == "" || de == "" {
+				t.Fatalf("%s %s: %d %s", method, path, res.status, res.body)
+			}
+		}
 	}
 }
