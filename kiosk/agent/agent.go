@@ -71,6 +71,10 @@ type Agent struct {
 	pst       printer.Status
 	pstErr    error
 	pstKnown  bool
+	// printFault is a ticket the printer could not print as laid out
+	// (a QR too large for the paper), kept until a print succeeds, so
+	// staff see it in the device status; "" when the last print worked.
+	printFault string
 	serverOK  bool
 	lastHBErr string
 	scr       screen
@@ -442,6 +446,9 @@ type PrinterState struct {
 	Paper      string `json:"paper"` // ok, near_end, out or unknown
 	CoverOpen  bool   `json:"cover_open"`
 	Problem    string `json:"problem,omitempty"`
+	// PrintFault is why the last ticket could not be printed although
+	// the printer is fine: qr_too_large or qr_too_long.
+	PrintFault string `json:"print_fault,omitempty"`
 }
 
 func printerSummary(st printer.Status, err error, known bool) PrinterState {
@@ -497,6 +504,7 @@ func (a *Agent) Status() DeviceStatus {
 	s.Mode = a.mode
 	if a.printer != nil {
 		s.Printer = printerSummary(a.pst, a.pstErr, a.pstKnown)
+		s.Printer.PrintFault = a.printFault
 	}
 	a.mu.Unlock()
 	if a.scannerPort != nil {

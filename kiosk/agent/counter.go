@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -135,6 +136,8 @@ func (a *Agent) issue(ctx context.Context, o Outcome) Outcome {
 		if err := a.printer.PrintTicket(ctx, a.ticket(o)); err != nil {
 			a.notePrintError(err)
 			o.PrintError = &msgPrintFailed
+		} else {
+			a.setPrintFault("")
 		}
 	}
 	a.log.Info("kiosk: ticket", "number", o.Ticket.Number, "service", o.Ticket.Service, "printed", o.PrintError == nil)
@@ -142,10 +145,32 @@ func (a *Agent) issue(ctx context.Context, o Outcome) Outcome {
 	return o
 }
 
-// notePrintError records the fault a failed print revealed.
+// notePrintError records the fault a failed print revealed: a ticket
+// that cannot be laid out on this paper goes into the device status (the
+// printer itself is fine, so its status would not show it); anything else
+// is asked of the printer.
 func (a *Agent) notePrintError(err error) {
 	a.log.Warn("print failed", "err", err)
-	a.pollPrinter(context.Background())
+	switch {
+	case errors.Is(err, printer.ErrQRTooLarge):
+		a.setPrintFault("qr_too_large")
+	case errors.Is(err, printer.ErrQRTooLong):
+		a.setPrintFault("qr_too_long")
+	default:
+		a.pollPrinter(context.Background())
+	}
+}
+
+// setPrintFault records why tickets cannot be printed and tells the server
+// at once when that changes.
+func (a *Agent) setPrintFault(fault string) {
+	a.mu.Lock()
+	changed := a.printFault != fault
+	a.printFault = fault
+	a.mu.Unlock()
+	if changed {
+		a.KickHeartbeat()
+	}
 }
 
 // sessionLang is the language the visitor chose.

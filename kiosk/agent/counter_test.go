@@ -260,3 +260,28 @@ func TestCounterTicketInTheSessionLanguage(t *testing.T) {
 		time.Sleep(150 * time.Millisecond) // the scanner's debounce
 	}
 }
+
+// A ticket QR the paper cannot hold is never clipped: the visitor is told
+// the number could not be printed, and the server's device list says why,
+// until a ticket prints again.
+func TestCounterReportsAQRTooLargeForThePaper(t *testing.T) {
+	s := startServer(t)
+	long := "https://termin.example.de/warten/{location}/{number}?" + strings.Repeat("x", 600)
+	r := newRig(t, s, rigOptions{location: office, mode: "counter", tweak: func(c *agent.Config) {
+		c.TicketQR = long
+		c.PrinterWidthMM = 58
+	}})
+	eventually(t, "printer connected", 5*time.Second, func() bool { return r.status().Printer.Connected })
+	r.post("/walk-in", url.Values{"service": {"meldebescheinigung"}})
+	if st := r.status(); st.Outcome == nil || st.Outcome.PrintError == nil || st.Outcome.PrintError.Code != "print_failed" {
+		t.Fatalf("walk-in with a QR too large: %+v", st.Outcome)
+	}
+	eventually(t, "fault at the server", 10*time.Second, func() bool {
+		var st agent.DeviceStatus
+		json.Unmarshal(s.deviceStatus(r.device.ID), &st)
+		return st.Printer.PrintFault == "qr_too_large" && st.Printer.Paper == "ok"
+	})
+	if got := len(r.printer.Receipts()); got != 0 {
+		t.Errorf("%d receipts printed with a clipped QR", got)
+	}
+}
