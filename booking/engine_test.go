@@ -424,7 +424,7 @@ func TestHoldValidation(t *testing.T) {
 			t.Fatalf("unknown location: %v", err)
 		}
 		h, _ := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), r.at(10, 0), 1)
-		for _, c := range []booking.Contact{{"", "a@b.de"}, {"A", "not-an-email"}, {"A", "a@b"}, {"A", "Anna <a@b.de>"}} {
+		for _, c := range []booking.Contact{{Email: "a@b.de"}, {Name: "A", Email: "not-an-email"}, {Name: "A", Email: "a@b"}, {Name: "A", Email: "Anna <a@b.de>"}} {
 			if _, err := r.engine.Book(ctx, h.ID, c, booking.BookOptions{}); !errors.Is(err, booking.ErrNameInvalid) && !errors.Is(err, booking.ErrEmailInvalid) {
 				t.Errorf("contact %+v: %v", c, err)
 			}

@@ -3,6 +3,7 @@ package booking
 import (
 	"crypto/ed25519"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func TestTicketSignVerify(t *testing.T) {
 	c := TicketClaims{Code: "K7Q2MX90", Location: "stadtbad", Service: "erwachsene", Start: 1_900_000_000, End: 1_900_005_400, Units: 2}
 	payload := SignTicket(priv, c)
 	got, err := VerifyTicket(pub, payload)
-	if err != nil || got != c {
+	if err != nil || !reflect.DeepEqual(got, c) {
 		t.Fatalf("verify: %+v %v", got, err)
 	}
 	if _, err := VerifyTicket(otherPub, payload); !errors.Is(err, ErrTicketSignature) {
