@@ -836,3 +836,17 @@ func TestRemindersFollowTheBooking(t *testing.T) {
 		t.Errorf("unpaid booking's events: %s", got)
 	}
 }
+
+func TestCatalogKeepsAddressAndWhatToBring(t *testing.T) {
+	r := newRigWith(t, servicetest.SingleRedis, func(l *booking.Location) {
+		l.Address = booking.Address{Street: "Bahnhofstraße 47", PostalCode: "56068", City: "Koblenz"}
+		l.LeadMinutes, l.ActivationMinutes = 15, 20
+	}, 1, 30, booking.Service{ID: "a", DurationMinutes: 30, MaxUnits: 1,
+		WhatToBring: booking.Text{DE: "Personalausweis", EN: "Identity card"}})
+	l, _, _ := r.engine.Location(r.loc.ID)
+	s, _ := r.engine.Service(r.loc.ID, r.svc("a"))
+	if l.Address.String() != "Bahnhofstraße 47, 56068 Koblenz" || l.LeadMinutes != 15 || l.ActivationMinutes != 20 ||
+		s.WhatToBring != (booking.Text{DE: "Personalausweis", EN: "Identity card"}) {
+		t.Errorf("location %+v service %+v", l, s)
+	}
+}
