@@ -317,7 +317,8 @@ func TestPoolOrderOfSeveralTicketTypes(t *testing.T) {
 		r := newRig(t, b, 5, 90,
 			booking.Service{ID: "adult", DurationMinutes: 90, MaxUnits: 4, FeeCents: 450},
 			booking.Service{ID: "reduced", DurationMinutes: 90, MaxUnits: 4, FeeCents: 250},
-			booking.Service{ID: "sauna", DurationMinutes: 180, MaxUnits: 4, FeeCents: 900})
+			booking.Service{ID: "sauna", DurationMinutes: 180, MaxUnits: 4, FeeCents: 900},
+			booking.Service{ID: "locker", DurationMinutes: 90, MaxUnits: 4, FeeCents: 100, Payment: booking.PayCounter})
 		ctx := context.Background()
 		order := r.items("adult", 2, "reduced", 1)
 		h, err := r.engine.PlaceHoldFor(ctx, r.loc.ID, order, r.at(10, 0))
@@ -342,6 +343,7 @@ func TestPoolOrderOfSeveralTicketTypes(t *testing.T) {
 			want  error
 		}{
 			{r.items("adult", 1, "sauna", 1), booking.ErrChoiceInvalid},
+			{r.items("adult", 1, "locker", 1), booking.ErrChoiceInvalid}, // paid differently
 			{r.items("adult", 3, "reduced", 2), booking.ErrUnitsInvalid},
 			{r.items("adult", 0, "reduced", 2), booking.ErrUnitsInvalid},
 		} {

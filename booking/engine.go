@@ -321,7 +321,7 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 		HoldID: holdID, LocationID: l.ID, ServiceID: rec.Service, Items: rec.items(),
 		Start: rec.Start.UTC(), End: rec.End.UTC(),
 		Units: rec.Units, Name: strings.TrimSpace(c.Name), Email: c.Email, Phone: strings.TrimSpace(c.Phone),
-		Lang: c.lang(), Status: status, CalendarUID: newCalendarUID(), ActivationDeadline: activateBy,
+		Lang: c.lang(), Status: status, ActivationDeadline: activateBy,
 	}
 	var salt []byte
 	if len(e.ManageKey) > 0 {
@@ -341,7 +341,7 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 	}
 	var token string
 	for attempt := 0; ; attempt++ {
-		b.Code = NewBookingCode()
+		b.Code, b.CalendarUID = NewBookingCode(), newCalendarUID()
 		token = e.newManageToken(b.Code, salt)
 		hash := sha256.Sum256([]byte(token))
 		nb.TokenHash = hash[:]

@@ -39,6 +39,8 @@ func (p *Plan) cells(l *Location) int { return p.Minutes / l.SlotMinutes }
 // plan checks a choice against the catalog:
 //   - one item: a service with Count units (1..MaxUnits), as a single
 //     service has always been booked;
+//   - several items: all paid the same way (online or at the counter), so
+//     one booking has one way of paying;
 //   - several items at an office: distinct services, each Count 1, their
 //     durations added, one desk;
 //   - several items at a pool: distinct ticket types of the same
@@ -71,6 +73,11 @@ func (e *Engine) plan(l *Location, items []Item) (*Plan, error) {
 	if len(items) == 1 {
 		p.Minutes, p.Units, p.StepMinutes = first.DurationMinutes, items[0].Count, first.DurationMinutes
 		return p, nil
+	}
+	for _, s := range p.Services {
+		if s.Payment != first.Payment {
+			return nil, ErrChoiceInvalid
+		}
 	}
 	switch l.Kind {
 	case KindOffice:

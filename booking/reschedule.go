@@ -79,10 +79,10 @@ func (e *Engine) Reschedule(ctx context.Context, code, token, holdID string) (*B
 		BookingID: b.ID, From: b.Start, HoldID: holdID, Start: start, End: end, Units: rec.Units,
 		Cells: l.cellsBetween(start, end, rec.Units),
 		Limit: ContactLimit{Hash: e.contactHash(b.Email), Day: DateOf(start.In(tz)), Max: e.ContactLimits[l.Kind]},
-		Now:   now.UTC(),
-	}
-	if b.Status == StatusConfirmed {
-		r.RemindAt = e.remindAt(start, now)
+		// Kept with the booking; the record writes the reminder event once
+		// the booking is confirmed (now, or when it is activated).
+		RemindAt: e.remindAt(start, now),
+		Now:      now.UTC(),
 	}
 	freed, err := e.records.RescheduleBooking(ctx, r)
 	switch {
