@@ -2,6 +2,8 @@ package booking
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"time"
 )
 
@@ -181,13 +183,68 @@ func (e *Engine) fill(ctx context.Context, l *Location, tz *time.Location, days 
 	for i, bm := range bms {
 		days[i].bits = bm
 	}
-	for _, i := range missing {
-		sd := days[i]
-		if err := e.withDay(ctx, l, tz, sd.day, func() (err error) {
-			sd.bits, err = e.holds.Bitmap(ctx, l.ID, sd.day, now)
-			return err
-		}); err != nil {
-			return err
+	if len(missing) == 0 {
+		return nil
+	}
+	// Days the hold store has no state of (after a start or a loss) are
+	// loaded together: one record-store query for their span, their marks
+	// pipelined, their bitmaps read in one more round trip.
+	load := make([]Date, len(missing))
+	for i, m := range missing {
+		load[i] = days[m].day
+	}
+	e.log.InfoContext(ctx, "loading location-days into the hold store", "location", l.ID, "days", len(load))
+	if err := e.loadDays(ctx, l, tz, load); err != nil {
+		return err
+	}
+	bms, still, err := e.holds.Bitmaps(ctx, l.ID, load, now)
+	if err != nil {
+		return err
+	}
+	if len(still) > 0 {
+		return fmt.Errorf("%w: %d location-days not loaded after loading them", ErrUnavailable, len(still))
+	}
+	for i, m := range missing {
+		days[m].bits = bms[i]
+	}
+	return nil
+}
+
+// loadDays is LoadDay for several days of a location: one record-store
+// query for their span, and the marks sent together.
+func (e *Engine) loadDays(ctx context.Context, l *Location, tz *time.Location, days []Date) error {
+	first, last := days[0], days[0]
+	for _, d := range days {
+		if d.Before(first) {
+			first = d
+		}
+		if last.Before(d) {
+			last = d
+		}
+	}
+	cells, err := e.records.BookedCells(ctx, l.ID, first.Midnight(tz), last.AddDays(1).Midnight(tz))
+	if err != nil {
+		return err
+	}
+	byDay := make(map[Date][]UnitCell, len(days))
+	for _, c := range cells {
+		d := DateOf(c.CellStart.In(tz))
+		byDay[d] = append(byDay[d], c)
+	}
+	now := e.Now()
+	errs := make([]error, len(days))
+	var wg sync.WaitGroup
+	for i, d := range days {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.holds.Mark(ctx, l.ID, d, keyTTL(d, tz, now), offsetsOf(l, d, tz, byDay[d]))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("load %s %s into the hold store: %w", l.ID, days[i], err)
 		}
 	}
 	return nil
