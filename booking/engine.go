@@ -263,7 +263,10 @@ type Confirmation struct {
 
 // BookOptions let a caller shape a booking made from a hold.
 type BookOptions struct {
-	// Status of the new booking; StatusConfirmed when empty.
+	// Status of the new booking. When empty: StatusConfirmed, or
+	// StatusPendingActivation at a location with double opt-in. Set
+	// StatusConfirmed to skip the opt-in (the citizen confirmed otherwise,
+	// e.g. by paying).
 	Status string
 	// Recorder writes the booking; the engine's record store when nil.
 	// The payment flow passes its own, which writes the payment row in
@@ -314,6 +317,9 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 			// or released by ExpireActivations.
 			status = StatusPendingActivation
 			t := now.Add(time.Duration(l.ActivationMinutes) * time.Minute).UTC()
+			if rec.Start.Before(t) {
+				t = rec.Start.UTC() // an appointment sooner than that is released when it starts
+			}
 			activateBy = &t
 		}
 	}

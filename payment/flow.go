@@ -278,7 +278,9 @@ func (f *Flow) rebook(ctx context.Context, p *Payment, rep StatusReport) error {
 	why := ""
 	hold, err := f.Engine.PlaceHoldFor(ctx, old.LocationID, old.Items, old.Start)
 	if err == nil {
-		_, err = f.Engine.Book(ctx, hold.ID, booking.Contact{Name: old.Name, Email: old.Email}, booking.BookOptions{
+		_, err = f.Engine.Book(ctx, hold.ID, booking.Contact{Name: old.Name, Email: old.Email, Phone: old.Phone, Lang: old.Lang}, booking.BookOptions{
+			// Paid: confirmed without an opt-in.
+			Status:   booking.StatusConfirmed,
 			Recorder: &lateRecorder{f: f, old: old, reference: p.Reference, rep: rep},
 		})
 		if err == nil {
