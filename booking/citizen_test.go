@@ -852,3 +852,30 @@ func TestCatalogKeepsAddressAndWhatToBring(t *testing.T) {
 		t.Errorf("location %+v service %+v", l, s)
 	}
 }
+
+// A reschedule to another day moves the booking's count under the
+// per-contact limit with it.
+func TestRescheduleMovesTheContactCount(t *testing.T) {
+	r := newRigWith(t, servicetest.SingleRedis, office, 3, 60, booking.Service{ID: "a", DurationMinutes: 60, MaxUnits: 1})
+	r.engine.ContactLimits = map[string]int{booking.KindOffice: 1}
+	ctx := context.Background()
+	monday := r.book(r.items("a", 1), r.at(10, 0), someone)
+	r.book(r.items("a", 1), r.at(10, 0).AddDate(0, 0, 1), someone)
+	h, _ := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("a"), r.at(11, 0).AddDate(0, 0, 1), 1)
+	if _, err := r.engine.Reschedule(ctx, monday.Booking.Code, monday.ManageToken, h.ID); !errors.Is(err, booking.ErrContactLimit) {
+		t.Fatalf("onto a day at the limit: %v", err)
+	}
+	// The refused reschedule changed nothing and the hold is still good.
+	if n := r.liveUnits(r.at(10, 0), r.at(11, 0)); n != 1 {
+		t.Errorf("monday has %d unit cells", n)
+	}
+	h2, _ := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("a"), r.at(11, 0).AddDate(0, 0, 2), 1)
+	if _, err := r.engine.Reschedule(ctx, monday.Booking.Code, monday.ManageToken, h2.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Monday's count went with it.
+	r.book(r.items("a", 1), r.at(12, 0), someone)
+	if _, err := r.engine.Book(ctx, h.ID, someone, booking.BookOptions{}); !errors.Is(err, booking.ErrContactLimit) {
+		t.Errorf("a second booking on tuesday: %v", err)
+	}
+}
