@@ -1,6 +1,8 @@
 package booking
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -78,5 +80,52 @@ func TestKeyTTLIsBounded(t *testing.T) {
 	}
 	if ttl := keyTTL(Date{2030, time.January, 8}, tz, now); ttl != 84*time.Hour {
 		t.Errorf("TTL for tomorrow: %s, want 84h", ttl)
+	}
+}
+
+// The choice rules, without stores.
+func TestPlanRules(t *testing.T) {
+	pool := Location{ID: "bad", Kind: KindPool, Timezone: "UTC", Capacity: 10, SlotMinutes: 30, BookingHorizonDays: 30}
+	amt := Location{ID: "amt", Kind: KindOffice, Timezone: "UTC", Capacity: 2, SlotMinutes: 10, BookingHorizonDays: 30}
+	svcs := []Service{
+		{ID: "adult", LocationID: "bad", DurationMinutes: 90, Payment: PayOnline, MaxUnits: 4},
+		{ID: "child", LocationID: "bad", DurationMinutes: 90, Payment: PayOnline, MaxUnits: 6},
+		{ID: "sauna", LocationID: "bad", DurationMinutes: 180, Payment: PayOnline, MaxUnits: 4},
+		{ID: "locker", LocationID: "bad", DurationMinutes: 90, Payment: PayCounter, MaxUnits: 4},
+		{ID: "pass", LocationID: "amt", DurationMinutes: 30, Payment: PayCounter, MaxUnits: 1},
+		{ID: "ausweis", LocationID: "amt", DurationMinutes: 20, Payment: PayCounter, MaxUnits: 1},
+	}
+	e, err := NewEngine(context.Background(), &fakeRecords{locs: []Location{pool, amt}, services: svcs}, &fakeHolds{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		loc                    string
+		items                  []Item
+		minutes, units, stepOf int
+		err                    error
+	}{
+		{"bad", []Item{{"adult", 3}}, 90, 3, 90, nil},
+		{"bad", []Item{{"adult", 2}, {"child", 4}}, 90, 6, 90, nil},
+		{"bad", []Item{{"adult", 4}, {"child", 3}}, 0, 0, 0, ErrUnitsInvalid}, // 7 > 6, the largest max_units
+		{"bad", []Item{{"adult", 5}}, 0, 0, 0, ErrUnitsInvalid},
+		{"bad", []Item{{"adult", 1}, {"sauna", 1}}, 0, 0, 0, ErrChoiceInvalid},
+		{"bad", []Item{{"adult", 1}, {"locker", 1}}, 0, 0, 0, ErrChoiceInvalid},
+		{"bad", []Item{{"adult", 1}, {"adult", 1}}, 0, 0, 0, ErrChoiceInvalid},
+		{"bad", []Item{{"pass", 1}}, 0, 0, 0, ErrServiceUnknown},
+		{"amt", []Item{{"pass", 1}, {"ausweis", 1}}, 50, 1, 10, nil},
+		{"amt", []Item{{"pass", 1}}, 30, 1, 30, nil},
+		{"amt", []Item{}, 0, 0, 0, ErrChoiceInvalid},
+	}
+	for _, tt := range tests {
+		l, _, _ := e.Location(tt.loc)
+		p, err := e.plan(l, tt.items)
+		if !errors.Is(err, tt.err) {
+			t.Errorf("%s %v: %v, want %v", tt.loc, tt.items, err, tt.err)
+			continue
+		}
+		if err == nil && (p.Minutes != tt.minutes || p.Units != tt.units || p.StepMinutes != tt.stepOf) {
+			t.Errorf("%s %v: %d minutes, %d units, step %d", tt.loc, tt.items, p.Minutes, p.Units, p.StepMinutes)
+		}
 	}
 }
