@@ -235,8 +235,9 @@ stop_mailpit() {
 	rm -f "$dir/mailpit/ports"
 }
 
-# mailpit_env prints the variables clients need: the server's SMTP_ADDR
-# and the web UI and REST API base that tests read received mail from.
+# mailpit_env prints the variables clients need: the server's SMTP_ADDR,
+# the web UI and REST API base that tests read received mail from, and the
+# binary (tests that need a Mailpit of their own, e.g. with chaos, start it).
 mailpit_env() {
 	local dir=$1 smtp http
 	mailpit_ok "$dir" || return 0
@@ -245,6 +246,7 @@ mailpit_env() {
 export SMTP_ADDR=127.0.0.1:$smtp
 export SMTP_TLS=none
 export MAILPIT_URL=http://127.0.0.1:$http
+export MAILPIT_BIN=$mailpit_bin
 ENV
 }
 
