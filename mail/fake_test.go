@@ -232,7 +232,7 @@ func poolBooking() mail.Booking {
 		ID: 8, Code: "P3W9R2", Status: mail.StatusConfirmed,
 		Name: "Ben Muster", Email: "ben@example.org", Lang: "en",
 		CalendarUID: "a1s2d3f4g5h6j7k8@termin",
-		Start: start, End: start.Add(2 * time.Hour), Timezone: "Europe/Berlin",
+		Start:       start, End: start.Add(2 * time.Hour), Timezone: "Europe/Berlin",
 		LocationID: "stadtbad", LocationName: "Stadtbad Koblenz",
 		Tickets: []mail.Ticket{{ID: "erwachsene", Name: "Erwachsene", Count: 2}, {ID: "ermaessigt", Name: "ermäßigt", Count: 1}},
 		Persons: 3, FeeCents: 1150, PaidOnline: true,

@@ -245,4 +245,3 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 	}
 	return data, nil
 }
-
