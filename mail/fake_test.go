@@ -2,161 +2,16 @@ package mail_test
 
 import (
 	"context"
-	"fmt"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/digitale-verwaltung/termin/mail"
+	"github.com/digitale-verwaltung/termin/mail/mailtest"
 )
 
-// memStore is an in-memory booking events outbox and booking reader with
-// the semantics mail.Events asks for: claims under a lease, fenced by the
-// attempt count.
-type memStore struct {
-	mu       sync.Mutex
-	rows     map[int64]*memRow
-	nextID   int64
-	bookings map[int64]mail.Booking
-	// readErr, when set, fails MailBooking.
-	readErr error
-}
+type memStore = mailtest.MemStore
 
-type memRow struct {
-	ev         mail.Event
-	state      string
-	leaseUntil time.Time
-	lastError  string
-	doneAt     time.Time
-}
-
-func newMemStore() *memStore {
-	return &memStore{rows: map[int64]*memRow{}, bookings: map[int64]mail.Booking{}}
-}
-
-func (s *memStore) addBooking(b mail.Booking) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.bookings[b.ID] = b
-}
-
-func (s *memStore) add(kind string, bookingID int64, lang string, deliverAfter time.Time) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.nextID++
-	s.rows[s.nextID] = &memRow{
-		ev:    mail.Event{ID: s.nextID, Kind: kind, BookingID: bookingID, Lang: lang, DeliverAfter: deliverAfter, CreatedAt: deliverAfter},
-		state: "pending",
-	}
-	return s.nextID
-}
-
-func (s *memStore) row(id int64) memRow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return *s.rows[id]
-}
-
-func (s *memStore) ClaimEvents(_ context.Context, now time.Time, max int, lease time.Duration) ([]mail.Event, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var due []*memRow
-	for _, r := range s.rows {
-		if r.state == "pending" && !r.ev.DeliverAfter.After(now) && (r.leaseUntil.IsZero() || r.leaseUntil.Before(now)) {
-			due = append(due, r)
-		}
-	}
-	sort.Slice(due, func(i, j int) bool {
-		if !due[i].ev.DeliverAfter.Equal(due[j].ev.DeliverAfter) {
-			return due[i].ev.DeliverAfter.Before(due[j].ev.DeliverAfter)
-		}
-		return due[i].ev.ID < due[j].ev.ID
-	})
-	if len(due) > max {
-		due = due[:max]
-	}
-	out := make([]mail.Event, 0, len(due))
-	for _, r := range due {
-		r.ev.Attempt++
-		r.leaseUntil = now.Add(lease)
-		ev := r.ev
-		ev.LeaseUntil = r.leaseUntil
-		out = append(out, ev)
-	}
-	return out, nil
-}
-
-func (s *memStore) held(ev mail.Event) (*memRow, error) {
-	r, ok := s.rows[ev.ID]
-	if !ok || r.state != "pending" || r.ev.Attempt != ev.Attempt {
-		return nil, fmt.Errorf("event %d: %w", ev.ID, mail.ErrLeaseLost)
-	}
-	return r, nil
-}
-
-func (s *memStore) EventDone(_ context.Context, ev mail.Event, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.held(ev)
-	if err != nil {
-		return err
-	}
-	r.state, r.doneAt, r.leaseUntil = "done", now, time.Time{}
-	return nil
-}
-
-func (s *memStore) EventFailed(_ context.Context, ev mail.Event, next time.Time, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.held(ev)
-	if err != nil {
-		return err
-	}
-	r.ev.DeliverAfter, r.leaseUntil, r.lastError = next, time.Time{}, reason
-	return nil
-}
-
-func (s *memStore) EventDead(_ context.Context, ev mail.Event, now time.Time, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.held(ev)
-	if err != nil {
-		return err
-	}
-	r.state, r.doneAt, r.leaseUntil, r.lastError = "dead", now, time.Time{}, reason
-	return nil
-}
-
-func (s *memStore) DeadEvents(_ context.Context, max int) ([]mail.Event, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []mail.Event
-	for _, r := range s.rows {
-		if r.state == "dead" {
-			ev := r.ev
-			ev.LastError = r.lastError
-			out = append(out, ev)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
-	if len(out) > max {
-		out = out[:max]
-	}
-	return out, nil
-}
-
-func (s *memStore) MailBooking(_ context.Context, id int64) (mail.Booking, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.readErr != nil {
-		return mail.Booking{}, s.readErr
-	}
-	b, ok := s.bookings[id]
-	if !ok {
-		return mail.Booking{}, fmt.Errorf("booking %d: %w", id, mail.ErrNoBooking)
-	}
-	return b, nil
-}
+func newMemStore() *memStore { return mailtest.NewMemStore() }
 
 // clock is a settable clock for workers.
 type clock struct {

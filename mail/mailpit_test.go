@@ -59,16 +59,16 @@ func TestMailpitConfirmationThenCancellation(t *testing.T) {
 	s := newMemStore()
 	b := testBooking()
 	b.Email = fmt.Sprintf("anna.%d@example.org", time.Now().UnixNano())
-	s.addBooking(b)
+	s.AddBooking(b)
 	w := newWorker(t, s, realSender(t, mp), c, nil)
 
-	s.add(mail.KindConfirmed, b.ID, "de", c.Now())
+	s.Add(mail.KindConfirmed, b.ID, "de", c.Now())
 	if n, err := w.RunOnce(ctx); n != 1 || err != nil {
 		t.Fatalf("run: %d, %v", n, err)
 	}
 	b.Status, b.Sequence = mail.StatusCancelled, 1
-	s.addBooking(b)
-	s.add(mail.KindCancelled, b.ID, "de", c.Now())
+	s.AddBooking(b)
+	s.Add(mail.KindCancelled, b.ID, "de", c.Now())
 	if n, err := w.RunOnce(ctx); n != 1 || err != nil {
 		t.Fatalf("run: %d, %v", n, err)
 	}
@@ -149,23 +149,23 @@ func TestMailpitWorkersSendEachEventOnce(t *testing.T) {
 	for i := int64(1); i <= events; i++ {
 		b := testBooking()
 		b.ID, b.Email, b.Lang = i, fmt.Sprintf("citizen%d@%s", i, run), []string{"de", "en"}[i%2]
-		s.addBooking(b)
-		s.add(mail.KindConfirmed, i, "", c.Now())
+		s.AddBooking(b)
+		s.Add(mail.KindConfirmed, i, "", c.Now())
 	}
 	sender := realSender(t, mp)
 	runWorkers(t, workers, func() *mail.Worker {
 		return newWorker(t, s, sender, c, func(cfg *mail.Config) { cfg.Batch = 3 })
 	}, func() bool {
 		for i := int64(1); i <= events; i++ {
-			if s.row(i).state == "pending" {
+			if s.Row(i).State == "pending" {
 				return false
 			}
 		}
 		return true
 	})
 	for i := int64(1); i <= events; i++ {
-		if r := s.row(i); r.state != "done" {
-			t.Fatalf("event %d: %s (%s)", i, r.state, r.lastError)
+		if r := s.Row(i); r.State != "done" {
+			t.Fatalf("event %d: %s (%s)", i, r.State, r.LastError)
 		}
 	}
 	wait, cancel := context.WithTimeout(ctx, 10*time.Second)

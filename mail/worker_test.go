@@ -36,19 +36,19 @@ func TestWorkerDeliversDueEvents(t *testing.T) {
 	c := startClock()
 	s := newMemStore()
 	b := testBooking()
-	s.addBooking(b)
-	confirmed := s.add(mail.KindConfirmed, b.ID, "de", c.Now())
-	reminder := s.add(mail.KindReminder, b.ID, "de", b.Start.Add(-24*time.Hour))
+	s.AddBooking(b)
+	confirmed := s.Add(mail.KindConfirmed, b.ID, "de", c.Now())
+	reminder := s.Add(mail.KindReminder, b.ID, "de", b.Start.Add(-24*time.Hour))
 	sender := &recordingSender{}
 	w := newWorker(t, s, sender, c, nil)
 
 	if n, err := w.RunOnce(ctx); err != nil || n != 1 {
 		t.Fatalf("first run: %d claimed, %v", n, err)
 	}
-	if got := s.row(confirmed).state; got != "done" {
+	if got := s.Row(confirmed).State; got != "done" {
 		t.Errorf("confirmation %s, want done", got)
 	}
-	if got := s.row(reminder).state; got != "pending" {
+	if got := s.Row(reminder).State; got != "pending" {
 		t.Errorf("reminder %s before its time", got)
 	}
 	c.Add(b.Start.Add(-24 * time.Hour).Sub(c.Now()))
@@ -68,8 +68,8 @@ func TestWorkerRetriesWithBackoff(t *testing.T) {
 	ctx := context.Background()
 	c := startClock()
 	s := newMemStore()
-	s.addBooking(testBooking())
-	id := s.add(mail.KindConfirmed, 7, "", c.Now())
+	s.AddBooking(testBooking())
+	id := s.Add(mail.KindConfirmed, 7, "", c.Now())
 	failures := 2
 	sender := &recordingSender{fail: func(*mail.Message) error {
 		if failures > 0 {
@@ -82,9 +82,9 @@ func TestWorkerRetriesWithBackoff(t *testing.T) {
 
 	for attempt, wait := range []time.Duration{30 * time.Second, time.Minute} {
 		w.RunOnce(ctx)
-		r := s.row(id)
-		if r.state != "pending" || r.lastError == "" || !r.ev.DeliverAfter.Equal(c.Now().Add(wait)) {
-			t.Fatalf("after failure %d: state %s, next %s (want +%s), last error %q", attempt+1, r.state, r.ev.DeliverAfter.Sub(c.Now()), wait, r.lastError)
+		r := s.Row(id)
+		if r.State != "pending" || r.LastError == "" || !r.Event.DeliverAfter.Equal(c.Now().Add(wait)) {
+			t.Fatalf("after failure %d: state %s, next %s (want +%s), last error %q", attempt+1, r.State, r.Event.DeliverAfter.Sub(c.Now()), wait, r.LastError)
 		}
 		if n, _ := w.RunOnce(ctx); n != 0 {
 			t.Fatalf("claimed again before the backoff ended")
@@ -92,8 +92,8 @@ func TestWorkerRetriesWithBackoff(t *testing.T) {
 		c.Add(wait)
 	}
 	w.RunOnce(ctx)
-	if r := s.row(id); r.state != "done" || r.ev.Attempt != 3 {
-		t.Fatalf("state %s after %d attempts", r.state, r.ev.Attempt)
+	if r := s.Row(id); r.State != "done" || r.Event.Attempt != 3 {
+		t.Fatalf("state %s after %d attempts", r.State, r.Event.Attempt)
 	}
 	if len(sender.messages()) != 1 {
 		t.Fatalf("sent %d", len(sender.messages()))
@@ -120,9 +120,9 @@ func TestWorkerDeadLetters(t *testing.T) {
 			ctx := context.Background()
 			c := startClock()
 			s := newMemStore()
-			s.addBooking(testBooking())
-			s.addBooking(noAddress)
-			id := s.add(mail.KindConfirmed, tt.bookingID, "", c.Now())
+			s.AddBooking(testBooking())
+			s.AddBooking(noAddress)
+			id := s.Add(mail.KindConfirmed, tt.bookingID, "", c.Now())
 			sender := &recordingSender{fail: func(*mail.Message) error { return tt.fail }}
 			w := newWorker(t, s, sender, c, func(cfg *mail.Config) { cfg.MaxAttempts = 3 })
 			for i := 0; i < tt.attempts; i++ {
@@ -131,12 +131,12 @@ func TestWorkerDeadLetters(t *testing.T) {
 				}
 				c.Add(time.Hour)
 			}
-			r := s.row(id)
-			if r.state != "dead" || !strings.Contains(r.lastError, tt.reason) {
-				t.Fatalf("state %s, last error %q (want dead, %q)", r.state, r.lastError, tt.reason)
+			r := s.Row(id)
+			if r.State != "dead" || !strings.Contains(r.LastError, tt.reason) {
+				t.Fatalf("state %s, last error %q (want dead, %q)", r.State, r.LastError, tt.reason)
 			}
-			if strings.Contains(r.lastError, "@example.org") {
-				t.Errorf("reason carries an address: %q", r.lastError)
+			if strings.Contains(r.LastError, "@example.org") {
+				t.Errorf("reason carries an address: %q", r.LastError)
 			}
 			dead, err := s.DeadEvents(ctx, 10)
 			if err != nil || len(dead) != 1 || dead[0].ID != id || dead[0].LastError == "" {
@@ -152,13 +152,13 @@ func TestWorkerDeadLetters(t *testing.T) {
 func TestWorkerRetriesWhenBookingUnreadable(t *testing.T) {
 	c := startClock()
 	s := newMemStore()
-	s.addBooking(testBooking())
-	s.readErr = errors.New("booking store unavailable")
-	id := s.add(mail.KindConfirmed, 7, "", c.Now())
+	s.AddBooking(testBooking())
+	s.FailReads(errors.New("booking store unavailable"))
+	id := s.Add(mail.KindConfirmed, 7, "", c.Now())
 	w := newWorker(t, s, &recordingSender{}, c, nil)
 	w.RunOnce(context.Background())
-	if r := s.row(id); r.state != "pending" || !strings.Contains(r.lastError, "unavailable") {
-		t.Fatalf("state %s, last error %q", r.state, r.lastError)
+	if r := s.Row(id); r.State != "pending" || !strings.Contains(r.LastError, "unavailable") {
+		t.Fatalf("state %s, last error %q", r.State, r.LastError)
 	}
 }
 
@@ -182,12 +182,12 @@ func TestWorkerSkipsWhatNoLongerApplies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &clock{now: tt.at}
 			s := newMemStore()
-			s.addBooking(tt.b)
-			id := s.add(tt.kind, tt.b.ID, "", tt.at)
+			s.AddBooking(tt.b)
+			id := s.Add(tt.kind, tt.b.ID, "", tt.at)
 			sender := &recordingSender{}
 			newWorker(t, s, sender, c, nil).RunOnce(context.Background())
-			if r := s.row(id); r.state != "done" {
-				t.Errorf("state %s, want done", r.state)
+			if r := s.Row(id); r.State != "done" {
+				t.Errorf("state %s, want done", r.State)
 			}
 			if len(sender.messages()) != 0 {
 				t.Errorf("sent %v", subjects(sender.messages()))
@@ -200,8 +200,8 @@ func TestWorkerLease(t *testing.T) {
 	ctx := context.Background()
 	c := startClock()
 	s := newMemStore()
-	s.addBooking(testBooking())
-	id := s.add(mail.KindConfirmed, 7, "", c.Now())
+	s.AddBooking(testBooking())
+	id := s.Add(mail.KindConfirmed, 7, "", c.Now())
 	sender := &recordingSender{}
 	w := newWorker(t, s, sender, c, func(cfg *mail.Config) { cfg.Lease, cfg.SendTimeout = time.Minute, 20*time.Second })
 
@@ -224,8 +224,8 @@ func TestWorkerLease(t *testing.T) {
 	if err := s.EventDone(ctx, evs[0], c.Now()); !errors.Is(err, mail.ErrLeaseLost) {
 		t.Fatalf("stale done: %v, want ErrLeaseLost", err)
 	}
-	if r := s.row(id); r.state != "done" || r.ev.Attempt != 2 {
-		t.Fatalf("state %s attempt %d", r.state, r.ev.Attempt)
+	if r := s.Row(id); r.State != "done" || r.Event.Attempt != 2 {
+		t.Fatalf("state %s attempt %d", r.State, r.Event.Attempt)
 	}
 }
 
@@ -237,8 +237,8 @@ func TestWorkersSendEachEventOnce(t *testing.T) {
 	for i := int64(1); i <= events; i++ {
 		b := testBooking()
 		b.ID, b.Email = i, fmt.Sprintf("citizen%d@example.org", i)
-		s.addBooking(b)
-		s.add(mail.KindConfirmed, i, "", c.Now())
+		s.AddBooking(b)
+		s.Add(mail.KindConfirmed, i, "", c.Now())
 	}
 	sender := &recordingSender{}
 	runWorkers(t, workers, func() *mail.Worker {
