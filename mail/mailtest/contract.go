@@ -10,9 +10,10 @@ import (
 	"github.com/digitale-verwaltung/termin/mail"
 )
 
-// AddEvent writes one pending event of the kind for the booking, due at
-// deliverAfter, into the store under test and returns its id.
-type AddEvent func(t *testing.T, kind string, bookingID int64, lang string, deliverAfter time.Time) int64
+// AddEvent writes one pending event of the kind, due at deliverAfter, into
+// the store under test, for a booking of the store's choice, and returns
+// the event's and the booking's id.
+type AddEvent func(t *testing.T, kind, lang string, deliverAfter time.Time) (eventID, bookingID int64)
 
 // TestEvents checks that an implementation of mail.Events keeps the
 // contract the worker relies on: claims only what is due, one claim per
@@ -40,8 +41,8 @@ func TestEvents(t *testing.T, events mail.Events, add AddEvent) {
 		return out
 	}
 
-	first := add(t, mail.KindConfirmed, 101, "en", t0)
-	later := add(t, mail.KindReminder, 101, "de", t0.Add(time.Hour))
+	first, firstBooking := add(t, mail.KindConfirmed, "en", t0)
+	later, _ := add(t, mail.KindReminder, "de", t0.Add(time.Hour))
 
 	t.Run("claims what is due, once per lease", func(t *testing.T) {
 		evs := claim(t, t0, 10, time.Minute)
@@ -49,7 +50,7 @@ func TestEvents(t *testing.T, events mail.Events, add AddEvent) {
 			t.Fatalf("claimed %v, want [%d]", ids(evs), first)
 		}
 		ev := evs[0]
-		if ev.Kind != mail.KindConfirmed || ev.BookingID != 101 || ev.Lang != "en" || ev.Attempt != 1 || !ev.LeaseUntil.Equal(t0.Add(time.Minute)) {
+		if ev.Kind != mail.KindConfirmed || ev.BookingID != firstBooking || ev.Lang != "en" || ev.Attempt != 1 || !ev.LeaseUntil.Equal(t0.Add(time.Minute)) {
 			t.Errorf("claimed %+v", ev)
 		}
 		if evs := claim(t, t0.Add(30*time.Second), 10, time.Minute); len(evs) != 0 {
@@ -118,7 +119,8 @@ func TestEvents(t *testing.T, events mail.Events, add AddEvent) {
 		at := t0.Add(48 * time.Hour)
 		want := map[int64]bool{}
 		for i := 0; i < n; i++ {
-			want[add(t, mail.KindCancelled, int64(200+i), "de", at.Add(-time.Duration(n-i)*time.Second))] = true
+			id, _ := add(t, mail.KindCancelled, "de", at.Add(-time.Duration(n-i)*time.Second))
+			want[id] = true
 		}
 		if evs := claim(t, at, 4, time.Hour); len(evs) != 4 {
 			t.Fatalf("batch of %d, want 4", len(evs))

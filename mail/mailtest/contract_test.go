@@ -9,7 +9,9 @@ import (
 
 func TestMemStoreKeepsTheContract(t *testing.T) {
 	s := mailtest.NewMemStore()
-	mailtest.TestEvents(t, s, func(_ *testing.T, kind string, bookingID int64, lang string, at time.Time) int64 {
-		return s.Add(kind, bookingID, lang, at)
+	var booking int64
+	mailtest.TestEvents(t, s, func(_ *testing.T, kind, lang string, at time.Time) (int64, int64) {
+		booking++
+		return s.Add(kind, booking, lang, at), booking
 	})
 }
