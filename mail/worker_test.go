@@ -284,3 +284,45 @@ func subjects(ms []*mail.Message) []string {
 	}
 	return out
 }
+
+func TestDefaultBackoff(t *testing.T) {
+	for attempt, want := range map[int]time.Duration{1: 30 * time.Second, 2: time.Minute, 3: 2 * time.Minute, 8: time.Hour, 50: time.Hour} {
+		if got := mail.DefaultBackoff(attempt); got != want {
+			t.Errorf("attempt %d: %s, want %s", attempt, got, want)
+		}
+	}
+}
+
+// Run keeps delivering until its context ends, also what arrives later.
+func TestWorkerRun(t *testing.T) {
+	c := startClock()
+	s := newMemStore()
+	s.AddBooking(testBooking())
+	first := s.Add(mail.KindConfirmed, 7, "", c.Now())
+	sender := &recordingSender{}
+	w := newWorker(t, s, sender, c, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		w.Run(ctx, 10*time.Millisecond)
+		close(stopped)
+	}()
+	waitFor := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for len(sender.messages()) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d messages sent", len(sender.messages()), n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor(1)
+	second := s.Add(mail.KindManageLink, 7, "en", c.Now())
+	waitFor(2)
+	cancel()
+	<-stopped
+	if s.Row(first).State != "done" || s.Row(second).State != "done" {
+		t.Errorf("states %s, %s", s.Row(first).State, s.Row(second).State)
+	}
+}

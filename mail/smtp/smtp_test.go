@@ -92,6 +92,24 @@ func TestSendAgainstMailpit(t *testing.T) {
 	if err := mp.Chaos(ctx, 451, 0); err != nil {
 		t.Fatal(err)
 	}
+
+	// A server without STARTTLS is refused when TLS is required, before
+	// anything is sent; so is a password on a plain connection.
+	for name, cfg := range map[string]smtp.Config{
+		"starttls required": {Addr: mp.SMTPAddr, TLS: smtp.TLSStartTLS, Timeout: 5 * time.Second},
+		"password in clear": {Addr: mp.SMTPAddr, TLS: smtp.TLSNone, User: "termin", Password: "secret", Timeout: 5 * time.Second},
+	} {
+		strict, err := smtp.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := strict.Send(ctx, message("strict@example.org")); err == nil || errors.Is(err, mail.ErrRejected) {
+			t.Errorf("%s: %v, want a temporary failure", name, err)
+		}
+	}
+	if got, _ := mp.Search(ctx, "to:strict@example.org"); len(got) != 0 {
+		t.Errorf("%d messages went out insecurely", len(got))
+	}
 }
 
 func TestSendUnreachable(t *testing.T) {
