@@ -227,10 +227,16 @@ start_mailpit() {
 }
 
 stop_mailpit() {
-	local dir=$1 f=$1/mailpit/mailpit.pid
+	local dir=$1 f=$1/mailpit/mailpit.pid smtp="" http=""
+	[ -f "$dir/mailpit/ports" ] && read -r smtp http <"$dir/mailpit/ports"
 	if [ -f "$f" ]; then
 		kill "$(cat "$f")" 2>/dev/null || true
 		rm -f "$f"
+		# Wait until it has let go of its ports (at most 3 s).
+		for _ in $(seq 30); do
+			{ [ -z "$smtp" ] || port_is_free "$smtp"; } && { [ -z "$http" ] || port_is_free "$http"; } && break
+			sleep 0.1
+		done
 	fi
 	rm -f "$dir/mailpit/ports"
 }
