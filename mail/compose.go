@@ -351,7 +351,7 @@ var htmlMessage = htmltemplate.Must(htmltemplate.New("mail").Parse(`<!DOCTYPE ht
 <div style="max-width:600px;margin:0 auto">
 <p>{{.Greeting}}</p>
 {{range .Intro}}<p>{{.}}</p>
-{{end}}{{if .Rows}}<table role="presentation" style="border-collapse:collapse;margin:16px 0">
+{{end}}{{if .Rows}}<table style="border-collapse:collapse;margin:16px 0">
 {{range .Rows}}<tr><th scope="row" style="text-align:left;vertical-align:top;padding:4px 16px 4px 0;font-weight:bold">{{.Label}}</th><td style="padding:4px 0">{{.Value}}</td></tr>
 {{end}}</table>
 {{end}}{{with .Action}}<p style="margin:24px 0"><a href="{{.URL}}" style="display:inline-block;padding:12px 20px;background:#004b87;color:#ffffff;text-decoration:underline;border-radius:4px;font-weight:bold">{{.Label}}</a></p>

@@ -184,15 +184,14 @@ func (w *Worker) Handle(ctx context.Context, ev Event) Outcome {
 
 // skip says whether an event has nothing left to say: a reminder of a
 // booking that is no longer confirmed or has begun, an activation request
-// of a booking that is no longer waiting for it.
+// of a booking that is no longer waiting for it. A manage link goes out
+// whatever the state: the page tells a cancelled booking's owner so.
 func skip(ev Event, b Booking, now time.Time) bool {
 	switch ev.Kind {
 	case KindReminder:
 		return b.Status != StatusConfirmed || !b.Start.After(now)
 	case KindActivationRequested:
 		return b.Status != StatusPendingActivation
-	case KindManageLink:
-		return b.Status == StatusCancelled
 	}
 	return false
 }

@@ -176,7 +176,6 @@ func TestWorkerSkipsWhatNoLongerApplies(t *testing.T) {
 		{"reminder of a cancelled booking", mail.KindReminder, cancelled, cancelled.Start.Add(-24 * time.Hour)},
 		{"reminder after the start", mail.KindReminder, begun, begun.Start.Add(time.Minute)},
 		{"activation request of an activated booking", mail.KindActivationRequested, activated, activated.Start.Add(-48 * time.Hour)},
-		{"manage link of a cancelled booking", mail.KindManageLink, cancelled, cancelled.Start.Add(-48 * time.Hour)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
