@@ -133,14 +133,13 @@ func (w *icsWriter) text(name, value string) { w.line(name + ":" + EscapeText(va
 // and comma get a backslash, every line break becomes \n. Other control
 // characters are not allowed in TEXT and are dropped, as is invalid UTF-8.
 func EscapeText(s string) string {
+	s = strings.ToValidUTF8(s, "")
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 		switch {
-		case r == utf8.RuneError && size <= 1:
-			// invalid byte: dropped
 		case r == '\\' || r == ';' || r == ',':
 			b.WriteByte('\\')
 			b.WriteRune(r)
