@@ -190,12 +190,8 @@ func (c *Composer) Compose(ev Event, b Booking) (*Message, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCannotCompose, err)
 		}
-		name := "termin.ics"
-		if lang == "en" {
-			name = "appointment.ics"
-		}
 		msg.Attachments = append(msg.Attachments, Attachment{
-			Name:        name,
+			Name:        calendarFileName(lang),
 			ContentType: "text/calendar; charset=utf-8; method=" + calendar.Method,
 			Data:        data,
 		})
@@ -369,4 +365,30 @@ func renderHTML(m *body) (string, error) {
 		return "", fmt.Errorf("render html mail: %w", err)
 	}
 	return b.String(), nil
+}
+
+// CalendarFile is the booking's calendar file as the mails attach it, for
+// the confirmation page's download: PUBLISH while the booking stands,
+// CANCEL once it is cancelled. It returns the file name and content type.
+func (c *Composer) CalendarFile(b Booking, lang string) (name, contentType string, data []byte, err error) {
+	t, lang := textsFor(lang)
+	if b.CalendarUID == "" {
+		return "", "", nil, fmt.Errorf("%w: booking %d has no calendar UID", ErrCannotCompose, b.ID)
+	}
+	method := MethodPublish
+	if b.Status == StatusCancelled {
+		method = MethodCancel
+	}
+	data, err = c.calendar(t, lang, b, method).ICS()
+	if err != nil {
+		return "", "", nil, fmt.Errorf("%w: %v", ErrCannotCompose, err)
+	}
+	return calendarFileName(lang), "text/calendar; charset=utf-8; method=" + method, data, nil
+}
+
+func calendarFileName(lang string) string {
+	if lang == "en" {
+		return "appointment.ics"
+	}
+	return "termin.ics"
 }

@@ -191,3 +191,29 @@ func TestNewComposerChecksConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestCalendarFileMatchesTheMail(t *testing.T) {
+	c := newComposer(t)
+	b := testBooking()
+	m, err := c.Compose(mail.Event{ID: 1, Kind: mail.KindConfirmed}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, ctype, data, err := c.CalendarFile(b, "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := m.Attachments[0]
+	if name != a.Name || ctype != a.ContentType || string(data) != string(a.Data) {
+		t.Errorf("download %s %s differs from the attachment %s %s", name, ctype, a.Name, a.ContentType)
+	}
+	b.Status, b.Sequence = mail.StatusCancelled, 1
+	_, ctype, data, err = c.CalendarFile(b, "en")
+	if err != nil || !strings.HasSuffix(ctype, "method=CANCEL") || !strings.Contains(string(data), "STATUS:CANCELLED") {
+		t.Errorf("cancelled download: %s, %v", ctype, err)
+	}
+	b.CalendarUID = ""
+	if _, _, _, err := c.CalendarFile(b, "de"); !errors.Is(err, mail.ErrCannotCompose) {
+		t.Errorf("without UID: %v", err)
+	}
+}
