@@ -106,6 +106,7 @@ termin is running.
   exports      $EXPORT_DIR (files for the finance system)
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_ADDR
+  mail         ${MAILPIT_URL:+Mailpit $MAILPIT_URL (every mail the server sends)}${MAILPIT_URL:-none (Mailpit did not start)}
 Press Ctrl-C to stop.
 
 MSG
