@@ -57,6 +57,8 @@ type serverSetup struct {
 	log *slog.Logger
 	// flags are extra server flags.
 	flags []string
+	// city edits the demo city file before it is seeded.
+	city func([]byte) []byte
 }
 
 // launch seeds the demo city and serves it on a loopback port.
@@ -70,9 +72,12 @@ func launch(t *testing.T, setup serverSetup) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if setup.pool != "stadtbad" {
+	if setup.pool != "stadtbad" || setup.city != nil {
 		cfg.CityFile = filepath.Join(t.TempDir(), "city.json")
 		city := bytes.ReplaceAll(demoCity, []byte(`"id": "stadtbad"`), []byte(`"id": "`+setup.pool+`"`))
+		if setup.city != nil {
+			city = setup.city(city)
+		}
 		if err := os.WriteFile(cfg.CityFile, city, 0o644); err != nil {
 			t.Fatal(err)
 		}

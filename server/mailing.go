@@ -33,7 +33,10 @@ func newMailWorker(d *deps) (*mail.Worker, error) {
 		return nil, fmt.Errorf("SMTP_ADDR: %w", err)
 	}
 	src := d.mailSource()
-	w, err := mail.NewWorker(src, src, sender, mail.Config{From: mc.From, BaseURL: d.cfg.PublicBaseURL()}, d.log)
+	// The worker reads the engine's clock, which dates the events: one
+	// clock for the whole server (tests move it).
+	now := func() time.Time { return d.engine.Now() }
+	w, err := mail.NewWorker(src, src, sender, mail.Config{From: mc.From, BaseURL: d.cfg.PublicBaseURL(), Now: now}, d.log)
 	if err != nil {
 		return nil, fmt.Errorf("MAIL_FROM or PUBLIC_BASE_URL: %w", err)
 	}
