@@ -84,3 +84,9 @@ func sweepActivations(ctx context.Context, d *deps) {
 		}
 	}
 }
+
+// calendarComposer builds the composer of the mails' .ics, for the
+// confirmation page's download (byte-identical to the attachment).
+func (d *deps) calendarComposer() (*mail.Composer, error) {
+	return mail.NewComposer(d.cfg.Mail.From, d.cfg.PublicBaseURL())
+}
