@@ -67,6 +67,7 @@ func launch(t *testing.T, setup serverSetup) *testServer {
 	ctx := context.Background()
 	if setup.rdb != nil {
 		forgetPool(t, setup.rdb, setup.pool)
+		forgetPool(t, setup.rdb, "buergeramt-koblenz")
 	}
 	cfg, err := loadConfig(append([]string{"-db", setup.dbURL, "-redis", strings.Join(setup.redisAddrs, ","), "-rate-limit=0", "-pow-auto=0"}, setup.flags...))
 	if err != nil {
@@ -115,7 +116,7 @@ func launch(t *testing.T, setup serverSetup) *testServer {
 	return &testServer{URL: "http://" + ln.Addr().String(), deps: d, app: app, pool: setup.pool}
 }
 
-// forgetPool deletes a pool's keys from a Redis database an earlier test
+// forgetPool deletes a location's keys from a Redis database an earlier test
 // (or an earlier run) used: they would describe bookings this test's
 // fresh PostgreSQL does not have.
 func forgetPool(t *testing.T, rdb redis.UniversalClient, pool string) {

@@ -116,9 +116,6 @@ func startCitizenServer(t *testing.T, city func([]byte) []byte, flags ...string)
 	t.Helper()
 	mf, mp := mailFlags(t)
 	rdb := servicetest.Redis(t)
-	// The logical database may hold the office's days from an earlier
-	// test of this binary; this test's fresh PostgreSQL has none of them.
-	forgetPool(t, rdb, office)
 	s := launch(t, serverSetup{
 		dbURL: servicetest.DatabaseURL(t, components...), redisAddrs: []string{rdb.Options().Addr},
 		pool: "stadtbad", rdb: rdb, flags: append(mf, flags...), city: city,
