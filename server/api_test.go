@@ -308,6 +308,13 @@ func TestErrorsAreJSONWithStableCodes(t *testing.T) {
 		{"availability without dates", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene", "", 400, "invalid_request"},
 		{"availability too long", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from=2026-01-01&to=2026-03-01", "", 400, "range_too_long"},
 		{"availability reversed", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from=" + today + "&to=2020-01-01", "", 400, "invalid_request"},
+		{"same service twice", "POST", "/api/v1/holds", `{"location":"buergeramt-koblenz","services":["personalausweis","personalausweis"],"start":"` + start + `"}`, 422, "choice_invalid"},
+		{"two of one office service", "POST", "/api/v1/holds", `{"location":"buergeramt-koblenz","tickets":[{"service":"personalausweis","count":1},{"service":"reisepass","count":2}],"start":"` + start + `"}`, 422, "units_invalid"},
+		{"service and services", "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","services":["ermaessigt"],"start":"` + start + `"}`, 400, "invalid_request"},
+		{"calendar reversed", "GET", "/api/v1/calendar?location=stadtbad&tickets=erwachsene:2&from=2030-01-10&to=2030-01-01", "", 400, "invalid_request"},
+		{"calendar of an unknown ticket", "GET", "/api/v1/calendar?location=stadtbad&tickets=sauna:1", "", 404, "service_not_found"},
+		{"manage link without email", "POST", "/api/v1/manage-links", `{"code":"ABCDEFGH"}`, 400, "invalid_request"},
+		{"activate without token", "POST", "/api/v1/bookings/ABCDEFGH/activate", "", 401, "unauthorized"},
 		{"availability unknown service", "GET", "/api/v1/availability?location=stadtbad&service=sauna&from=" + today, "", 404, "service_not_found"},
 	}
 	for _, tt := range tests {
