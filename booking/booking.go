@@ -2,6 +2,7 @@ package booking
 
 import (
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -21,7 +22,17 @@ const (
 const (
 	StatusConfirmed      = "confirmed"
 	StatusPendingPayment = "pending_payment"
-	StatusCancelled      = "cancelled"
+	// StatusPendingActivation: booked at a location with double opt-in,
+	// waiting for the citizen's click behind the activation e-mail; its
+	// units are occupied and released when it is not activated in time.
+	StatusPendingActivation = "pending_activation"
+	StatusCancelled         = "cancelled"
+)
+
+// Languages a booking can remember (mails go out in it).
+const (
+	LangDE = "de"
+	LangEN = "en"
 )
 
 // Domain outcomes. Callers map them to user-facing errors; they are never
@@ -41,6 +52,24 @@ var (
 	ErrTooLate         = errors.New("booking can no longer be changed")
 	ErrContactLimit    = errors.New("contact has reached the booking limit for this day")
 	ErrUnavailable     = errors.New("reservation store unavailable")
+	// ErrRangeInvalid: a queried date range is reversed or longer than
+	// allowed.
+	ErrRangeInvalid = errors.New("date range reversed or too long")
+	// ErrChoiceInvalid: the services or ticket types asked for cannot be
+	// booked together (see Location.Plan).
+	ErrChoiceInvalid = errors.New("services cannot be booked together")
+	// ErrNotActivatable: the booking is not waiting for activation any
+	// more (cancelled, or released because it was not activated in time).
+	ErrNotActivatable = errors.New("booking cannot be activated")
+	// ErrNotReschedulable: the booking cannot be moved (it waits for a
+	// payment or is cancelled), or the new hold is for another location
+	// or choice.
+	ErrNotReschedulable = errors.New("booking cannot be rescheduled")
+	// ErrTokenUnavailable: the booking predates recomputable manage
+	// tokens, or the engine has no ManageKey.
+	ErrTokenUnavailable = errors.New("manage token cannot be recomputed")
+	// ErrLeaseLost: an event's claim is no longer held by the caller.
+	ErrLeaseLost = errors.New("event lease lost")
 )
 
 // Outcomes a record store reports to the engine when it writes a booking.
@@ -70,8 +99,48 @@ type Location struct {
 	ClosedOnHolidays bool
 	// BookingHorizonDays is how far ahead citizens may book.
 	BookingHorizonDays int
-	Opening            []OpeningRule
-	Closures           []Closure
+	// LeadMinutes is the minimum time between booking and start; 0 lets
+	// any future start be booked.
+	LeadMinutes int
+	// ActivationMinutes > 0 turns on double opt-in: a booking stays
+	// StatusPendingActivation until activated and is released after
+	// this many minutes.
+	ActivationMinutes int
+	Address           Address
+	Opening           []OpeningRule
+	Closures          []Closure
+}
+
+// Address is a location's postal address, for confirmations and mails.
+type Address struct {
+	Street     string
+	PostalCode string
+	City       string
+}
+
+// String is the address on one line, "" when none is configured.
+func (a Address) String() string {
+	city := strings.TrimSpace(a.PostalCode + " " + a.City)
+	switch {
+	case a.Street == "":
+		return city
+	case city == "":
+		return a.Street
+	}
+	return a.Street + ", " + city
+}
+
+// Text is a text in both languages of the citizen pages.
+type Text struct {
+	DE, EN string
+}
+
+// In returns the text in lang, the German one when there is no English.
+func (t Text) In(lang string) string {
+	if lang == LangEN && t.EN != "" {
+		return t.EN
+	}
+	return t.DE
 }
 
 // OpeningRule opens a location on one weekday between two wall-clock times
@@ -102,6 +171,9 @@ type Service struct {
 	// QueuePrefix is the letter of walk-in queue numbers for this service
 	// (A017); T is reserved for checked-in appointments.
 	QueuePrefix string
+	// WhatToBring tells the citizen what to bring to the appointment
+	// (documents, photo); shown on the confirmation page and in mails.
+	WhatToBring Text
 }
 
 // QueuePrefixOrDefault is the letter of the service's walk-in numbers, A
@@ -120,30 +192,61 @@ type Slot struct {
 	Free  int
 }
 
+// Item is one line of a choice: an office service (Count 1) or a pool
+// ticket type with its number of persons.
+type Item struct {
+	ServiceID string
+	Count     int
+}
+
 // Hold reserves units of a slot for a short time.
 type Hold struct {
 	ID         string
 	LocationID string
-	ServiceID  string
-	Start      time.Time
-	End        time.Time
-	Units      []int
-	ExpiresAt  time.Time
+	// ServiceID is the first item's service.
+	ServiceID string
+	Items     []Item
+	Start     time.Time
+	End       time.Time
+	Units     []int
+	ExpiresAt time.Time
 }
 
 // Booking is the record of confirmed (or payment-pending) units of a slot.
 type Booking struct {
-	ID          int64
-	Code        string
-	HoldID      string
-	LocationID  string
-	ServiceID   string
+	ID         int64
+	Code       string
+	HoldID     string
+	LocationID string
+	// ServiceID is the first item's service.
+	ServiceID string
+	// Items are the booked services or ticket types; a booking from
+	// before multi-service bookings has one item.
+	Items       []Item
 	Start       time.Time
 	End         time.Time
 	Units       []int
 	Name        string
 	Email       string
+	Phone       string
+	Lang        string
 	Status      string
 	CreatedAt   time.Time
 	CancelledAt *time.Time
+	// CalendarUID is the booking's stable calendar UID ("…@termin").
+	CalendarUID string
+	// Sequence is the calendar SEQUENCE of the booking's state: 0 when
+	// booked, one more on every reschedule and on cancellation.
+	Sequence int
+	// ActivationDeadline is when a pending activation is released.
+	ActivationDeadline *time.Time
+	// PreviousStart and PreviousEnd are the times before the last
+	// reschedule.
+	PreviousStart, PreviousEnd *time.Time
 }
+
+// Persons is the number of units the booking takes (persons at a pool).
+func (b *Booking) Persons() int { return len(b.Units) }
+
+// Live reports whether the booking occupies its units.
+func (b *Booking) Live() bool { return b.Status != StatusCancelled }

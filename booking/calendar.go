@@ -121,12 +121,6 @@ func (l *Location) cell(d Date, tz *time.Location, t time.Time) int {
 	return int(t.Sub(d.Midnight(tz)).Minutes()) / l.SlotMinutes
 }
 
-// cellsOf returns the first cell and the number of cells a service started
-// at t occupies.
-func (l *Location) cellsOf(s *Service, d Date, tz *time.Location, t time.Time) (first, n int) {
-	return l.cell(d, tz, t), s.DurationMinutes / l.SlotMinutes
-}
-
 // Validate checks a location and its services for the rules slot
 // generation relies on.
 func (l *Location) Validate(services []Service) error {
@@ -139,6 +133,12 @@ func (l *Location) Validate(services []Service) error {
 		return fmt.Errorf("location %s: capacity must be at least 1", l.ID)
 	case l.SlotMinutes < 1:
 		return fmt.Errorf("location %s: slot_minutes must be at least 1", l.ID)
+	case l.BookingHorizonDays < 0 || l.BookingHorizonDays > MaxHorizonDays:
+		return fmt.Errorf("location %s: booking_horizon_days must be between 1 and %d", l.ID, MaxHorizonDays)
+	case l.LeadMinutes < 0 || l.LeadMinutes > 30*24*60:
+		return fmt.Errorf("location %s: lead_minutes must be between 0 and 43200", l.ID)
+	case l.ActivationMinutes < 0 || l.ActivationMinutes > 7*24*60:
+		return fmt.Errorf("location %s: activation_minutes must be between 0 and 10080", l.ID)
 	}
 	if _, err := l.TimeLocation(); err != nil {
 		return err

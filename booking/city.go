@@ -10,8 +10,21 @@ import (
 )
 
 // The catalog file format: locations with their opening hours, closures
-// and services. See deploy/demo-city.json. These decode structs are the
-// file's documented layout.
+// and services. See server/democity.json. These decode structs are the
+// file's documented layout. Fields added later are optional, so older
+// files load unchanged:
+//
+//	location "address": {"street": "Bahnhofstraße 47", "postal_code": "56068", "city": "Koblenz"}
+//	    shown on the confirmation page and in mails; empty when missing.
+//	location "lead_minutes": 60
+//	    a start must lie at least this long after the booking; 0 (default):
+//	    any future start.
+//	location "activation_minutes": 30
+//	    double opt-in: a booking waits for the click in its activation mail
+//	    and is released after this many minutes; 0 (default): off. Bookings
+//	    of paid services are confirmed by their payment instead.
+//	service "what_to_bring": {"de": "Personalausweis, biometrisches Passfoto", "en": "ID card, biometric photo"}
+//	    shown on the confirmation page and in mails; "en" falls back to "de".
 type cityFile struct {
 	Locations []cityLocation `json:"locations"`
 }
@@ -25,10 +38,24 @@ type cityLocation struct {
 	SlotMinutes        int           `json:"slot_minutes"`
 	ClosedOnHolidays   bool          `json:"closed_on_holidays"`
 	BookingHorizonDays int           `json:"booking_horizon_days"`
+	LeadMinutes        int           `json:"lead_minutes"`
+	ActivationMinutes  int           `json:"activation_minutes"`
+	Address            cityAddress   `json:"address"`
 	Opening            []cityOpening `json:"opening"`
 	Closures           []cityClosure `json:"closures"`
 	Hours              []cityHours   `json:"hours"`
 	Services           []cityService `json:"services"`
+}
+
+type cityAddress struct {
+	Street     string `json:"street"`
+	PostalCode string `json:"postal_code"`
+	City       string `json:"city"`
+}
+
+type cityText struct {
+	DE string `json:"de"`
+	EN string `json:"en"`
 }
 
 type cityOpening struct {
@@ -50,14 +77,15 @@ type cityHours struct {
 }
 
 type cityService struct {
-	ID              string `json:"id"`
-	Location        string `json:"location"`
-	Name            string `json:"name"`
-	DurationMinutes int    `json:"duration_minutes"`
-	FeeCents        int64  `json:"fee_cents"`
-	Payment         string `json:"payment"`
-	MaxUnits        int    `json:"max_units"`
-	QueuePrefix     string `json:"queue_prefix"`
+	ID              string   `json:"id"`
+	Location        string   `json:"location"`
+	Name            string   `json:"name"`
+	DurationMinutes int      `json:"duration_minutes"`
+	FeeCents        int64    `json:"fee_cents"`
+	Payment         string   `json:"payment"`
+	MaxUnits        int      `json:"max_units"`
+	QueuePrefix     string   `json:"queue_prefix"`
+	WhatToBring     cityText `json:"what_to_bring"`
 }
 
 var weekdays = map[string]time.Weekday{
@@ -77,7 +105,9 @@ func ParseCity(r io.Reader) ([]Location, []Service, error) {
 	var services []Service
 	for _, cl := range c.Locations {
 		l := Location{ID: cl.ID, Kind: cl.Kind, Name: cl.Name, Timezone: cl.Timezone, Capacity: cl.Capacity,
-			SlotMinutes: cl.SlotMinutes, ClosedOnHolidays: cl.ClosedOnHolidays, BookingHorizonDays: cl.BookingHorizonDays}
+			SlotMinutes: cl.SlotMinutes, ClosedOnHolidays: cl.ClosedOnHolidays, BookingHorizonDays: cl.BookingHorizonDays,
+			LeadMinutes: cl.LeadMinutes, ActivationMinutes: cl.ActivationMinutes,
+			Address: Address{Street: cl.Address.Street, PostalCode: cl.Address.PostalCode, City: cl.Address.City}}
 		for _, o := range cl.Opening {
 			l.Opening = append(l.Opening, OpeningRule{Weekday: o.Weekday, Opens: o.Opens, Closes: o.Closes})
 		}
@@ -96,7 +126,8 @@ func ParseCity(r io.Reader) ([]Location, []Service, error) {
 		svcs := make([]Service, len(cl.Services))
 		for i, cs := range cl.Services {
 			svcs[i] = Service{ID: cs.ID, LocationID: l.ID, Name: cs.Name, DurationMinutes: cs.DurationMinutes,
-				FeeCents: cs.FeeCents, Payment: cs.Payment, MaxUnits: cs.MaxUnits, QueuePrefix: cs.QueuePrefix}
+				FeeCents: cs.FeeCents, Payment: cs.Payment, MaxUnits: cs.MaxUnits, QueuePrefix: cs.QueuePrefix,
+				WhatToBring: Text{DE: cs.WhatToBring.DE, EN: cs.WhatToBring.EN}}
 		}
 		if err := l.Validate(svcs); err != nil {
 			return nil, nil, fmt.Errorf("city file: %w", err)

@@ -35,6 +35,38 @@ func TestParseCityDemo(t *testing.T) {
 	}
 }
 
+func TestParseCityCitizenFields(t *testing.T) {
+	file := `{"locations":[{"id":"amt","kind":"office","name":"Amt","timezone":"Europe/Berlin","capacity":2,"slot_minutes":10,
+		"booking_horizon_days":60,"lead_minutes":60,"activation_minutes":30,
+		"address":{"street":"Bahnhofstraße 47","postal_code":"56068","city":"Koblenz"},
+		"hours":[{"days":["mon"],"opens":"08:00","closes":"12:00"}],
+		"services":[{"id":"pass","name":"Reisepass","duration_minutes":30,"payment":"counter","max_units":1,
+			"what_to_bring":{"de":"Altes Dokument, biometrisches Passfoto","en":"Old document, biometric photo"}},
+			{"id":"melde","name":"Meldebescheinigung","duration_minutes":10,"payment":"counter","max_units":1}]}]}`
+	locs, services, err := ParseCity(strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := locs[0]
+	if l.LeadMinutes != 60 || l.ActivationMinutes != 30 || l.Address.String() != "Bahnhofstraße 47, 56068 Koblenz" {
+		t.Errorf("location %+v", l)
+	}
+	if services[0].WhatToBring.In(LangEN) != "Old document, biometric photo" || services[1].WhatToBring.In(LangEN) != "" {
+		t.Errorf("what to bring %+v %+v", services[0].WhatToBring, services[1].WhatToBring)
+	}
+	if (Text{DE: "Ausweis"}).In(LangEN) != "Ausweis" || (Address{}).String() != "" || (Address{City: "Koblenz"}).String() != "Koblenz" {
+		t.Errorf("fallbacks")
+	}
+	bad := strings.Replace(file, `"lead_minutes":60`, `"lead_minutes":-1`, 1)
+	if _, _, err := ParseCity(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "lead_minutes") {
+		t.Errorf("negative lead time: %v", err)
+	}
+	bad = strings.Replace(file, `"booking_horizon_days":60`, `"booking_horizon_days":5000`, 1)
+	if _, _, err := ParseCity(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "booking_horizon_days") {
+		t.Errorf("horizon of 5000 days: %v", err)
+	}
+}
+
 func TestParseCityRejects(t *testing.T) {
 	loc := `{"id":"x","kind":"pool","name":"X","timezone":"Europe/Berlin","capacity":1,"slot_minutes":30%s}`
 	tests := []struct{ name, file, want string }{

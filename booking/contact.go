@@ -13,13 +13,47 @@ import (
 type Contact struct {
 	Name  string
 	Email string
+	// Phone is optional.
+	Phone string
+	// Lang is the citizen's language, LangDE (also when empty) or LangEN;
+	// mails go out in it.
+	Lang string
 }
 
 // Contact validation outcomes.
 var (
 	ErrNameInvalid  = errors.New("name missing or too long")
 	ErrEmailInvalid = errors.New("malformed e-mail address")
+	ErrPhoneInvalid = errors.New("malformed phone number")
+	ErrLangInvalid  = errors.New("language is neither de nor en")
 )
+
+// lang is the contact's language with the default filled in.
+func (c Contact) lang() string {
+	if c.Lang == "" {
+		return LangDE
+	}
+	return c.Lang
+}
+
+// validPhone accepts what people write as a phone number: digits, spaces,
+// and + ( ) / - . between 6 and 40 characters with at least 6 digits.
+func validPhone(p string) bool {
+	if len(p) < 6 || len(p) > 40 {
+		return false
+	}
+	digits := 0
+	for _, r := range p {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune(" +()/-.", r):
+		default:
+			return false
+		}
+	}
+	return digits >= 6
+}
 
 // Validate checks a contact's fields.
 func (c Contact) Validate() error {
@@ -34,6 +68,12 @@ func (c Contact) Validate() error {
 	at := strings.LastIndexByte(c.Email, '@')
 	if at < 1 || !strings.Contains(c.Email[at+1:], ".") {
 		return ErrEmailInvalid
+	}
+	if p := strings.TrimSpace(c.Phone); p != "" && !validPhone(p) {
+		return ErrPhoneInvalid
+	}
+	if c.Lang != "" && c.Lang != LangDE && c.Lang != LangEN {
+		return ErrLangInvalid
 	}
 	return nil
 }

@@ -37,6 +37,15 @@ type Engine struct {
 	// a list of addresses. It must be the same on every replica and stay
 	// the same across restarts, or the counts start over.
 	ContactKey []byte
+	// ManageKey computes manage tokens (derived from the server's secret,
+	// the same on every replica), so the mail worker and "find my
+	// booking" can rebuild a booking's manage link later; only the
+	// token's hash and a per-booking salt are stored. Without a key
+	// tokens are random and cannot be rebuilt.
+	ManageKey []byte
+	// ReminderBefore is how long before its start a confirmed booking's
+	// reminder is due; 0 turns reminders off.
+	ReminderBefore time.Duration
 
 	mu       sync.RWMutex
 	catalog  map[string]*Location
@@ -52,7 +61,8 @@ func NewEngine(ctx context.Context, records Records, holds Holds, log *slog.Logg
 	if log == nil {
 		log = slog.Default()
 	}
-	e := &Engine{records: records, holds: holds, log: log, HoldTTL: 10 * time.Minute, ConfirmGrace: time.Minute, Now: time.Now}
+	e := &Engine{records: records, holds: holds, log: log, HoldTTL: 10 * time.Minute, ConfirmGrace: time.Minute, Now: time.Now,
+		ReminderBefore: 24 * time.Hour}
 	if err := e.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -183,100 +193,37 @@ func (e *Engine) withDay(ctx context.Context, l *Location, tz *time.Location, d 
 	return op()
 }
 
-// MaxAvailabilityDays bounds one availability query.
-const MaxAvailabilityDays = 31
-
-// Availability lists the starts of a service between two local days
-// (inclusive) with their free units. Past starts are left out.
-func (e *Engine) Availability(ctx context.Context, locationID, serviceID string, from, to Date) ([]Slot, error) {
-	l, tz, err := e.Location(locationID)
-	if err != nil {
-		return nil, err
-	}
-	s, err := e.Service(locationID, serviceID)
-	if err != nil {
-		return nil, err
-	}
-	now := e.Now()
-	slots := []Slot{}
-	for d := from; !to.Before(d); d = d.AddDays(1) {
-		starts := l.Starts(s, d, tz)
-		if len(starts) == 0 || !starts[len(starts)-1].After(now) {
-			continue
-		}
-		var bm []byte
-		if err := e.withDay(ctx, l, tz, d, func() (err error) {
-			bm, err = e.holds.Bitmap(ctx, l.ID, d, now)
-			return err
-		}); err != nil {
-			return nil, err
-		}
-		for _, t := range starts {
-			if !t.After(now) {
-				continue
-			}
-			first, n := l.cellsOf(s, d, tz, t)
-			free := 0
-			for u := 0; u < l.Capacity; u++ {
-				taken := false
-				for c := first; c < first+n && !taken; c++ {
-					taken = bitSet(bm, c*l.Capacity+u)
-				}
-				if !taken {
-					free++
-				}
-			}
-			slots = append(slots, Slot{Start: t.UTC(), End: t.Add(time.Duration(s.DurationMinutes) * time.Minute).UTC(), Free: free})
-		}
-	}
-	return slots, nil
-}
-
-// locateStart checks that a service can start at t and returns its day.
-func (e *Engine) locateStart(l *Location, s *Service, tz *time.Location, t time.Time) (Date, error) {
-	if !t.After(e.Now()) {
-		return Date{}, ErrSlotPast
-	}
-	d := DateOf(t.In(tz))
-	if l.BookingHorizonDays > 0 && DateOf(e.Now().In(tz)).AddDays(l.BookingHorizonDays).Before(d) {
-		return Date{}, ErrSlotInvalid
-	}
-	for _, st := range l.Starts(s, d, tz) {
-		if st.Equal(t) {
-			return d, nil
-		}
-	}
-	return Date{}, ErrSlotInvalid
-}
-
 // PlaceHold reserves units of the slot of a service starting at start.
 func (e *Engine) PlaceHold(ctx context.Context, locationID, serviceID string, start time.Time, units int) (*Hold, error) {
+	return e.PlaceHoldFor(ctx, locationID, []Item{{ServiceID: serviceID, Count: units}}, start)
+}
+
+// PlaceHoldFor reserves the units of a choice (see Plan) starting at
+// start: one desk for the whole length of several office services, one
+// unit per person of a pool order.
+func (e *Engine) PlaceHoldFor(ctx context.Context, locationID string, items []Item, start time.Time) (*Hold, error) {
 	l, tz, err := e.Location(locationID)
 	if err != nil {
 		return nil, err
 	}
-	s, err := e.Service(locationID, serviceID)
-	if err != nil {
-		return nil, err
-	}
-	if units < 1 || units > s.MaxUnits {
-		return nil, ErrUnitsInvalid
-	}
-	d, err := e.locateStart(l, s, tz, start)
+	p, err := e.plan(l, items)
 	if err != nil {
 		return nil, err
 	}
 	now := e.Now()
-	end := start.Add(time.Duration(s.DurationMinutes) * time.Minute)
-	first, n := l.cellsOf(s, d, tz, start)
+	d, err := l.checkStart(p, tz, now, start)
+	if err != nil {
+		return nil, err
+	}
+	end := start.Add(p.duration())
 	h := &Hold{
-		ID: newHoldID(l.ID, d), LocationID: l.ID, ServiceID: s.ID,
+		ID: newHoldID(l.ID, d), LocationID: l.ID, ServiceID: p.Items[0].ServiceID, Items: p.Items,
 		Start: start.UTC(), End: end.UTC(), ExpiresAt: now.Add(e.HoldTTL).UTC(),
 	}
 	q := HoldRequest{
-		ID: h.ID, Day: d, Location: l.ID, Capacity: l.Capacity, First: first, Cells: n, Units: units,
+		ID: h.ID, Day: d, Location: l.ID, Capacity: l.Capacity, First: l.cell(d, tz, start), Cells: p.cells(l), Units: p.Units,
 		Now: now, Expires: h.ExpiresAt, KeyTTL: keyTTL(d, tz, now),
-		Service: s.ID, Start: h.Start, End: h.End,
+		Service: h.ServiceID, Items: p.Items, Start: h.Start, End: h.End,
 	}
 	err = e.withDay(ctx, l, tz, d, func() (err error) {
 		h.Units, err = e.holds.Hold(ctx, q)
@@ -316,7 +263,10 @@ type Confirmation struct {
 
 // BookOptions let a caller shape a booking made from a hold.
 type BookOptions struct {
-	// Status of the new booking; StatusConfirmed when empty.
+	// Status of the new booking. When empty: StatusConfirmed, or
+	// StatusPendingActivation at a location with double opt-in. Set
+	// StatusConfirmed to skip the opt-in (the citizen confirmed otherwise,
+	// e.g. by paying).
 	Status string
 	// Recorder writes the booking; the engine's record store when nil.
 	// The payment flow passes its own, which writes the payment row in
@@ -359,28 +309,48 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 		return nil, ErrHoldExpired
 	}
 	status := opt.Status
+	var activateBy *time.Time
 	if status == "" {
 		status = StatusConfirmed
+		if l.ActivationMinutes > 0 {
+			// Double opt-in: the booking holds its units until activated
+			// or released by ExpireActivations.
+			status = StatusPendingActivation
+			t := now.Add(time.Duration(l.ActivationMinutes) * time.Minute).UTC()
+			if rec.Start.Before(t) {
+				t = rec.Start.UTC() // an appointment sooner than that is released when it starts
+			}
+			activateBy = &t
+		}
 	}
 	b := &Booking{
-		HoldID: holdID, LocationID: l.ID, ServiceID: rec.Service,
+		HoldID: holdID, LocationID: l.ID, ServiceID: rec.Service, Items: rec.items(),
 		Start: rec.Start.UTC(), End: rec.End.UTC(),
-		Units: rec.Units, Name: strings.TrimSpace(c.Name), Email: c.Email, Status: status,
+		Units: rec.Units, Name: strings.TrimSpace(c.Name), Email: c.Email, Phone: strings.TrimSpace(c.Phone),
+		Lang: c.lang(), Status: status, ActivationDeadline: activateBy,
 	}
-	token := NewToken()
-	hash := sha256.Sum256([]byte(token))
+	var salt []byte
+	if len(e.ManageKey) > 0 {
+		salt = newSalt()
+	}
 	nb := &NewBooking{
 		Booking:   b,
-		TokenHash: hash[:],
+		TokenSalt: salt,
 		Limit:     ContactLimit{Hash: e.contactHash(c.Email), Day: DateOf(b.Start.In(tz)), Max: e.ContactLimits[l.Kind]},
 		Cells:     l.unitCells(b),
+		RemindAt:  e.remindAt(b.Start, now),
+		Now:       now.UTC(),
 	}
 	recorder := opt.Recorder
 	if recorder == nil {
 		recorder = e.records
 	}
+	var token string
 	for attempt := 0; ; attempt++ {
-		b.Code = NewBookingCode()
+		b.Code, b.CalendarUID = NewBookingCode(), newCalendarUID()
+		token = e.newManageToken(b.Code, salt)
+		hash := sha256.Sum256([]byte(token))
+		nb.TokenHash = hash[:]
 		err = recorder.InsertBooking(ctx, nb)
 		if !errors.Is(err, ErrCodeTaken) || attempt == 5 {
 			break
@@ -470,7 +440,7 @@ func (e *Engine) Cancel(ctx context.Context, code, token string, rec CancelRecor
 		// reloaded: a lost unit, never a double booking.
 		e.log.WarnContext(ctx, "free cancelled units in the hold store", "err", err)
 	}
-	b.Status = StatusCancelled
+	b.Status, b.Sequence = StatusCancelled, b.Sequence+1
 	return b, nil
 }
 

@@ -293,3 +293,31 @@ func sha256Sum(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
 }
+
+func (f *fakeRecords) ManageSecret(context.Context, int64) (string, []byte, error) {
+	return "", nil, ErrBookingNotFound
+}
+
+func (f *fakeRecords) ActivateBooking(context.Context, int64, time.Time) (*Booking, error) {
+	return nil, ErrNotActivatable
+}
+
+func (f *fakeRecords) ExpireActivations(context.Context, time.Time, int) ([]*Booking, error) {
+	return nil, nil
+}
+
+func (f *fakeRecords) RescheduleBooking(context.Context, *Reschedule) ([]UnitCell, error) {
+	return nil, ErrNotReschedulable
+}
+
+func (f *fakeRecords) RequestManageLink(context.Context, int64, string, time.Time) error { return nil }
+
+func (f *fakeHolds) Bitmaps(_ context.Context, _ string, days []Date, _ time.Time) ([][]byte, []int, error) {
+	var missing []int
+	for i, d := range days {
+		if !f.loaded[d] {
+			missing = append(missing, i)
+		}
+	}
+	return make([][]byte, len(days)), missing, nil
+}

@@ -51,6 +51,13 @@ func everyDay(opens, closes string) []booking.OpeningRule {
 
 func newRig(t *testing.T, b servicetest.Backend, capacity, slotMinutes int, services ...booking.Service) *rig {
 	t.Helper()
+	return newRigWith(t, b, nil, capacity, slotMinutes, services...)
+}
+
+// newRigWith is newRig with the location changed by shape before it is
+// saved.
+func newRigWith(t *testing.T, b servicetest.Backend, shape func(*booking.Location), capacity, slotMinutes int, services ...booking.Service) *rig {
+	t.Helper()
 	db := servicetest.DB(t, bookingpg.Migrations)
 	r := &rig{t: t, db: db, pg: bookingpg.New(db), rdb: servicetest.UniversalRedis(t, b)}
 	r.holds = bookingredis.New(r.rdb)
@@ -59,6 +66,9 @@ func newRig(t *testing.T, b servicetest.Backend, capacity, slotMinutes int, serv
 	r.now.Store(&start)
 	loc := booking.Location{ID: servicetest.RandomID("loc-"), Kind: booking.KindPool, Name: "Testbad", Timezone: "Europe/Berlin",
 		Capacity: capacity, SlotMinutes: slotMinutes, BookingHorizonDays: 30, Opening: everyDay("07:00", "21:00")}
+	if shape != nil {
+		shape(&loc)
+	}
 	for i := range services {
 		services[i].LocationID = loc.ID
 		services[i].ID = loc.ID + "-" + services[i].ID
@@ -424,7 +434,7 @@ func TestHoldValidation(t *testing.T) {
 			t.Fatalf("unknown location: %v", err)
 		}
 		h, _ := r.engine.PlaceHold(ctx, r.loc.ID, r.svc("ticket"), r.at(10, 0), 1)
-		for _, c := range []booking.Contact{{"", "a@b.de"}, {"A", "not-an-email"}, {"A", "a@b"}, {"A", "Anna <a@b.de>"}} {
+		for _, c := range []booking.Contact{{Email: "a@b.de"}, {Name: "A", Email: "not-an-email"}, {Name: "A", Email: "a@b"}, {Name: "A", Email: "Anna <a@b.de>"}} {
 			if _, err := r.engine.Book(ctx, h.ID, c, booking.BookOptions{}); !errors.Is(err, booking.ErrNameInvalid) && !errors.Is(err, booking.ErrEmailInvalid) {
 				t.Errorf("contact %+v: %v", c, err)
 			}

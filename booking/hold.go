@@ -38,6 +38,9 @@ type Holds interface {
 	Unmark(ctx context.Context, location string, d Date, offsets []int) error
 	// Bitmap returns the day's bitmap after sweeping expired holds.
 	Bitmap(ctx context.Context, location string, d Date, now time.Time) ([]byte, error)
+	// Bitmaps is Bitmap for several days in one round trip. A day the
+	// store has no state of gets a nil bitmap and its index in missing.
+	Bitmaps(ctx context.Context, location string, days []Date, now time.Time) (bitmaps [][]byte, missing []int, err error)
 	// Peek returns a hold without changing it; nil when it is gone.
 	Peek(ctx context.Context, location string, d Date, id string) (*HoldRecord, error)
 	// Ping checks that the store answers.
@@ -61,23 +64,45 @@ type HoldRequest struct {
 	Now, Expires time.Time
 	// KeyTTL is how long the day's state is kept after this change.
 	KeyTTL time.Duration
-	// Service, Start and End are kept with the hold for its booking.
+	// Service, Items, Start and End are kept with the hold for its
+	// booking; Service is the first item's.
 	Service    string
+	Items      []Item
 	Start, End time.Time
 }
 
 // HoldRecord is what a hold store keeps of a hold besides its bits.
 type HoldRecord struct {
-	Service    string
+	Service string
+	// Items of the hold; a hold written before multi-service holds has
+	// none and stands for its Service with one unit per unit held.
+	Items      []Item
 	Start, End time.Time
 	Units      []int
 }
 
+// items returns the record's items, filling in those of an old record.
+func (r *HoldRecord) items() []Item {
+	if len(r.Items) > 0 {
+		return r.Items
+	}
+	return []Item{{ServiceID: r.Service, Count: len(r.Units)}}
+}
+
+// maxKeyTTL bounds every hold store key's lifetime: the longest horizon
+// plus the days a day's state is kept after it.
+const maxKeyTTL = (MaxHorizonDays + 3) * 24 * time.Hour
+
 // keyTTL keeps a location-day's hold state until two days after it ends.
+// Callers only ever touch days inside the booking window; the bound is a
+// second line so no key can outlive its day by years.
 func keyTTL(d Date, tz *time.Location, now time.Time) time.Duration {
 	ttl := d.AddDays(3).Midnight(tz).Sub(now)
 	if ttl < time.Hour {
 		ttl = time.Hour
+	}
+	if ttl > maxKeyTTL {
+		ttl = maxKeyTTL
 	}
 	return ttl
 }
@@ -97,9 +122,13 @@ func offsetsOf(l *Location, d Date, tz *time.Location, cells []UnitCell) []int {
 // unitCells lists the unit cells a booking occupies: each of its units in
 // each grid cell between its start and end.
 func (l *Location) unitCells(b *Booking) []UnitCell {
+	return l.cellsBetween(b.Start, b.End, b.Units)
+}
+
+func (l *Location) cellsBetween(start, end time.Time, units []int) []UnitCell {
 	var cells []UnitCell
-	for _, u := range b.Units {
-		for t := b.Start; t.Before(b.End); t = t.Add(time.Duration(l.SlotMinutes) * time.Minute) {
+	for _, u := range units {
+		for t := start; t.Before(end); t = t.Add(time.Duration(l.SlotMinutes) * time.Minute) {
 			cells = append(cells, UnitCell{CellStart: t, Unit: u})
 		}
 	}

@@ -35,6 +35,29 @@ func (e *Engine) HoldService(ctx context.Context, holdID string) (*Service, erro
 	return s, nil
 }
 
+// HoldLines returns the services or ticket types of a live hold with
+// their counts; nil when the hold is gone or malformed (Book then reports
+// the precise reason).
+func (e *Engine) HoldLines(ctx context.Context, holdID string) ([]Line, error) {
+	locID, d, ok := ParseHoldID(holdID)
+	if !ok {
+		return nil, nil
+	}
+	rec, err := e.holds.Peek(ctx, locID, d, holdID)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	var lines []Line
+	for _, it := range rec.items() {
+		s, err := e.Service(locID, it.ServiceID)
+		if err != nil {
+			return nil, nil
+		}
+		lines = append(lines, Line{Service: *s, Count: it.Count})
+	}
+	return lines, nil
+}
+
 // BookingByID returns a booking without checking a manage token; for
 // server-side processes (payment, staff), never for citizens' requests.
 func (e *Engine) BookingByID(ctx context.Context, id int64) (*Booking, error) {

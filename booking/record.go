@@ -23,7 +23,48 @@ type Records interface {
 	BookingByCode(ctx context.Context, code string) (*Booking, []byte, error)
 	// BookingByID returns a booking, or ErrBookingNotFound.
 	BookingByID(ctx context.Context, id int64) (*Booking, error)
+	// ManageSecret returns what a booking's manage token is computed
+	// from: the code it was issued for and the booking's salt (nil for
+	// bookings from before recomputable tokens).
+	ManageSecret(ctx context.Context, id int64) (code string, salt []byte, err error)
+	// ActivateBooking confirms a booking waiting for activation whose
+	// deadline has not passed at now, with its confirmed and reminder
+	// events; ErrNotActivatable otherwise.
+	ActivateBooking(ctx context.Context, id int64, now time.Time) (*Booking, error)
+	// ExpireActivations releases up to max bookings whose activation
+	// deadline passed at now (cancelled, units deleted, an
+	// activation_expired event each) and returns them. Rows another
+	// replica is releasing are skipped, not waited for.
+	ExpireActivations(ctx context.Context, now time.Time, max int) ([]*Booking, error)
+	// RescheduleBooking moves a live booking to a new slot in one
+	// transaction (see Reschedule) and returns the cells it freed.
+	RescheduleBooking(ctx context.Context, r *Reschedule) ([]UnitCell, error)
+	// RequestManageLink writes a manage_link event for the booking.
+	RequestManageLink(ctx context.Context, bookingID int64, lang string, now time.Time) error
 	Ping(ctx context.Context) error
+}
+
+// Reschedule moves a booking to the slot of a claimed hold: the new unit
+// rows are written and the old ones deleted in one transaction, the
+// booking keeps its id, code and manage token, its sequence goes up and
+// a rescheduled event is written. The store answers ErrNotReschedulable
+// when the booking is no longer live or no longer starts at From (a
+// concurrent change won), ErrUnitTaken, ErrHoldUsed and ErrContactLimit
+// like InsertBooking.
+type Reschedule struct {
+	BookingID int64
+	// From is the start the booking had when it was looked up.
+	From       time.Time
+	HoldID     string
+	Start, End time.Time
+	Units      []int
+	Cells      []UnitCell
+	// Limit is the contact's count on the new local day (moved from the
+	// old day when the day changes).
+	Limit ContactLimit
+	// RemindAt is when the new reminder is due; nil for none.
+	RemindAt *time.Time
+	Now      time.Time
 }
 
 // CatalogLoader reads all locations and their active services.
@@ -61,8 +102,17 @@ type NewBooking struct {
 	// TokenHash is the SHA-256 of the manage token; the token itself is
 	// never stored.
 	TokenHash []byte
+	// TokenSalt is the random salt the manage token is computed with
+	// (nil when the engine has no ManageKey: the token is random).
+	TokenSalt []byte
 	Limit     ContactLimit
 	Cells     []UnitCell
+	// RemindAt is when the reminder of the confirmed booking is due; nil
+	// for none. Kept with the booking, so a booking confirmed later (paid,
+	// activated) gets its reminder then.
+	RemindAt *time.Time
+	// Now is the engine's clock; events are due from it.
+	Now time.Time
 }
 
 // ContactLimit is the per-contact limit a booking is counted against.

@@ -19,7 +19,18 @@ type TicketClaims struct {
 	Service  string `json:"v"`
 	Start    int64  `json:"s"` // unix seconds
 	End      int64  `json:"e"` // unix seconds
-	Units    int    `json:"u"`
+	// Units is the number of persons the ticket admits.
+	Units int `json:"u"`
+	// Tickets breaks Units down by ticket type for an order of several
+	// types; omitted for one type, so such payloads are exactly those of
+	// before and older gates read them unchanged.
+	Tickets []TicketCount `json:"t,omitempty"`
+}
+
+// TicketCount is the number of persons of one ticket type.
+type TicketCount struct {
+	Service string `json:"v"`
+	Count   int    `json:"n"`
 }
 
 // StartTime is the slot start.
@@ -39,8 +50,14 @@ var (
 
 // ClaimsOf returns the QR claims of a booking.
 func ClaimsOf(b *Booking) TicketClaims {
-	return TicketClaims{Code: b.Code, Location: b.LocationID, Service: b.ServiceID,
+	c := TicketClaims{Code: b.Code, Location: b.LocationID, Service: b.ServiceID,
 		Start: b.Start.Unix(), End: b.End.Unix(), Units: len(b.Units)}
+	if len(b.Items) > 1 {
+		for _, it := range b.Items {
+			c.Tickets = append(c.Tickets, TicketCount{Service: it.ServiceID, Count: it.Count})
+		}
+	}
+	return c
 }
 
 // SignTicket encodes claims as "TRM1.<claims>.<signature>", both parts
@@ -78,6 +95,18 @@ func ParseTicket(payload string) (TicketClaims, []byte, string, error) {
 	}
 	if NormalizeBookingCode(c.Code) != c.Code || c.Location == "" || c.End <= c.Start || c.Units < 1 {
 		return c, nil, "", ErrTicketMalformed
+	}
+	if len(c.Tickets) > 0 {
+		sum := 0
+		for _, t := range c.Tickets {
+			if t.Service == "" || t.Count < 1 || t.Count > c.Units {
+				return c, nil, "", ErrTicketMalformed
+			}
+			sum += t.Count
+		}
+		if sum != c.Units || len(c.Tickets) > MaxChoiceItems {
+			return c, nil, "", ErrTicketMalformed
+		}
 	}
 	return c, sig, signed, nil
 }

@@ -60,6 +60,16 @@ else
 fi
 export PAYMENT_USER=${PAYMENT_USER:-termin} PAYMENT_PASSWORD=${PAYMENT_PASSWORD:-simulator}
 export NOTIFY_SECRET=${NOTIFY_SECRET:-simulator-push-secret}
+# Mail: the stack's env exports SMTP_ADDR and SMTP_TLS=none for Mailpit, so
+# every mail the server sends lands there. The manage links in mails need
+# a secret that outlives a restart: one per checkout, kept in .run/.
+if [ -z "${SECRET_KEY:-}" ]; then
+	[ -s "$run/secret" ] || (umask 077; head -c 32 /dev/urandom | base64 | tr '+/' '-_' >"$run/secret")
+	SECRET_KEY=$(cat "$run/secret")
+fi
+export SECRET_KEY
+export MAIL_FROM=${MAIL_FROM:-Stadt Koblenz <termine@koblenz.example>}
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://$HTTP_ADDR}
 export EXPORT_DIR=${EXPORT_DIR:-$run/export}
 "$run/bin/server" migrate
 "$run/bin/server" seed
@@ -106,6 +116,7 @@ termin is running.
   exports      $EXPORT_DIR (files for the finance system)
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_ADDR
+  mail         ${MAILPIT_URL:+Mailpit $MAILPIT_URL (every mail the server sends, SMTP $SMTP_ADDR)}${MAILPIT_URL:-off (Mailpit did not start; booking mails wait in the outbox)}
 Press Ctrl-C to stop.
 
 MSG

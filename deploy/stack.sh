@@ -3,7 +3,7 @@
 # packages when missing, started on free loopback ports under a directory of
 # our own, stopped by the PIDs we recorded (never by process name).
 #
-#   deploy/stack.sh start DIR    start both (idempotent); writes DIR/env
+#   deploy/stack.sh start DIR    start both and Mailpit (idempotent); writes DIR/env
 #   deploy/stack.sh cluster DIR  also start a 3-master Redis Cluster
 #                                (idempotent); adds REDIS_CLUSTER_ADDRS to DIR/env
 #   deploy/stack.sh stop DIR     stop what start and cluster started
@@ -166,6 +166,96 @@ stop_cluster() {
 	rm -f "$dir/cluster/ports"
 }
 
+# Mailpit catches every mail the server sends (SMTP) and shows it in a web
+# UI with a REST API. It is built once from its Go module into .cache/ of
+# this checkout and reused; a private instance per DIR listens on free
+# loopback ports and is stopped by its PID. Without it (the build failed,
+# STACK_NO_MAILPIT=1) the stack still starts, only without SMTP_ADDR.
+mailpit_version=v1.33.1
+checkout=$(cd "$(dirname "$0")/.." && pwd)
+mailpit_bin="$checkout/.cache/mailpit-$mailpit_version/mailpit"
+
+build_mailpit() {
+	[ -x "$mailpit_bin" ] && return 0
+	echo "stack: building Mailpit $mailpit_version (once, into .cache/)" >&2
+	local tmp
+	tmp=$(mktemp -d "$checkout/.cache/mailpit-build.XXXXXX")
+	if GOFLAGS= GOBIN="$tmp" go install "github.com/axllent/mailpit@$mailpit_version" >&2; then
+		mkdir -p "$(dirname "$mailpit_bin")"
+		mv "$tmp/mailpit" "$mailpit_bin"
+	fi
+	rm -rf "$tmp"
+	[ -x "$mailpit_bin" ]
+}
+
+mailpit_ok() {
+	local dir=$1 smtp http
+	[ -f "$dir/mailpit/mailpit.pid" ] && [ -f "$dir/mailpit/ports" ] || return 1
+	kill -0 "$(cat "$dir/mailpit/mailpit.pid")" 2>/dev/null || return 1
+	read -r smtp http <"$dir/mailpit/ports"
+	! port_is_free "$smtp" && ! port_is_free "$http"
+}
+
+start_mailpit() {
+	local dir=$1 smtp http pid
+	[ "${STACK_NO_MAILPIT:-}" = 1 ] && return 0
+	mailpit_ok "$dir" && return 0
+	stop_mailpit "$dir"
+	mkdir -p "$checkout/.cache" "$dir/mailpit"
+	build_mailpit || { echo "stack: Mailpit could not be built; starting without a mail catcher" >&2; return 0; }
+	local attempt
+	for attempt in 1 2 3 4 5; do
+		smtp=$(free_port)
+		http=$(free_port)
+		[ "$smtp" != "$http" ] || continue
+		nohup "$mailpit_bin" --smtp "127.0.0.1:$smtp" --listen "127.0.0.1:$http" \
+			--database "$dir/mailpit/mailpit.db" --max 10000 --disable-version-check \
+			--smtp-auth-accept-any --smtp-auth-allow-insecure --quiet \
+			>"$dir/mailpit/mailpit.log" 2>&1 </dev/null &
+		pid=$!
+		echo "$pid" >"$dir/mailpit/mailpit.pid"
+		echo "$smtp $http" >"$dir/mailpit/ports"
+		for _ in $(seq 100); do
+			mailpit_ok "$dir" && return 0
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		stop_mailpit "$dir"
+	done
+	tail -20 "$dir/mailpit/mailpit.log" >&2
+	echo "stack: Mailpit did not start; starting without a mail catcher" >&2
+}
+
+stop_mailpit() {
+	local dir=$1 f=$1/mailpit/mailpit.pid smtp="" http=""
+	[ -f "$dir/mailpit/ports" ] && read -r smtp http <"$dir/mailpit/ports"
+	if [ -f "$f" ]; then
+		kill "$(cat "$f")" 2>/dev/null || true
+		rm -f "$f"
+		# Wait until it has let go of its ports (at most 3 s).
+		for _ in $(seq 30); do
+			{ [ -z "$smtp" ] || port_is_free "$smtp"; } && { [ -z "$http" ] || port_is_free "$http"; } && break
+			sleep 0.1
+		done
+	fi
+	rm -f "$dir/mailpit/ports"
+}
+
+# mailpit_env prints the variables clients need: the server's SMTP_ADDR,
+# the web UI and REST API base that tests read received mail from, and the
+# binary (tests that need a Mailpit of their own, e.g. with chaos, start it).
+mailpit_env() {
+	local dir=$1 smtp http
+	mailpit_ok "$dir" || return 0
+	read -r smtp http <"$dir/mailpit/ports"
+	cat <<ENV
+export SMTP_ADDR=127.0.0.1:$smtp
+export SMTP_TLS=none
+export MAILPIT_URL=http://127.0.0.1:$http
+export MAILPIT_BIN=$mailpit_bin
+ENV
+}
+
 running() {
 	local dir=$1
 	[ -f "$dir/pg/port" ] && [ -f "$dir/redis/port" ] || return 1
@@ -185,6 +275,7 @@ ENV
 		addrs=$(sed 's/\([0-9][0-9]*\)/127.0.0.1:\1/g; s/ /,/g' "$dir/cluster/ports")
 		echo "export REDIS_CLUSTER_ADDRS=$addrs" >>"$dir/env"
 	fi
+	mailpit_env "$dir" >>"$dir/env"
 }
 
 # pg_down and pg_up stop and start PostgreSQL on the port it had, so
@@ -215,6 +306,7 @@ stop_single() {
 stop() {
 	stop_single "$1"
 	stop_cluster "$1"
+	stop_mailpit "$1"
 }
 
 cmd=${1:-}
@@ -225,6 +317,7 @@ dir=$(cd "$dir" && pwd)
 case $cmd in
 start)
 	if running "$dir"; then
+		start_mailpit "$dir"
 		write_env "$dir"
 		exit 0
 	fi
@@ -232,6 +325,7 @@ start)
 	ensure_installed
 	start_postgres "$dir"
 	start_redis "$dir"
+	start_mailpit "$dir"
 	write_env "$dir"
 	;;
 cluster)

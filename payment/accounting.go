@@ -19,6 +19,12 @@ type Accounting struct {
 	BookingText     string
 }
 
+// SameAssignment reports whether two services are posted to the same
+// accounts (the booking text may differ).
+func (a Accounting) SameAssignment(b Accounting) bool {
+	return a.Haushaltsstelle == b.Haushaltsstelle && a.Produkt == b.Produkt && a.Sachkonto == b.Sachkonto && a.Kostenstelle == b.Kostenstelle
+}
+
 // accountingFile is the format of the accounting file: a list next to the
 // city file, keyed by service id.
 type accountingFile struct {

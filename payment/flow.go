@@ -55,6 +55,10 @@ var (
 	// ErrTampered reports a platform answer whose amount, currency or
 	// reference do not match our payment; nothing was changed.
 	ErrTampered = errors.New("platform answer does not match the payment")
+	// ErrAccountingMixed reports a pool order whose ticket types have
+	// different account assignments: one payment is one posting, so such
+	// types cannot be paid together.
+	ErrAccountingMixed = errors.New("ticket types with different account assignments cannot be paid together")
 	// errHandled aborts a transaction whose work another process did first.
 	errHandled = errors.New("payment handled meanwhile")
 )
@@ -91,14 +95,31 @@ func (f *Flow) ReturnURL(reference string) string {
 }
 
 // Book turns a hold for a fee-paying service into a pending booking with a
-// payment, then registers the payment at the platform. On a platform
-// failure the pending booking is cancelled (its units freed) and the error
-// wraps ErrStartFailed and the platform's ErrUnavailable or ErrRejected.
+// payment, then registers the payment at the platform. A hold of several
+// ticket types (a pool order) is one booking with one payment of the
+// summed fees and one posting; its types must share one account
+// assignment (ErrAccountingMixed otherwise, before anything is written).
+// On a platform failure the pending booking is cancelled (its units
+// freed) and the error wraps ErrStartFailed and the platform's
+// ErrUnavailable or ErrRejected.
 func (f *Flow) Book(ctx context.Context, holdID string, c booking.Contact, svc *booking.Service) (*booking.Confirmation, *Payment, error) {
 	now := f.now().UTC()
 	acc, err := f.Store.Accounting(ctx, svc.ID)
 	if err != nil {
 		return nil, nil, err
+	}
+	lines, err := f.Engine.HoldLines(ctx, holdID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range lines {
+		other, err := f.Store.Accounting(ctx, l.Service.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !other.SameAssignment(acc) {
+			return nil, nil, ErrAccountingMixed
+		}
 	}
 	p := &Payment{ServiceID: svc.ID, Currency: "EUR", Platform: f.PlatformName, State: StateCreated,
 		Reference: NewReference(), Deadline: now.Add(f.Timeout)}
@@ -115,7 +136,7 @@ func (f *Flow) Book(ctx context.Context, holdID string, c booking.Contact, svc *
 		Reference:     p.Reference,
 		Kassenzeichen: p.Kassenzeichen,
 		Purpose:       SanitizePurpose(p.Kassenzeichen + " " + svc.Name),
-		Description:   fmt.Sprintf("%s, %d x, %s", svc.Name, p.Units, start.Format("02.01.2006 15:04")),
+		Description:   describe(f.Engine, b, svc) + ", " + start.Format("02.01.2006 15:04"),
 		AmountCents:   p.AmountCents,
 		Currency:      p.Currency,
 		ReturnURL:     f.ReturnURL(p.Reference),
@@ -225,7 +246,7 @@ func (f *Flow) settle(ctx context.Context, p *Payment, rep StatusReport) error {
 		case StatePaid, StateConfirmed, StateRefunded:
 			return nil // confirmed before, by another request or replica
 		case StateCreated, StateInitiated:
-			b, err := tx.ConfirmPending(ctx, cur.BookingID)
+			b, err := tx.ConfirmPending(ctx, cur.BookingID, f.now().UTC())
 			if errors.Is(err, booking.ErrNotPending) {
 				late = true
 				return nil
@@ -255,9 +276,11 @@ func (f *Flow) rebook(ctx context.Context, p *Payment, rep StatusReport) error {
 		return err
 	}
 	why := ""
-	hold, err := f.Engine.PlaceHold(ctx, old.LocationID, old.ServiceID, old.Start, len(old.Units))
+	hold, err := f.Engine.PlaceHoldFor(ctx, old.LocationID, old.Items, old.Start)
 	if err == nil {
-		_, err = f.Engine.Book(ctx, hold.ID, booking.Contact{Name: old.Name, Email: old.Email}, booking.BookOptions{
+		_, err = f.Engine.Book(ctx, hold.ID, booking.Contact{Name: old.Name, Email: old.Email, Phone: old.Phone, Lang: old.Lang}, booking.BookOptions{
+			// Paid: confirmed without an opt-in.
+			Status:   booking.StatusConfirmed,
 			Recorder: &lateRecorder{f: f, old: old, reference: p.Reference, rep: rep},
 		})
 		if err == nil {
@@ -490,7 +513,11 @@ func (r *pendingRecorder) InsertBooking(ctx context.Context, nb *booking.NewBook
 		}
 		p.Kassenzeichen, p.BookingID, p.FirstBookingID, p.BookingCode = kz, b.ID, b.ID, b.Code
 		p.Units = len(b.Units)
-		p.AmountCents = r.svc.FeeCents * int64(p.Units)
+		amount, err := fee(f.Engine, b, r.svc)
+		if err != nil {
+			return err
+		}
+		p.AmountCents = amount
 		p.CreatedAt = r.now
 		return tx.InsertPayment(ctx, p, p.Deadline.Add(f.LateGrace), r.now.Add(f.PollInterval))
 	})
@@ -526,6 +553,41 @@ func (r *lateRecorder) InsertBooking(ctx context.Context, nb *booking.NewBooking
 		}
 		return f.recordPaid(ctx, tx, cur, b, r.rep, "paid after the reservation expired; booked again as "+b.Code)
 	})
+}
+
+// fee sums the fees of a booking's items; svc is the service of a
+// booking of one item (its fee times the units, as always).
+func fee(e *booking.Engine, b *booking.Booking, svc *booking.Service) (int64, error) {
+	if len(b.Items) <= 1 {
+		return svc.FeeCents * int64(len(b.Units)), nil
+	}
+	var sum int64
+	for _, it := range b.Items {
+		s, err := e.Service(b.LocationID, it.ServiceID)
+		if err != nil {
+			return 0, err
+		}
+		sum += s.FeeCents * int64(it.Count)
+	}
+	return sum, nil
+}
+
+// describe names what a payment is for at the platform: "Erwachsene, 2 x"
+// for one ticket type, "2 x Erwachsene, 1 x ermäßigt" for an order of
+// several.
+func describe(e *booking.Engine, b *booking.Booking, svc *booking.Service) string {
+	if len(b.Items) <= 1 {
+		return fmt.Sprintf("%s, %d x", svc.Name, len(b.Units))
+	}
+	parts := make([]string, 0, len(b.Items))
+	for _, it := range b.Items {
+		name := it.ServiceID
+		if s, err := e.Service(b.LocationID, it.ServiceID); err == nil {
+			name = s.Name
+		}
+		parts = append(parts, fmt.Sprintf("%d x %s", it.Count, name))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // bookingText keeps a posting's text on one line and within the 140

@@ -64,9 +64,10 @@ type Tx interface {
 	// CancelBooking cancels a booking and deletes its units, returning
 	// the freed cells.
 	CancelBooking(ctx context.Context, bookingID int64, now time.Time) ([]booking.UnitCell, error)
-	// ConfirmPending confirms a booking waiting for payment, or answers
+	// ConfirmPending confirms a booking waiting for payment (with its
+	// confirmed and reminder events, due from now), or answers
 	// booking.ErrNotPending.
-	ConfirmPending(ctx context.Context, bookingID int64) (*booking.Booking, error)
+	ConfirmPending(ctx context.Context, bookingID int64, now time.Time) (*booking.Booking, error)
 	// ExpirePending cancels a booking waiting for payment and deletes its
 	// units, or answers booking.ErrNotPending.
 	ExpirePending(ctx context.Context, bookingID int64, now time.Time) (*booking.Booking, error)

@@ -57,6 +57,8 @@ type serverSetup struct {
 	log *slog.Logger
 	// flags are extra server flags.
 	flags []string
+	// city edits the demo city file before it is seeded.
+	city func([]byte) []byte
 }
 
 // launch seeds the demo city and serves it on a loopback port.
@@ -65,14 +67,18 @@ func launch(t *testing.T, setup serverSetup) *testServer {
 	ctx := context.Background()
 	if setup.rdb != nil {
 		forgetPool(t, setup.rdb, setup.pool)
+		forgetPool(t, setup.rdb, "buergeramt-koblenz")
 	}
 	cfg, err := loadConfig(append([]string{"-db", setup.dbURL, "-redis", strings.Join(setup.redisAddrs, ","), "-rate-limit=0", "-pow-auto=0"}, setup.flags...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if setup.pool != "stadtbad" {
+	if setup.pool != "stadtbad" || setup.city != nil {
 		cfg.CityFile = filepath.Join(t.TempDir(), "city.json")
 		city := bytes.ReplaceAll(demoCity, []byte(`"id": "stadtbad"`), []byte(`"id": "`+setup.pool+`"`))
+		if setup.city != nil {
+			city = setup.city(city)
+		}
 		if err := os.WriteFile(cfg.CityFile, city, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +116,7 @@ func launch(t *testing.T, setup serverSetup) *testServer {
 	return &testServer{URL: "http://" + ln.Addr().String(), deps: d, app: app, pool: setup.pool}
 }
 
-// forgetPool deletes a pool's keys from a Redis database an earlier test
+// forgetPool deletes a location's keys from a Redis database an earlier test
 // (or an earlier run) used: they would describe bookings this test's
 // fresh PostgreSQL does not have.
 func forgetPool(t *testing.T, rdb redis.UniversalClient, pool string) {
@@ -302,6 +308,13 @@ func TestErrorsAreJSONWithStableCodes(t *testing.T) {
 		{"availability without dates", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene", "", 400, "invalid_request"},
 		{"availability too long", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from=2026-01-01&to=2026-03-01", "", 400, "range_too_long"},
 		{"availability reversed", "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from=" + today + "&to=2020-01-01", "", 400, "invalid_request"},
+		{"same service twice", "POST", "/api/v1/holds", `{"location":"buergeramt-koblenz","services":["personalausweis","personalausweis"],"start":"` + start + `"}`, 422, "choice_invalid"},
+		{"two of one office service", "POST", "/api/v1/holds", `{"location":"buergeramt-koblenz","tickets":[{"service":"personalausweis","count":1},{"service":"reisepass","count":2}],"start":"` + start + `"}`, 422, "units_invalid"},
+		{"service and services", "POST", "/api/v1/holds", `{"location":"stadtbad","service":"erwachsene","services":["ermaessigt"],"start":"` + start + `"}`, 400, "invalid_request"},
+		{"calendar reversed", "GET", "/api/v1/calendar?location=stadtbad&tickets=erwachsene:2&from=2030-01-10&to=2030-01-01", "", 400, "invalid_request"},
+		{"calendar of an unknown ticket", "GET", "/api/v1/calendar?location=stadtbad&tickets=sauna:1", "", 404, "service_not_found"},
+		{"manage link without email", "POST", "/api/v1/manage-links", `{"code":"ABCDEFGH"}`, 400, "invalid_request"},
+		{"activate without token", "POST", "/api/v1/bookings/ABCDEFGH/activate", "", 401, "unauthorized"},
 		{"availability unknown service", "GET", "/api/v1/availability?location=stadtbad&service=sauna&from=" + today, "", 404, "service_not_found"},
 		{"body is an array", "POST", "/api/v1/holds", `[]`, 400, "invalid_json"},
 		{"NUL in a name", "POST", "/api/v1/bookings", `{"hold":"` + live + `","name":"A\u0000","email":"a@example.org"}`, 400, "text_invalid"},

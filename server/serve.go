@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -22,8 +23,9 @@ import (
 	fairnessredis "github.com/digitale-verwaltung/termin/server/fairness/redis"
 )
 
-// serve is `server serve`: it runs the HTTP server and the payment workers
-// until ctx ends (SIGTERM or interrupt), then shuts down gracefully.
+// serve is `server serve`: it runs the HTTP server, the payment and mail
+// workers and the activation sweep until ctx ends (SIGTERM or interrupt),
+// then shuts down gracefully.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	d, err := newDeps(ctx, cfg, log)
 	if err != nil {
@@ -55,6 +57,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	app := newApp(d)
 	d.pay.start(ctx)
+	// The mail worker and the sweep stop and finish their round before
+	// the stores close (defers run last first).
+	var workers sync.WaitGroup
+	defer workers.Wait()
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	if err := startMail(workCtx, d, &workers); err != nil {
+		return err
+	}
+	workers.Add(1)
+	go func() { defer workers.Done(); sweepActivations(workCtx, d) }()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -146,6 +159,8 @@ func configureEngine(cfg config.Config, e *booking.Engine) {
 	e.HoldTTL = cfg.HoldTTL
 	e.ContactKey = cfg.SubKey("contact")
 	e.ContactLimits = map[string]int{booking.KindOffice: cfg.ContactLimitOffice, booking.KindPool: cfg.ContactLimitPool}
+	e.ManageKey = cfg.ManageKey()
+	e.ReminderBefore = cfg.ReminderBefore
 }
 
 func openDB(ctx context.Context, url string) (*sqlx.DB, error) {

@@ -115,6 +115,20 @@ func (b citizenBookings) Cancel(ctx context.Context, code, token string) error {
 	return err
 }
 
+func (b citizenBookings) Activate(ctx context.Context, code, token string) (*booking.Booking, error) {
+	return b.engine.Activate(ctx, code, token)
+}
+
+// Reschedule moves a booking; a paid booking keeps its payment, which
+// belongs to the booking, not to its time.
+func (b citizenBookings) Reschedule(ctx context.Context, code, token, holdID string) (*booking.Booking, error) {
+	return b.engine.Reschedule(ctx, code, token, holdID)
+}
+
+func (b citizenBookings) SendManageLink(ctx context.Context, code, email, lang string) error {
+	return b.engine.SendManageLink(ctx, code, email, lang)
+}
+
 // onlinePayments books fee-paying services as pending payment.
 type onlinePayments struct{ flow *payment.Flow }
 

@@ -3,8 +3,10 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -14,7 +16,8 @@ import (
 )
 
 const bookingColumns = `id, code, hold_id, location_id, service_id, start_at, end_at, unit_indexes,
-	name, email, status, created_at, cancelled_at`
+	name, email, status, created_at, cancelled_at, items, lang, phone, calendar_uid, sequence,
+	activation_deadline, previous_start_at, previous_end_at`
 
 // bookingRow is a row of bookings.
 type bookingRow struct {
@@ -31,13 +34,47 @@ type bookingRow struct {
 	Status      string        `db:"status"`
 	CreatedAt   time.Time     `db:"created_at"`
 	CancelledAt *time.Time    `db:"cancelled_at"`
+	Items       []byte        `db:"items"`
+	Lang        string        `db:"lang"`
+	Phone       string        `db:"phone"`
+	CalendarUID string        `db:"calendar_uid"`
+	Sequence    int           `db:"sequence"`
+	ActivateBy  *time.Time    `db:"activation_deadline"`
+	PrevStart   *time.Time    `db:"previous_start_at"`
+	PrevEnd     *time.Time    `db:"previous_end_at"`
+}
+
+// itemRow is one entry of the bookings.items column.
+type itemRow struct {
+	Service string `json:"service"`
+	Count   int    `json:"count"`
+}
+
+func itemsJSON(items []booking.Item) ([]byte, error) {
+	rows := make([]itemRow, len(items))
+	for i, it := range items {
+		rows[i] = itemRow{Service: it.ServiceID, Count: it.Count}
+	}
+	return json.Marshal(rows)
 }
 
 func (r bookingRow) booking() *booking.Booking {
 	b := &booking.Booking{ID: r.ID, Code: r.Code, HoldID: r.HoldID, LocationID: r.LocationID, ServiceID: r.ServiceID,
-		Start: r.Start, End: r.End, Name: r.Name, Email: r.Email, Status: r.Status, CreatedAt: r.CreatedAt, CancelledAt: r.CancelledAt}
+		Start: r.Start, End: r.End, Name: r.Name, Email: r.Email, Status: r.Status, CreatedAt: r.CreatedAt, CancelledAt: r.CancelledAt,
+		Lang: r.Lang, Phone: r.Phone, CalendarUID: r.CalendarUID, Sequence: r.Sequence, ActivationDeadline: r.ActivateBy,
+		PreviousStart: r.PrevStart, PreviousEnd: r.PrevEnd}
 	for _, u := range r.Units {
 		b.Units = append(b.Units, int(u))
+	}
+	var items []itemRow
+	if len(r.Items) > 0 && json.Unmarshal(r.Items, &items) == nil {
+		for _, it := range items {
+			b.Items = append(b.Items, booking.Item{ServiceID: it.Service, Count: it.Count})
+		}
+	}
+	if len(b.Items) == 0 {
+		// A booking of one service from before items were kept.
+		b.Items = []booking.Item{{ServiceID: r.ServiceID, Count: len(b.Units)}}
 	}
 	return b
 }
@@ -71,17 +108,26 @@ func InsertBooking(ctx context.Context, tx *sqlx.Tx, nb *booking.NewBooking) err
 	if err := countContact(ctx, tx, b.LocationID, nb.Limit); err != nil {
 		return err
 	}
-	err := tx.QueryRowxContext(ctx, `
+	items, err := itemsJSON(b.Items)
+	if err != nil {
+		return fmt.Errorf("insert booking: %w", err)
+	}
+	lang := b.Lang
+	if lang == "" {
+		lang = booking.LangDE
+	}
+	err = tx.QueryRowxContext(ctx, `
 		INSERT INTO bookings (code, hold_id, manage_token_hash, location_id, service_id, start_at, end_at, unit_indexes, name, email, status,
-			contact_hash, local_day)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			contact_hash, local_day, items, lang, phone, token_salt, token_code, calendar_uid, remind_at, activation_deadline)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $1, $18, $19, $20)
 		RETURNING id, created_at`,
 		b.Code, b.HoldID, nb.TokenHash, b.LocationID, b.ServiceID, b.Start, b.End, pq.Array(b.Units), b.Name, b.Email, b.Status,
-		nb.Limit.Hash, nb.Limit.Day.String(),
+		nb.Limit.Hash, nb.Limit.Day.String(), items, lang, b.Phone, nb.TokenSalt, b.CalendarUID, nb.RemindAt, b.ActivationDeadline,
 	).Scan(&b.ID, &b.CreatedAt)
 	if err != nil {
 		return classifyInsert(err)
 	}
+	b.Lang = lang
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO booking_units (booking_id, location_id, cell_start, unit) VALUES ($1, $2, $3, $4)`)
 	if err != nil {
 		return unavailable("prepare", err)
@@ -91,6 +137,16 @@ func InsertBooking(ctx context.Context, tx *sqlx.Tx, nb *booking.NewBooking) err
 		if _, err := stmt.ExecContext(ctx, b.ID, b.LocationID, c.CellStart, c.Unit); err != nil {
 			return classifyInsert(err)
 		}
+	}
+	now := nb.Now
+	if now.IsZero() {
+		now = time.Now().UTC()
+	}
+	switch b.Status {
+	case booking.StatusConfirmed:
+		return confirmedEvents(ctx, tx, b.ID, lang, nb.RemindAt, now)
+	case booking.StatusPendingActivation:
+		return addEvent(ctx, tx, booking.EventActivationRequested, b.ID, lang, now)
 	}
 	return nil
 }
@@ -105,6 +161,8 @@ func classifyInsert(err error) error {
 			return booking.ErrHoldUsed
 		case "bookings_code_key":
 			return booking.ErrCodeTaken
+		case "bookings_calendar_uid_key":
+			return booking.ErrCodeTaken // drawn again with the code
 		}
 	}
 	return unavailable("insert booking", err)
@@ -189,11 +247,14 @@ func CancelBooking(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) ([
 		Location string  `db:"location_id"`
 		Day      *string `db:"local_day"`
 		Hash     []byte  `db:"contact_hash"`
+		Lang     string  `db:"lang"`
+		Was      string  `db:"was"`
 	}
 	err := tx.GetContext(ctx, &counted, `
-		UPDATE bookings SET status = 'cancelled', cancelled_at = $2
-		WHERE id = $1 AND status <> 'cancelled'
-		RETURNING location_id, local_day::text, contact_hash`, id, now)
+		UPDATE bookings b SET status = 'cancelled', cancelled_at = $2, sequence = b.sequence + 1
+		FROM (SELECT id, status FROM bookings WHERE id = $1 FOR UPDATE) old
+		WHERE b.id = old.id AND old.status <> 'cancelled'
+		RETURNING b.location_id, b.local_day::text, b.contact_hash, b.lang, old.status AS was`, id, now)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil // already cancelled
 	}
@@ -201,16 +262,25 @@ func CancelBooking(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) ([
 		return nil, unavailable("cancel", err)
 	}
 	// A cancelled appointment no longer counts against its contact's
-	// limit. Bookings from before the limit have no hash and were never
-	// counted.
-	if counted.Hash != nil && counted.Day != nil {
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE contact_days SET bookings = bookings - 1
-			WHERE location_id = $1 AND day = $2 AND contact_hash = $3 AND bookings > 0`,
-			counted.Location, *counted.Day, counted.Hash); err != nil {
-			return nil, unavailable("uncount contact", err)
+	// limit.
+	if err := uncount(ctx, tx, counted.Location, counted.Day, counted.Hash); err != nil {
+		return nil, err
+	}
+	if err := supersedeReminders(ctx, tx, id, now); err != nil {
+		return nil, err
+	}
+	// A booking never confirmed to the citizen (its payment was still
+	// open) is cancelled without a mail.
+	if counted.Was != booking.StatusPendingPayment {
+		if err := addEvent(ctx, tx, booking.EventCancelled, id, counted.Lang, now); err != nil {
+			return nil, err
 		}
 	}
+	return freeUnits(ctx, tx, id)
+}
+
+// freeUnits deletes a booking's unit rows and returns the cells.
+func freeUnits(ctx context.Context, tx *sqlx.Tx, id int64) ([]booking.UnitCell, error) {
 	var rows []cellRow
 	if err := tx.SelectContext(ctx, &rows, `
 		DELETE FROM booking_units WHERE booking_id = $1 RETURNING cell_start, unit`, id); err != nil {
@@ -219,20 +289,41 @@ func CancelBooking(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) ([
 	return cellsOf(rows), nil
 }
 
+// uncount takes a booking off its contact's count. Bookings from before
+// the limit have no hash and were never counted.
+func uncount(ctx context.Context, tx *sqlx.Tx, location string, day *string, hash []byte) error {
+	if hash == nil || day == nil {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE contact_days SET bookings = bookings - 1
+		WHERE location_id = $1 AND day = $2 AND contact_hash = $3 AND bookings > 0`,
+		location, *day, hash); err != nil {
+		return unavailable("uncount contact", err)
+	}
+	return nil
+}
+
 // ConfirmPending turns a pending booking into a confirmed one inside the
-// caller's transaction. Its units are already booked, so Redis is not
-// touched. booking.ErrNotPending when it was confirmed or cancelled
-// before.
-func ConfirmPending(ctx context.Context, tx *sqlx.Tx, id int64) (*booking.Booking, error) {
-	var row bookingRow
+// caller's transaction, with its confirmed and reminder events. Its units
+// are already booked, so Redis is not touched. booking.ErrNotPending when
+// it was confirmed or cancelled before.
+func ConfirmPending(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) (*booking.Booking, error) {
+	var row struct {
+		bookingRow
+		RemindAt *time.Time `db:"remind_at"`
+	}
 	err := tx.GetContext(ctx, &row, `
 		UPDATE bookings SET status = 'confirmed' WHERE id = $1 AND status = 'pending_payment'
-		RETURNING `+bookingColumns, id)
+		RETURNING `+bookingColumns+`, remind_at`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, booking.ErrNotPending
 	}
 	if err != nil {
 		return nil, unavailable(fmt.Sprintf("confirm booking %d", id), err)
+	}
+	if err := confirmedEvents(ctx, tx, id, row.Lang, row.RemindAt, now); err != nil {
+		return nil, err
 	}
 	return row.booking(), nil
 }
@@ -260,9 +351,12 @@ func ExpirePending(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) (*
 
 // CarryManageToken gives booking to the manage token of booking from, so
 // a citizen whose booking was made again (a late payment) keeps managing
-// it with the token they were given.
+// it with the token they were given; the salt and the code the token was
+// issued for come along, so the token can still be rebuilt.
 func CarryManageToken(ctx context.Context, tx *sqlx.Tx, from, to int64) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET manage_token_hash = (SELECT manage_token_hash FROM bookings WHERE id = $1) WHERE id = $2`,
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE bookings b SET manage_token_hash = f.manage_token_hash, token_salt = f.token_salt, token_code = f.token_code
+		FROM bookings f WHERE f.id = $1 AND b.id = $2`,
 		from, to); err != nil {
 		return unavailable("carry manage token", err)
 	}
@@ -276,4 +370,13 @@ func (s *Store) CountLiveUnits(ctx context.Context, location string, from, to ti
 	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM booking_units WHERE location_id = $1 AND cell_start >= $2 AND cell_start < $3`,
 		location, from, to)
 	return n, err
+}
+
+// prefixed qualifies every column of a column list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
 }

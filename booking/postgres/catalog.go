@@ -33,6 +33,8 @@ type serviceRow struct {
 	Payment         string `db:"payment"`
 	MaxUnits        int    `db:"max_units"`
 	QueuePrefix     string `db:"queue_prefix"`
+	BringDE         string `db:"what_to_bring_de"`
+	BringEN         string `db:"what_to_bring_en"`
 }
 
 // SaveCatalog inserts or updates locations and their services. Services of
@@ -61,11 +63,14 @@ func saveCatalog(ctx context.Context, tx *sqlx.Tx, locs []booking.Location, serv
 			return fmt.Errorf("save location %s: %w", l.ID, err)
 		}
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO locations (id, kind, name, timezone, capacity, slot_minutes, closed_on_holidays, booking_horizon_days, opening, closures)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			INSERT INTO locations (id, kind, name, timezone, capacity, slot_minutes, closed_on_holidays, booking_horizon_days, opening, closures,
+				street, postal_code, city, lead_minutes, activation_minutes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 			ON CONFLICT (id) DO UPDATE SET kind = $2, name = $3, timezone = $4, capacity = $5, slot_minutes = $6,
-				closed_on_holidays = $7, booking_horizon_days = $8, opening = $9, closures = $10, updated_at = now()`,
-			l.ID, l.Kind, l.Name, l.Timezone, l.Capacity, l.SlotMinutes, l.ClosedOnHolidays, l.BookingHorizonDays, openingJSON, closuresJSON); err != nil {
+				closed_on_holidays = $7, booking_horizon_days = $8, opening = $9, closures = $10,
+				street = $11, postal_code = $12, city = $13, lead_minutes = $14, activation_minutes = $15, updated_at = now()`,
+			l.ID, l.Kind, l.Name, l.Timezone, l.Capacity, l.SlotMinutes, l.ClosedOnHolidays, l.BookingHorizonDays, openingJSON, closuresJSON,
+			l.Address.Street, l.Address.PostalCode, l.Address.City, l.LeadMinutes, l.ActivationMinutes); err != nil {
 			return fmt.Errorf("save location %s: %w", l.ID, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE services SET active = false WHERE location_id = $1`, l.ID); err != nil {
@@ -74,11 +79,14 @@ func saveCatalog(ctx context.Context, tx *sqlx.Tx, locs []booking.Location, serv
 	}
 	for i, sv := range services {
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO services (id, location_id, name, duration_minutes, fee_cents, payment, max_units, position, active, queue_prefix)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9)
+			INSERT INTO services (id, location_id, name, duration_minutes, fee_cents, payment, max_units, position, active, queue_prefix,
+				what_to_bring_de, what_to_bring_en)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $10, $11)
 			ON CONFLICT (id) DO UPDATE SET location_id = $2, name = $3, duration_minutes = $4, fee_cents = $5,
-				payment = $6, max_units = $7, position = $8, active = true, queue_prefix = $9`,
-			sv.ID, sv.LocationID, sv.Name, sv.DurationMinutes, sv.FeeCents, sv.Payment, sv.MaxUnits, i, sv.QueuePrefixOrDefault()); err != nil {
+				payment = $6, max_units = $7, position = $8, active = true, queue_prefix = $9,
+				what_to_bring_de = $10, what_to_bring_en = $11`,
+			sv.ID, sv.LocationID, sv.Name, sv.DurationMinutes, sv.FeeCents, sv.Payment, sv.MaxUnits, i, sv.QueuePrefixOrDefault(),
+			sv.WhatToBring.DE, sv.WhatToBring.EN); err != nil {
 			return fmt.Errorf("save service %s: %w", sv.ID, err)
 		}
 	}
@@ -88,7 +96,8 @@ func saveCatalog(ctx context.Context, tx *sqlx.Tx, locs []booking.Location, serv
 // LoadCatalog reads all locations and their active services.
 func (s *Store) LoadCatalog(ctx context.Context) ([]booking.Location, []booking.Service, error) {
 	rows, err := s.db.QueryxContext(ctx, `
-		SELECT id, kind, name, timezone, capacity, slot_minutes, closed_on_holidays, booking_horizon_days, opening, closures
+		SELECT id, kind, name, timezone, capacity, slot_minutes, closed_on_holidays, booking_horizon_days, opening, closures,
+			street, postal_code, city, lead_minutes, activation_minutes
 		FROM locations ORDER BY name`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load locations: %w", err)
@@ -99,7 +108,8 @@ func (s *Store) LoadCatalog(ctx context.Context) ([]booking.Location, []booking.
 		var l booking.Location
 		var openingJSON, closuresJSON []byte
 		if err := rows.Scan(&l.ID, &l.Kind, &l.Name, &l.Timezone, &l.Capacity, &l.SlotMinutes,
-			&l.ClosedOnHolidays, &l.BookingHorizonDays, &openingJSON, &closuresJSON); err != nil {
+			&l.ClosedOnHolidays, &l.BookingHorizonDays, &openingJSON, &closuresJSON,
+			&l.Address.Street, &l.Address.PostalCode, &l.Address.City, &l.LeadMinutes, &l.ActivationMinutes); err != nil {
 			return nil, nil, fmt.Errorf("load locations: %w", err)
 		}
 		var opening []openingRow
@@ -123,14 +133,15 @@ func (s *Store) LoadCatalog(ctx context.Context) ([]booking.Location, []booking.
 	}
 	var rowsOfServices []serviceRow
 	if err := s.db.SelectContext(ctx, &rowsOfServices, `
-		SELECT id, location_id, name, duration_minutes, fee_cents, payment, max_units, queue_prefix
+		SELECT id, location_id, name, duration_minutes, fee_cents, payment, max_units, queue_prefix, what_to_bring_de, what_to_bring_en
 		FROM services WHERE active ORDER BY location_id, position`); err != nil {
 		return nil, nil, fmt.Errorf("load services: %w", err)
 	}
 	services := make([]booking.Service, len(rowsOfServices))
 	for i, r := range rowsOfServices {
 		services[i] = booking.Service{ID: r.ID, LocationID: r.LocationID, Name: r.Name, DurationMinutes: r.DurationMinutes,
-			FeeCents: r.FeeCents, Payment: r.Payment, MaxUnits: r.MaxUnits, QueuePrefix: r.QueuePrefix}
+			FeeCents: r.FeeCents, Payment: r.Payment, MaxUnits: r.MaxUnits, QueuePrefix: r.QueuePrefix,
+			WhatToBring: booking.Text{DE: r.BringDE, EN: r.BringEN}}
 	}
 	return locs, services, nil
 }

@@ -244,16 +244,28 @@ func DayKeys(locationID string, d booking.Date) []string {
 // holdRecord is what a hold keeps in Redis besides its bits; the scripts
 // read and extend it.
 type holdRecord struct {
-	Service string `json:"s"`
-	Start   int64  `json:"t"` // unix ms
-	End     int64  `json:"n"` // unix ms
-	Units   []int  `json:"u,omitempty"`
-	Offsets []int  `json:"o,omitempty"`
-	Expires int64  `json:"e,omitempty"`
+	Service string     `json:"s"`
+	Items   []itemJSON `json:"i,omitempty"`
+	Start   int64      `json:"t"` // unix ms
+	End     int64      `json:"n"` // unix ms
+	Units   []int      `json:"u,omitempty"`
+	Offsets []int      `json:"o,omitempty"`
+	Expires int64      `json:"e,omitempty"`
+}
+
+// itemJSON is one service or ticket type of a hold; records written
+// before multi-service holds have none.
+type itemJSON struct {
+	Service string `json:"v"`
+	Count   int    `json:"n"`
 }
 
 func (h holdRecord) record() *booking.HoldRecord {
-	return &booking.HoldRecord{Service: h.Service, Start: time.UnixMilli(h.Start).UTC(), End: time.UnixMilli(h.End).UTC(), Units: h.Units}
+	r := &booking.HoldRecord{Service: h.Service, Start: time.UnixMilli(h.Start).UTC(), End: time.UnixMilli(h.End).UTC(), Units: h.Units}
+	for _, it := range h.Items {
+		r.Items = append(r.Items, booking.Item{ServiceID: it.Service, Count: it.Count})
+	}
+	return r
 }
 
 // run evaluates a script (EVALSHA, falling back to EVAL on NOSCRIPT) and
@@ -272,7 +284,11 @@ func (r *Holds) run(ctx context.Context, s *goredis.Script, keys []string, args 
 
 // Hold takes units or answers booking.ErrSlotFull.
 func (r *Holds) Hold(ctx context.Context, q booking.HoldRequest) ([]int, error) {
-	rec, err := json.Marshal(holdRecord{Service: q.Service, Start: q.Start.UnixMilli(), End: q.End.UnixMilli()})
+	hr := holdRecord{Service: q.Service, Start: q.Start.UnixMilli(), End: q.End.UnixMilli()}
+	for _, it := range q.Items {
+		hr.Items = append(hr.Items, itemJSON{Service: it.ServiceID, Count: it.Count})
+	}
+	rec, err := json.Marshal(hr)
 	if err != nil {
 		return nil, err
 	}
@@ -387,6 +403,33 @@ func (r *Holds) Bitmap(ctx context.Context, location string, d booking.Date, now
 	}
 	s, _ := v.(string)
 	return []byte(s), nil
+}
+
+// Bitmaps reads several days' bitmaps in one pipeline (on a Redis
+// Cluster, one per node holding any of the days; one pipeline per
+// maxBatch days). A day not loaded is listed in missing.
+func (r *Holds) Bitmaps(ctx context.Context, location string, days []booking.Date, now time.Time) ([][]byte, []int, error) {
+	calls := make([]*scriptCall, len(days))
+	for i, d := range days {
+		calls[i] = &scriptCall{ctx: ctx, script: bitmapScript, keys: DayKeys(location, d), args: []any{now.UnixMilli()}, done: make(chan struct{})}
+	}
+	for lo := 0; lo < len(calls); lo += maxBatch {
+		r.batch.exec(calls[lo:min(lo+maxBatch, len(calls))])
+	}
+	out := make([][]byte, len(days))
+	var missing []int
+	for i, c := range calls {
+		switch {
+		case c.err == nil || errors.Is(c.err, goredis.Nil):
+			s, _ := c.val.(string)
+			out[i] = []byte(s)
+		case strings.Contains(c.err.Error(), "NOTLOADED"):
+			missing = append(missing, i)
+		default:
+			return nil, nil, fmt.Errorf("%w: %w", booking.ErrUnavailable, c.err)
+		}
+	}
+	return out, missing, nil
 }
 
 // Ping checks that Redis answers.

@@ -67,17 +67,17 @@ type Agent struct {
 	uiChanged chan struct{}
 	uiDone    chan struct{}
 
-	mu        sync.Mutex
-	pst       printer.Status
-	pstErr    error
-	pstKnown  bool
+	mu       sync.Mutex
+	pst      printer.Status
+	pstErr   error
+	pstKnown bool
 	// printFault is a ticket the printer could not print as laid out
 	// (a QR too large for the paper), kept until a print succeeds, so
 	// staff see it in the device status; "" when the last print worked.
 	printFault string
-	serverOK  bool
-	lastHBErr string
-	scr       screen
+	serverOK   bool
+	lastHBErr  string
+	scr        screen
 }
 
 // New enrolls the device if needed, loads its configuration from the

@@ -18,8 +18,8 @@ func (t *txStore) CancelBooking(ctx context.Context, bookingID int64, now time.T
 	return bookingpg.CancelBooking(ctx, t.tx, bookingID, now)
 }
 
-func (t *txStore) ConfirmPending(ctx context.Context, bookingID int64) (*booking.Booking, error) {
-	return bookingpg.ConfirmPending(ctx, t.tx, bookingID)
+func (t *txStore) ConfirmPending(ctx context.Context, bookingID int64, now time.Time) (*booking.Booking, error) {
+	return bookingpg.ConfirmPending(ctx, t.tx, bookingID, now)
 }
 
 func (t *txStore) ExpirePending(ctx context.Context, bookingID int64, now time.Time) (*booking.Booking, error) {

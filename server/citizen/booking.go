@@ -12,6 +12,10 @@ type bookingRequest struct {
 	Hold  string `json:"hold"`
 	Name  string `json:"name"`
 	Email string `json:"email"`
+	// Phone is optional; Lang ("de", the default, or "en") is the
+	// language of the booking's mails.
+	Phone string `json:"phone"`
+	Lang  string `json:"lang"`
 }
 
 type bookingJSON struct {
@@ -23,10 +27,19 @@ type bookingJSON struct {
 	Location    string     `json:"location"`
 	Service     string     `json:"service"`
 	Units       int        `json:"units"`
+	Items       []itemJSON `json:"items"`
 	Name        string     `json:"name,omitempty"`
 	Email       string     `json:"email,omitempty"`
+	Phone       string     `json:"phone,omitempty"`
+	Lang        string     `json:"lang"`
 	CreatedAt   time.Time  `json:"created_at"`
 	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	// ActivationDeadline: a booking pending activation is released then.
+	ActivationDeadline *time.Time `json:"activation_deadline,omitempty"`
+	// PreviousStart and PreviousEnd are the time before the last
+	// reschedule.
+	PreviousStart *time.Time `json:"previous_start,omitempty"`
+	PreviousEnd   *time.Time `json:"previous_end,omitempty"`
 	// QR is the signed payload of the confirmation's QR code.
 	QR string `json:"qr,omitempty"`
 }
@@ -36,8 +49,12 @@ type bookingJSON struct {
 func newBookingJSON(b *booking.Booking, key ed25519.PrivateKey) bookingJSON {
 	out := bookingJSON{
 		Code: b.Code, Status: b.Status, Start: b.Start, End: b.End, Location: b.LocationID,
-		Service: b.ServiceID, Units: len(b.Units), Name: b.Name, Email: b.Email,
-		CreatedAt: b.CreatedAt, CancelledAt: b.CancelledAt,
+		Service: b.ServiceID, Units: len(b.Units), Items: newItemsJSON(b.Items), Name: b.Name, Email: b.Email,
+		Phone: b.Phone, Lang: b.Lang, CreatedAt: b.CreatedAt, CancelledAt: b.CancelledAt,
+		ActivationDeadline: b.ActivationDeadline, PreviousStart: b.PreviousStart, PreviousEnd: b.PreviousEnd,
+	}
+	if out.Lang == "" {
+		out.Lang = booking.LangDE
 	}
 	if b.Status == booking.StatusConfirmed {
 		out.QR = booking.SignTicket(key, booking.ClaimsOf(b))
@@ -69,4 +86,15 @@ type pendingBookingJSON struct {
 	bookingJSON
 	PaymentURL string  `json:"payment_url"`
 	Payment    Payment `json:"payment"`
+}
+
+type rescheduleRequest struct {
+	Hold string `json:"hold"`
+}
+
+type manageLinkRequest struct {
+	Code  string `json:"code"`
+	Email string `json:"email"`
+	// Lang is the language of the mail; the booking's own when empty.
+	Lang string `json:"lang"`
 }

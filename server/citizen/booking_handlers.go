@@ -22,7 +22,7 @@ func (h *Handler) createBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	contact := booking.Contact{Name: req.Name, Email: req.Email}
+	contact := booking.Contact{Name: req.Name, Email: req.Email, Phone: req.Phone, Lang: req.Lang}
 	if h.Payments != nil && h.Payments.Required(svc) {
 		conf, pay, err := h.Payments.BookPending(ctx, req.Hold, contact, svc)
 		if err != nil {

@@ -38,6 +38,30 @@ func (pool) PlaceHold(_ context.Context, loc, svc string, start time.Time, units
 	return &booking.Hold{ID: "h", LocationID: loc, ServiceID: svc, Start: start, Units: make([]int, units)}, nil
 }
 
+func (pool) PlaceHoldFor(_ context.Context, loc string, items []booking.Item, start time.Time) (*booking.Hold, error) {
+	n := 0
+	for _, it := range items {
+		n += it.Count
+	}
+	return &booking.Hold{ID: "h", LocationID: loc, ServiceID: items[0].ServiceID, Items: items, Start: start, Units: make([]int, n)}, nil
+}
+
+func (pool) AvailabilityFor(context.Context, string, []booking.Item, booking.Date, booking.Date) ([]booking.Slot, error) {
+	return nil, nil
+}
+
+func (pool) Calendar(context.Context, string, []booking.Item, booking.Date, booking.Date) (*booking.Calendar, error) {
+	return &booking.Calendar{Days: []booking.CalendarDay{}}, nil
+}
+
+func (pool) Window(id string) (booking.Date, booking.Date, error) {
+	if id != "stadtbad" {
+		return booking.Date{}, booking.Date{}, booking.ErrLocationUnknown
+	}
+	first, _ := booking.ParseDate("2030-01-01")
+	return first, first.AddDays(59), nil
+}
+
 func (pool) ReleaseHold(context.Context, string) error { return nil }
 
 func (pool) HoldService(context.Context, string) (*booking.Service, error) {

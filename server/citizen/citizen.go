@@ -1,6 +1,7 @@
 // Package citizen serves the public booking API under /api/v1 that
 // citizens' browsers and apps call: locations and services, availability,
-// holds, bookings and managing a booking by its token.
+// holds, bookings and managing a booking by its token (activating,
+// cancelling, rescheduling), and sending the manage link again.
 package citizen
 
 import (
@@ -29,8 +30,18 @@ type Reservations interface {
 	Availability(ctx context.Context, locationID, serviceID string, from, to booking.Date) ([]booking.Slot, error)
 	PlaceHold(ctx context.Context, locationID, serviceID string, start time.Time, units int) (*booking.Hold, error)
 	ReleaseHold(ctx context.Context, id string) error
-	// HoldService returns the service a hold is for.
+	// HoldService returns the service a hold is for (its first item's).
 	HoldService(ctx context.Context, holdID string) (*booking.Service, error)
+	// PlaceHoldFor holds one start for a choice of several services (one
+	// desk for their summed length) or pool tickets (persons).
+	PlaceHoldFor(ctx context.Context, locationID string, items []booking.Item, start time.Time) (*booking.Hold, error)
+	// AvailabilityFor lists the starts where the whole choice can be held.
+	AvailabilityFor(ctx context.Context, locationID string, items []booking.Item, from, to booking.Date) ([]booking.Slot, error)
+	// Calendar lists the days with a holdable start for the choice and
+	// the next free start.
+	Calendar(ctx context.Context, locationID string, items []booking.Item, from, to booking.Date) (*booking.Calendar, error)
+	// Window is the first and last day a location can be booked on now.
+	Window(locationID string) (first, last booking.Date, err error)
 }
 
 // Bookings turns holds into bookings and manages them by code and token.
@@ -39,6 +50,14 @@ type Bookings interface {
 	Lookup(ctx context.Context, code, token string) (*booking.Booking, error)
 	// Cancel cancels a booking, refunding or cancelling its payment.
 	Cancel(ctx context.Context, code, token string) error
+	// Activate confirms a booking pending activation (double opt-in).
+	Activate(ctx context.Context, code, token string) (*booking.Booking, error)
+	// Reschedule moves a booking to the start of a hold of the same
+	// choice: the new time is booked and the old one freed at once.
+	Reschedule(ctx context.Context, code, token, holdID string) (*booking.Booking, error)
+	// SendManageLink mails the manage link again when code and e-mail
+	// address belong to one booking; booking.ErrBookingNotFound otherwise.
+	SendManageLink(ctx context.Context, code, email, lang string) error
 }
 
 // Payments books fee-paying services as pending online payment.
@@ -86,10 +105,14 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	v1.Get("/locations", h.listLocations)
 	v1.Get("/locations/:id/services", h.listServices)
 	v1.Get("/availability", h.availability)
+	v1.Get("/calendar", h.calendar)
 	v1.Get("/challenge", h.challenge)
 	v1.Post("/holds", h.rateLimited("holds"), h.createHold)
 	v1.Delete("/holds/:id", h.deleteHold)
 	v1.Post("/bookings", h.rateLimited("bookings"), h.createBooking)
 	v1.Get("/bookings/:code", auth.ManageToken, h.getBooking)
 	v1.Delete("/bookings/:code", auth.ManageToken, h.cancelBooking)
+	v1.Post("/bookings/:code/activate", auth.ManageToken, h.activateBooking)
+	v1.Post("/bookings/:code/reschedule", h.rateLimited("bookings"), auth.ManageToken, h.rescheduleBooking)
+	v1.Post("/manage-links", h.rateLimited("manage-links"), h.sendManageLink)
 }

@@ -18,16 +18,13 @@ func (h *Handler) createHold(c *fiber.Ctx) error {
 	if req.Location == "" {
 		return response.Required("location")
 	}
-	if req.Service == "" {
-		return response.Required("service")
+	items, err := choiceOf(req.Service, req.Units, req.Services, req.Tickets)
+	if err != nil {
+		return err
 	}
 	start, err := time.Parse(time.RFC3339, req.Start)
 	if err != nil {
 		return response.Invalid("start", "must be an RFC 3339 time", "muss eine Zeit im Format RFC 3339 sein")
-	}
-	units := 1
-	if req.Units != nil {
-		units = *req.Units
 	}
 	_, tz, err := h.Catalog.Location(req.Location)
 	if err != nil {
@@ -36,7 +33,12 @@ func (h *Handler) createHold(c *fiber.Ctx) error {
 	if err := h.requireProof(c, req.Location, booking.DateOf(start.In(tz)).String(), req.Pow); err != nil {
 		return err
 	}
-	hold, err := h.Reservations.PlaceHold(c.UserContext(), req.Location, req.Service, start, units)
+	var hold *booking.Hold
+	if req.Service != "" {
+		hold, err = h.Reservations.PlaceHold(c.UserContext(), req.Location, req.Service, start, items[0].Count)
+	} else {
+		hold, err = h.Reservations.PlaceHoldFor(c.UserContext(), req.Location, items, start)
+	}
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/digitale-verwaltung/termin/internal/config"
@@ -57,6 +60,62 @@ type Config struct {
 
 	// Pay configures online payment and the treasury.
 	Pay Pay
+	// Mail configures the citizens' e-mails.
+	Mail Mail
+	// ReminderBefore is how long before its start a booking's reminder
+	// mail is due; 0 sends none.
+	ReminderBefore time.Duration
+	// ActivationSweep is how often unactivated bookings past their
+	// deadline are released (double opt-in).
+	ActivationSweep time.Duration
+}
+
+// Mail configures the outgoing citizen mail. Mail is off when Addr is
+// empty: booking events then wait in the outbox.
+type Mail struct {
+	Addr         string // SMTP host:port
+	User         string // SMTP AUTH user; no auth when empty
+	Password     string
+	PasswordFile string // wins over Password
+	TLS          string // none, starttls or tls
+	From         string
+	// BaseURL is the absolute base of the links in mails; PublicBaseURL
+	// gives the effective one.
+	BaseURL string
+	// Every is how often the mail worker looks for due events.
+	Every time.Duration
+}
+
+// PublicBaseURL is the base of the links in citizens' mails: PUBLIC_BASE_URL,
+// else PUBLIC_URL, else http://HTTP_ADDR.
+func (c Config) PublicBaseURL() string {
+	if c.Mail.BaseURL != "" {
+		return strings.TrimRight(c.Mail.BaseURL, "/")
+	}
+	return strings.TrimRight(c.PublicURL(), "/")
+}
+
+// SMTPPassword is the SMTP password, read from PasswordFile when that is
+// set (trailing line breaks dropped).
+func (m Mail) SMTPPassword() (string, error) {
+	if m.PasswordFile == "" {
+		return m.Password, nil
+	}
+	b, err := os.ReadFile(m.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("SMTP_PASSWORD_FILE: %w", err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// ManageKey keys the recomputable manage tokens of bookings; replicas
+// derive the same key from the shared secret. Nil without a secret: the
+// tokens are then random and mails cannot carry manage links.
+func (c Config) ManageKey() []byte {
+	if c.Secret == "" {
+		return nil
+	}
+	return c.SubKey("manage token")
 }
 
 // Pay configures online payment and the treasury export.
@@ -163,6 +222,19 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Int(&p.TreasuryMaxAttempts, "treasury-max-attempts", "TREASURY_MAX_ATTEMPTS", 8, "deliveries before a posting becomes a dead letter")
 	s.String(&p.AccountingFile, "accounting", "ACCOUNTING_FILE", "", "accounting file for seed; the demo accounting when empty")
 
+	s.Duration(&c.ReminderBefore, "reminder-before", "REMINDER_BEFORE", 24*time.Hour, "how long before an appointment the reminder mail goes out; 0 sends none")
+	s.Duration(&c.ActivationSweep, "activation-sweep", "ACTIVATION_SWEEP", 30*time.Second, "how often bookings not activated in time are released")
+
+	m := &c.Mail
+	s.String(&m.Addr, "smtp-addr", "SMTP_ADDR", "", "SMTP server host:port; empty: no mail is sent")
+	s.String(&m.User, "smtp-user", "SMTP_USER", "", "SMTP AUTH user (auth only when set)")
+	s.String(&m.Password, "smtp-password", "SMTP_PASSWORD", "", "SMTP AUTH password")
+	s.String(&m.PasswordFile, "smtp-password-file", "SMTP_PASSWORD_FILE", "", "file holding the SMTP password (wins over SMTP_PASSWORD)")
+	s.String(&m.TLS, "smtp-tls", "SMTP_TLS", "starttls", "none, starttls or tls")
+	s.String(&m.From, "mail-from", "MAIL_FROM", "termin <noreply@localhost>", "sender of citizen mails; its display name signs them")
+	s.String(&m.BaseURL, "public-base-url", "PUBLIC_BASE_URL", "", "absolute base of links in mails; PUBLIC_URL, else http://HTTP_ADDR, when empty")
+	s.Duration(&m.Every, "mail-every", "MAIL_EVERY", 5*time.Second, "how often the mail worker looks for due mails")
+
 	if err := s.Parse(args, lookup); err != nil {
 		return c, err
 	}
@@ -190,6 +262,23 @@ func (c Config) validate() error {
 		return fmt.Errorf("TREASURY_MAX_ATTEMPTS (-treasury-max-attempts) must be at least 1")
 	case c.ContactLimitOffice < 0 || c.ContactLimitPool < 0:
 		return fmt.Errorf("CONTACT_LIMIT_OFFICE and CONTACT_LIMIT_POOL must not be negative")
+	case c.ReminderBefore < 0:
+		return fmt.Errorf("REMINDER_BEFORE (-reminder-before) must not be negative")
+	case c.ActivationSweep <= 0:
+		return fmt.Errorf("ACTIVATION_SWEEP (-activation-sweep) must be positive")
+	case c.Mail.Every <= 0:
+		return fmt.Errorf("MAIL_EVERY (-mail-every) must be positive")
+	}
+	switch c.Mail.TLS {
+	case "none", "starttls", "tls":
+	default:
+		return fmt.Errorf("SMTP_TLS (-smtp-tls) %q: want none, starttls or tls", c.Mail.TLS)
+	}
+	if c.Mail.BaseURL != "" {
+		u, err := url.Parse(c.Mail.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("PUBLIC_BASE_URL (-public-base-url) %q: want an absolute http(s) URL", c.Mail.BaseURL)
+		}
 	}
 	switch c.Pay.Platform {
 	case "", "epay21", "xbezahldienste":

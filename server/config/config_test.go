@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,10 @@ func TestMalformedValuesStopStartUp(t *testing.T) {
 		{"unknown platform", nil, map[string]string{"PAYMENT_PLATFORM": "paypal"}, "PAYMENT_PLATFORM"},
 		{"treasury attempts not a number", nil, map[string]string{"TREASURY_MAX_ATTEMPTS": "x"}, "TREASURY_MAX_ATTEMPTS"},
 		{"warm days not a number", nil, map[string]string{"WARM_DAYS": "two"}, "WARM_DAYS"},
+		{"unknown smtp tls", nil, map[string]string{"SMTP_TLS": "ssl"}, "SMTP_TLS"},
+		{"relative base url", nil, map[string]string{"PUBLIC_BASE_URL": "termine.example"}, "PUBLIC_BASE_URL"},
+		{"negative reminder", nil, map[string]string{"REMINDER_BEFORE": "-1h"}, "REMINDER_BEFORE"},
+		{"zero activation sweep", nil, map[string]string{"ACTIVATION_SWEEP": "0s"}, "ACTIVATION_SWEEP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,5 +74,48 @@ func TestSubKeysDiffer(t *testing.T) {
 	c := Config{Secret: "x"}
 	if string(c.SubKey("pow")) == string(c.SubKey("client")) {
 		t.Fatal("sub-keys of two uses are equal")
+	}
+}
+
+func TestMailOptions(t *testing.T) {
+	pw := t.TempDir() + "/smtp-password"
+	if err := os.WriteFile(pw, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		env      map[string]string
+		base, pw string
+	}{
+		{"defaults", nil, "http://127.0.0.1:8080", ""},
+		{"public url", map[string]string{"PUBLIC_URL": "https://termine.example/"}, "https://termine.example", ""},
+		{"base url wins", map[string]string{"PUBLIC_URL": "https://a.example", "PUBLIC_BASE_URL": "https://b.example/"}, "https://b.example", ""},
+		{"password", map[string]string{"SMTP_PASSWORD": "pw"}, "http://127.0.0.1:8080", "pw"},
+		{"password file wins", map[string]string{"SMTP_PASSWORD": "pw", "SMTP_PASSWORD_FILE": pw}, "http://127.0.0.1:8080", "from-file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(nil, lookup(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Mail.SMTPPassword()
+			if err != nil || got != tt.pw || c.PublicBaseURL() != tt.base {
+				t.Fatalf("base %q password %q %v", c.PublicBaseURL(), got, err)
+			}
+			if c.ReminderBefore != 24*time.Hour || c.Mail.TLS != "starttls" || c.Mail.Addr != "" {
+				t.Fatalf("mail defaults: %+v", c.Mail)
+			}
+		})
+	}
+}
+
+func TestManageKey(t *testing.T) {
+	if (Config{}).ManageKey() != nil {
+		t.Fatal("a manage key without a secret would be public")
+	}
+	c := Config{Secret: "x"}
+	if len(c.ManageKey()) != 32 || string(c.ManageKey()) == string(c.SubKey("pow")) {
+		t.Fatal("manage key is not its own sub-key")
 	}
 }

@@ -14,6 +14,8 @@ var (
 		"hold":       64,
 		"name":       200,
 		"email":      254,
+		"phone":      40,
+		"lang":       8,
 		"challenge":  256,
 		"solution":   20,
 		"code":       64,

@@ -112,6 +112,16 @@ var Table = []Mapping{
 	{[]error{payment.ErrMalformedNotification}, New(400, "notification_invalid", "The notification is malformed.", "Die Benachrichtigung ist fehlerhaft.")},
 	{[]error{payment.ErrBadSignature}, New(401, "signature_invalid", "The notification signature is invalid.", "Die Signatur der Benachrichtigung ist ungültig.")},
 	{[]error{reconcile.ErrNotFound}, New(404, "reconciliation_not_found", "There is no reconciliation run with this id.", "Einen Abgleich mit dieser Nummer gibt es nicht.")},
+
+	// Citizen web (issue 10): choices of several services or tickets,
+	// double opt-in, rescheduling and the contact's phone and language.
+	{[]error{booking.ErrRangeInvalid}, New(400, "range_invalid", "The date range is reversed or longer than 31 days.", "Der Zeitraum ist vertauscht oder länger als 31 Tage.")},
+	{[]error{booking.ErrChoiceInvalid}, New(422, "choice_invalid", "These services or tickets cannot be booked together.", "Diese Dienstleistungen oder Karten können nicht zusammen gebucht werden.")},
+	{[]error{booking.ErrNotActivatable}, New(409, "not_activatable", "This booking can no longer be confirmed: it was cancelled or the time to confirm it has passed.", "Diese Buchung kann nicht mehr bestätigt werden: Sie wurde storniert oder die Frist zur Bestätigung ist abgelaufen.")},
+	{[]error{booking.ErrNotReschedulable}, New(409, "not_reschedulable", "This booking cannot be moved to the chosen time.", "Diese Buchung kann nicht auf die gewählte Zeit verlegt werden.")},
+	{[]error{booking.ErrPhoneInvalid}, New(422, "phone_invalid", "Please enter a valid phone number or leave the field empty.", "Bitte geben Sie eine gültige Telefonnummer ein oder lassen Sie das Feld leer.")},
+	{[]error{booking.ErrLangInvalid}, New(422, "lang_invalid", "The language must be de or en.", "Die Sprache muss de oder en sein.")},
+	{[]error{payment.ErrAccountingMixed}, New(422, "accounting_mixed", "These tickets cannot be paid together. Please book them separately.", "Diese Karten können nicht zusammen bezahlt werden. Bitte buchen Sie sie einzeln.")},
 }
 
 // fiberErrors answers the errors the HTTP framework itself raises.

@@ -61,6 +61,13 @@ func TestErrorTable(t *testing.T) {
 		{payment.ErrMalformedNotification, 400, "notification_invalid"},
 		{payment.ErrBadSignature, 401, "signature_invalid"},
 		{reconcile.ErrNotFound, 404, "reconciliation_not_found"},
+		{booking.ErrRangeInvalid, 400, "range_invalid"},
+		{booking.ErrChoiceInvalid, 422, "choice_invalid"},
+		{booking.ErrNotActivatable, 409, "not_activatable"},
+		{booking.ErrNotReschedulable, 409, "not_reschedulable"},
+		{booking.ErrPhoneInvalid, 422, "phone_invalid"},
+		{booking.ErrLangInvalid, 422, "lang_invalid"},
+		{payment.ErrAccountingMixed, 422, "accounting_mixed"},
 
 		// Every store outage is the same answer.
 		{booking.ErrUnavailable, 503, "unavailable"},

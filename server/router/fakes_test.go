@@ -26,7 +26,8 @@ var (
 	testDevice = booking.Device{ID: "dev-1", LocationID: "stadtbad", Name: "Drehkreuz", Mode: booking.ModeGate,
 		CreatedAt: testDay, Status: json.RawMessage(`{}`)}
 	testBooking = booking.Booking{ID: 7, Code: "ABCDEFGH", LocationID: "stadtbad", ServiceID: "erwachsene", Start: testStart,
-		End: testStart.Add(time.Hour), Units: []int{0, 1}, Name: "Erika", Email: "erika@example.org",
+		End: testStart.Add(time.Hour), Units: []int{0, 1}, Items: []booking.Item{{ServiceID: "erwachsene", Count: 2}},
+		Name: "Erika", Email: "erika@example.org", Lang: booking.LangDE,
 		Status: booking.StatusConfirmed, CreatedAt: testDay}
 	testPayment = payment.Payment{ID: 3, Reference: "ref-1", Kassenzeichen: "TB00000001", BookingID: 7, BookingCode: "ABCDEFGH",
 		ServiceID: "erwachsene", Units: 2, AmountCents: 900, Currency: "EUR", Platform: "epay21", PlatformID: "p-1",
@@ -81,6 +82,34 @@ func (f *fakeBooking) PlaceHold(ctx context.Context, locationID, serviceID strin
 		End: start.Add(time.Hour), Units: []int{0, 1}[:units], ExpiresAt: start.Add(-time.Hour)}, nil
 }
 
+func (f *fakeBooking) PlaceHoldFor(ctx context.Context, locationID string, items []booking.Item, start time.Time) (*booking.Hold, error) {
+	if f.down != nil {
+		return nil, f.down
+	}
+	return &booking.Hold{ID: "stadtbad.20300107.0123456789ABCDEF", LocationID: locationID, ServiceID: items[0].ServiceID, Items: items,
+		Start: start, End: start.Add(time.Hour), Units: []int{0, 1, 2}, ExpiresAt: start.Add(-time.Hour)}, nil
+}
+
+func (f *fakeBooking) AvailabilityFor(ctx context.Context, locationID string, items []booking.Item, from, to booking.Date) ([]booking.Slot, error) {
+	return f.Availability(ctx, locationID, items[0].ServiceID, from, to)
+}
+
+func (f *fakeBooking) Calendar(ctx context.Context, locationID string, items []booking.Item, from, to booking.Date) (*booking.Calendar, error) {
+	if f.down != nil {
+		return nil, f.down
+	}
+	next := booking.Slot{Start: testStart, End: testStart.Add(time.Hour), Free: 150}
+	return &booking.Calendar{Days: []booking.CalendarDay{{Day: booking.DateOf(testStart), Free: 9}}, Next: &next}, nil
+}
+
+func (f *fakeBooking) Window(locationID string) (booking.Date, booking.Date, error) {
+	if _, _, err := f.Location(locationID); err != nil {
+		return booking.Date{}, booking.Date{}, err
+	}
+	first := booking.DateOf(testStart)
+	return first, first.AddDays(59), nil
+}
+
 func (f *fakeBooking) ReleaseHold(ctx context.Context, id string) error { return f.down }
 
 func (f *fakeBooking) HoldService(ctx context.Context, holdID string) (*booking.Service, error) {
@@ -113,6 +142,31 @@ func (f *fakeBooking) Lookup(ctx context.Context, code, token string) (*booking.
 func (f *fakeBooking) Cancel(ctx context.Context, code, token string) error {
 	_, err := f.Lookup(ctx, code, token)
 	return err
+}
+
+func (f *fakeBooking) Activate(ctx context.Context, code, token string) (*booking.Booking, error) {
+	return f.Lookup(ctx, code, token)
+}
+
+func (f *fakeBooking) Reschedule(ctx context.Context, code, token, holdID string) (*booking.Booking, error) {
+	b, err := f.Lookup(ctx, code, token)
+	if err != nil {
+		return nil, err
+	}
+	prevStart, prevEnd := b.Start, b.End
+	b.Start, b.End = b.Start.Add(24*time.Hour), b.End.Add(24*time.Hour)
+	b.PreviousStart, b.PreviousEnd, b.Sequence = &prevStart, &prevEnd, b.Sequence+1
+	return b, nil
+}
+
+func (f *fakeBooking) SendManageLink(ctx context.Context, code, email, lang string) error {
+	if f.down != nil {
+		return f.down
+	}
+	if code != testBooking.Code || email != testBooking.Email {
+		return booking.ErrBookingNotFound
+	}
+	return nil
 }
 
 func (f *fakeBooking) DeviceByToken(ctx context.Context, token string) (*booking.Device, error) {
