@@ -177,17 +177,22 @@ func TestRunStopsEverythingOnEverySignal(t *testing.T) {
 		rounds, _ = strconv.Atoi(s)
 	}
 	ways := []struct {
-		name   string
+		name string
+		// after is the line of output the signal follows: the demo is up,
+		// or PostgreSQL and Redis are and the binaries are being built
+		// (a stop while the script waits for a foreground command).
+		after  string
 		signal func(pid int) error
 	}{
-		{"SIGINT to the group", func(pid int) error { return syscall.Kill(-pid, syscall.SIGINT) }},
-		{"SIGTERM to the script", func(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }},
-		{"SIGTERM to the group", func(pid int) error { return syscall.Kill(-pid, syscall.SIGTERM) }},
+		{"SIGINT to the group", "termin is running.", func(pid int) error { return syscall.Kill(-pid, syscall.SIGINT) }},
+		{"SIGTERM to the script", "termin is running.", func(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }},
+		{"SIGTERM to the group", "termin is running.", func(pid int) error { return syscall.Kill(-pid, syscall.SIGTERM) }},
+		{"SIGTERM to the group while starting", "Building ...", func(pid int) error { return syscall.Kill(-pid, syscall.SIGTERM) }},
 	}
 	for round := 1; round <= rounds; round++ {
 		for _, way := range ways {
 			t.Run(fmt.Sprintf("%s/%d", way.name, round), func(t *testing.T) {
-				runOnce(t, runDir, way.signal)
+				runOnce(t, runDir, way.after, way.signal)
 			})
 			if t.Failed() {
 				return
@@ -196,7 +201,7 @@ func TestRunStopsEverythingOnEverySignal(t *testing.T) {
 	}
 }
 
-func runOnce(t *testing.T, runDir string, signal func(pid int) error) {
+func runOnce(t *testing.T, runDir, after string, signal func(pid int) error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.Command("./run.sh")
@@ -222,7 +227,7 @@ func runOnce(t *testing.T, runDir string, signal func(pid int) error) {
 
 	up := false
 	for !up {
-		if up = strings.Contains(out.String(), "termin is running."); up {
+		if up = strings.Contains(out.String(), after); up {
 			break
 		}
 		select {

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # make run: private PostgreSQL and Redis under .run/, migrations, the demo
 # city, the server and a counter kiosk on simulated hardware, in the
-# foreground. Ctrl-C or SIGTERM stops everything this script started.
+# foreground. Ctrl-C, SIGTERM to this script and SIGTERM to its whole
+# process group each stop everything this script started. RUN_DIR moves
+# .run/ elsewhere (the deploy tests run it in a directory of their own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-run="$top/.run"
+run=${RUN_DIR:-$top/.run}
 mkdir -p "$run/bin" "$run/log"
+run=$(cd "$run" && pwd)
 
 if [ -f "$run/run.pid" ] && kill -0 "$(cat "$run/run.pid")" 2>/dev/null; then
 	echo "termin is already running in this checkout (pid $(cat "$run/run.pid"))." >&2
@@ -17,10 +20,17 @@ echo $$ >"$run/run.pid"
 
 children=()
 cleanup() {
-	trap - EXIT INT TERM
+	# Ignore further signals until everything is stopped. Resetting them to
+	# the default instead would let a signal still pending from the stop
+	# request (a process group's SIGTERM reaches this shell and its
+	# children at once) kill the shell half-way through the cleanup,
+	# leaving PostgreSQL and Redis, which run in sessions of their own,
+	# behind.
+	trap '' INT TERM
+	trap - EXIT
 	for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${children[@]}"; do wait "$pid" 2>/dev/null || true; done
-	"$top/deploy/stack.sh" stop "$run"
+	"$top/deploy/stack.sh" stop "$run" || echo "stopping PostgreSQL and Redis under $run failed" >&2
 	rm -f "$run/run.pid"
 	echo "termin stopped."
 }
