@@ -52,10 +52,10 @@ func newApp(d *deps) *fiber.App {
 		Groups: []router.Group{
 			cit,
 			&device.Handler{
-				Catalog: d.engine, Registry: d.pg, Queue: deviceQueue{queue, d.engine},
+				Catalog: d.engine, Registry: d.pg, Queue: deviceQueue{queue, d.engine}, Revocations: queue,
 				PublicKey: d.signingKey.Public().(ed25519.PublicKey), GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
 			},
-			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Staff: staffAuth, Now: time.Now},
+			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now},
 			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store}, ExportDir: cfg.Pay.ExportDir, Staff: staffAuth},
 			callbacks,
 		},

@@ -91,6 +91,10 @@ var Table = []Mapping{
 	{[]error{booking.ErrCheckInTooLate}, New(422, "checkin_too_late", "The time to check in for this appointment has passed.", "Die Zeit zum Einchecken für diesen Termin ist vorbei.")},
 	{[]error{booking.ErrCheckInWrongSite}, New(422, "wrong_location", "This appointment is at another location.", "Dieser Termin ist an einem anderen Standort.")},
 	{[]error{booking.ErrBookingCancelled}, New(409, "booking_cancelled", "This booking has been cancelled.", "Diese Buchung wurde storniert.")},
+	{[]error{booking.ErrBookingUnpaid}, New(409, "booking_unpaid", "This booking has not been paid.", "Diese Buchung ist nicht bezahlt.")},
+	{[]error{booking.ErrNonceReused}, New(409, "nonce_reused", "This scan id was already used for another ticket.", "Diese Scan-Kennung wurde schon für ein anderes Ticket verwendet.")},
+	{[]error{booking.ErrScanInFuture}, New(422, "scanned_in_future", "The scan is dated in the future.", "Der Scan ist in der Zukunft datiert.")},
+	{[]error{booking.ErrAdmittedRevoked}, New(409, "admitted_revoked", "The ticket was admitted offline although its booking is not valid; staff have been told.", "Das Ticket wurde offline eingelassen, obwohl seine Buchung nicht gültig ist; das Personal ist informiert.")},
 	{[]error{booking.ErrTicketMalformed}, errTicketInvalid},
 	{[]error{booking.ErrTicketSignature}, errTicketInvalid},
 
