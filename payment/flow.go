@@ -55,6 +55,10 @@ var (
 	// ErrTampered reports a platform answer whose amount, currency or
 	// reference do not match our payment; nothing was changed.
 	ErrTampered = errors.New("platform answer does not match the payment")
+	// ErrPlatformID reports a platform that named no id for a payment or
+	// the id of another payment of ours. It is the platform's error: no
+	// payment is confirmed and no posting written without its own id.
+	ErrPlatformID = errors.New("platform gave a missing or duplicate payment id")
 	// errHandled aborts a transaction whose work another process did first.
 	errHandled = errors.New("payment handled meanwhile")
 )
@@ -138,8 +142,24 @@ func (f *Flow) Book(ctx context.Context, holdID string, c booking.Contact, svc *
 	if err := f.Store.RecordInbox(ctx, p.ID, "create", "", true, created.Raw); err != nil {
 		f.log().WarnContext(ctx, "record create answer", "err", err)
 	}
-	if err := f.Store.MarkInitiated(ctx, p.ID, created.PlatformID, created.PayURL, f.now().UTC()); err != nil {
-		// The sweeper finds the payment by reference and carries on.
+	err = nil
+	if created.PlatformID == "" {
+		err = fmt.Errorf("%w: create answered without an id", ErrPlatformID)
+	} else {
+		err = f.Store.MarkInitiated(ctx, p.ID, created.PlatformID, created.PayURL, f.now().UTC())
+	}
+	if errors.Is(err, ErrPlatformID) {
+		// The citizen never sees a pay page whose payment we could not
+		// tell apart from another.
+		f.log().ErrorContext(ctx, "payment platform id unusable; cancelling pending booking", "reference", p.Reference, "err", err)
+		if xerr := f.finish(ctx, p.Reference, StateFailed, "platform id missing or duplicate"); xerr != nil {
+			f.log().ErrorContext(ctx, "cancel pending booking after unusable platform id", "reference", p.Reference, "err", xerr)
+		}
+		return nil, nil, fmt.Errorf("%w: %w", ErrStartFailed, err)
+	}
+	if err != nil {
+		// The sweeper finds the payment by reference, learns the id from
+		// the status answer and carries on.
 		f.log().ErrorContext(ctx, "store platform id", "reference", p.Reference, "err", err)
 	}
 	p.State, p.PlatformID, p.PayURL = StateInitiated, created.PlatformID, created.PayURL
@@ -172,6 +192,19 @@ func (f *Flow) Check(ctx context.Context, reference string) (*Payment, error) {
 	if err := matches(p, rep); err != nil {
 		f.log().WarnContext(ctx, "platform status rejected", "reference", reference, "err", err)
 		return p, err
+	}
+	if p.PlatformID == "" {
+		// The id was not stored at create time: take it from the status
+		// answer, where it must be, and must be this payment's own.
+		err := fmt.Errorf("%w: status answered without an id", ErrPlatformID)
+		if rep.PlatformID != "" {
+			err = f.Store.MarkInitiated(ctx, p.ID, rep.PlatformID, p.PayURL, f.now().UTC())
+		}
+		if err != nil {
+			f.log().ErrorContext(ctx, "platform id of payment unusable", "reference", reference, "err", err)
+			return p, err
+		}
+		p.PlatformID = rep.PlatformID
 	}
 	switch {
 	case rep.State.Settled():
@@ -332,6 +365,11 @@ func (f *Flow) recordPaidAndRefund(ctx context.Context, tx Tx, p *Payment, rep S
 // post writes a posting for p (reverses == 0) or a Storno of posting
 // reverses, and queues its deliveries.
 func (f *Flow) post(ctx context.Context, tx Tx, p *Payment, reverses int64) (int64, error) {
+	if p.PlatformID == "" {
+		// Finance reconciles postings with the platform's reports by this
+		// id: a posting without it could never be matched.
+		return 0, fmt.Errorf("%w: payment %s has no platform id; no posting written", ErrPlatformID, p.Reference)
+	}
 	acc, err := tx.Accounting(ctx, p.ServiceID)
 	if err != nil {
 		return 0, err

@@ -100,6 +100,7 @@ var Table = []Mapping{
 
 	{[]error{payment.ErrStartFailed, payment.ErrUnavailable}, errPaymentUnavailable},
 	{[]error{payment.ErrStartFailed}, New(502, "payment_rejected", "The payment service refused the payment. Nothing was booked.", "Der Bezahldienst hat die Zahlung abgelehnt. Es wurde nichts gebucht.")},
+	{[]error{payment.ErrPlatformID}, New(502, "payment_platform_error", "The payment service gave an answer that cannot be used. The booking is not confirmed yet; the payment is checked again.", "Der Bezahldienst hat eine unbrauchbare Antwort gegeben. Die Buchung ist noch nicht bestätigt; die Zahlung wird erneut geprüft.")},
 	{[]error{payment.ErrPaymentNotFound}, New(404, "payment_not_found", "There is no payment with this reference.", "Zu dieser Referenz gibt es keine Zahlung.")},
 	{[]error{payment.ErrMalformedNotification}, New(400, "notification_invalid", "The notification is malformed.", "Die Benachrichtigung ist fehlerhaft.")},
 	{[]error{payment.ErrBadSignature}, New(401, "signature_invalid", "The notification signature is invalid.", "Die Signatur der Benachrichtigung ist ungültig.")},
