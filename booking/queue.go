@@ -30,6 +30,11 @@ var (
 	ErrCheckInWrongSite = errors.New("appointment is at another location")
 	ErrBookingCancelled = errors.New("booking is cancelled")
 	ErrAlreadyRedeemed  = errors.New("ticket already used")
+	// ErrCheckInUnknown: no appointment has the code given at the kiosk.
+	ErrCheckInUnknown = errors.New("no appointment with this code")
+	// ErrLocationClosed: the location is not open now; a *ClosedError
+	// says when it opens.
+	ErrLocationClosed = errors.New("location is closed")
 	// ErrBookingUnpaid: the ticket's booking waits for its payment (or
 	// never got it), so it does not admit.
 	ErrBookingUnpaid = errors.New("booking is not paid")
@@ -48,6 +53,26 @@ var (
 // time may be: device clocks drift, but a scan cannot come from the
 // future.
 const ScanClockSkew = 2 * time.Minute
+
+// ClosedError is a location that is closed now.
+type ClosedError struct {
+	Location *Location
+	// Opens is the start of the next opening; zero when there is none in
+	// the coming two weeks.
+	Opens time.Time
+	// Zone is the location's time zone, for showing Opens.
+	Zone *time.Location
+}
+
+func (e *ClosedError) Error() string {
+	if e.Opens.IsZero() {
+		return "location " + e.Location.ID + " is closed"
+	}
+	return "location " + e.Location.ID + " is closed, opens at " + e.Opens.In(e.Zone).Format(time.RFC3339)
+}
+
+// Unwrap makes a ClosedError an ErrLocationClosed.
+func (e *ClosedError) Unwrap() error { return ErrLocationClosed }
 
 // QueueTicket is a Wartenummer.
 type QueueTicket struct {
@@ -133,15 +158,20 @@ func (q *Queue) today(locationID string) (*Location, Date, error) {
 	return l, DateOf(q.engine.Now().In(tz)), nil
 }
 
-// WalkIn draws a number for a visitor without an appointment.
+// WalkIn draws a number for a visitor without an appointment, while the
+// location is open; a *ClosedError says when it opens otherwise.
 func (q *Queue) WalkIn(ctx context.Context, locationID, serviceID string) (*QueueTicket, error) {
-	_, day, err := q.today(locationID)
+	l, day, err := q.today(locationID)
 	if err != nil {
 		return nil, err
 	}
 	s, err := q.engine.Service(locationID, serviceID)
 	if err != nil {
 		return nil, err
+	}
+	_, tz, _ := q.engine.Location(l.ID)
+	if open, next := l.NextOpening(q.engine.Now(), tz); !open {
+		return nil, &ClosedError{Location: l, Opens: next, Zone: tz}
 	}
 	t := &QueueTicket{LocationID: locationID, ServiceID: &s.ID}
 	if err := q.store.DrawTicket(ctx, t, day, s.QueuePrefixOrDefault()); err != nil {
@@ -158,6 +188,11 @@ func (q *Queue) CheckIn(ctx context.Context, locationID, code string) (*QueueTic
 		return nil, err
 	}
 	b, _, err := q.engine.records.BookingByCode(ctx, NormalizeBookingCode(code))
+	if errors.Is(err, ErrBookingNotFound) {
+		// Not the citizen API's "code and token": at the kiosk only a
+		// code was given.
+		return nil, ErrCheckInUnknown
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -455,8 +455,50 @@ func (f *Flow) finish(ctx context.Context, reference string, st State, note stri
 
 // Cancel cancels a booking like booking.Engine.Cancel and, in the same
 // transaction, its payment: see CancelBooking.
-func (f *Flow) Cancel(ctx context.Context, code, token string) (*booking.Booking, error) {
-	return f.Engine.Cancel(ctx, code, token, f)
+//
+// The outcome says what happens to the money, for the citizen's answer.
+func (f *Flow) Cancel(ctx context.Context, code, token string) (*booking.Booking, CancelOutcome, error) {
+	rec := &cancelRecorder{f: f, out: CancelOutcome{Money: MoneyNone}}
+	b, err := f.Engine.Cancel(ctx, code, token, rec)
+	if err != nil {
+		return nil, CancelOutcome{}, err
+	}
+	return b, rec.out, nil
+}
+
+// What happens to the money of a cancelled booking.
+const (
+	// MoneyNone: nothing was paid online (a counter fee, a free service).
+	MoneyNone = "none"
+	// MoneyPaymentCancelled: the booking was not paid yet; the payment is
+	// cancelled and nothing is charged.
+	MoneyPaymentCancelled = "payment_cancelled"
+	// MoneyRefund: the booking was paid and cancelled in time; AmountCents
+	// is refunded.
+	MoneyRefund = "refund"
+	// MoneyNoRefund: the booking was paid and cancelled less than
+	// FreeCancelBefore before its start; nothing is refunded.
+	MoneyNoRefund = "no_refund"
+)
+
+// CancelOutcome is what a cancellation does with the booking's money.
+type CancelOutcome struct {
+	Money string
+	// AmountCents is refunded (MoneyRefund) or kept (MoneyNoRefund).
+	AmountCents int64
+	// FreeCancelBefore is the refund window the decision was made with.
+	FreeCancelBefore time.Duration
+}
+
+// cancelRecorder is the flow as the booking.CancelRecorder of one
+// cancellation, keeping its outcome.
+type cancelRecorder struct {
+	f   *Flow
+	out CancelOutcome
+}
+
+func (r *cancelRecorder) CancelBooking(ctx context.Context, b *booking.Booking, now time.Time) ([]booking.UnitCell, error) {
+	return r.f.cancelBooking(ctx, b, now, &r.out)
 }
 
 // CancelBooking makes the flow a booking.CancelRecorder: in the
@@ -464,18 +506,24 @@ func (f *Flow) Cancel(ctx context.Context, code, token string) (*booking.Booking
 // the platform through the outbox); a paid one is refunded through the
 // outbox when the booking is cancelled early enough.
 func (f *Flow) CancelBooking(ctx context.Context, b *booking.Booking, now time.Time) ([]booking.UnitCell, error) {
+	var out CancelOutcome
+	return f.cancelBooking(ctx, b, now, &out)
+}
+
+func (f *Flow) cancelBooking(ctx context.Context, b *booking.Booking, now time.Time, out *CancelOutcome) ([]booking.UnitCell, error) {
 	var cells []booking.UnitCell
 	err := f.Store.InTx(ctx, func(tx Tx) error {
 		var err error
 		if cells, err = tx.CancelBooking(ctx, b.ID, now); err != nil {
 			return err
 		}
-		return f.onCancel(ctx, tx, b)
+		*out = CancelOutcome{Money: MoneyNone}
+		return f.onCancel(ctx, tx, b, out)
 	})
 	return cells, err
 }
 
-func (f *Flow) onCancel(ctx context.Context, tx Tx, b *booking.Booking) error {
+func (f *Flow) onCancel(ctx context.Context, tx Tx, b *booking.Booking, out *CancelOutcome) error {
 	p, err := tx.LockPaymentOfBooking(ctx, b.ID)
 	if errors.Is(err, ErrPaymentNotFound) {
 		return nil
@@ -484,16 +532,20 @@ func (f *Flow) onCancel(ctx context.Context, tx Tx, b *booking.Booking) error {
 		return err
 	}
 	now := f.now().UTC()
+	out.FreeCancelBefore = f.FreeCancelBefore
 	switch p.State {
 	case StateCreated, StateInitiated:
+		out.Money = MoneyPaymentCancelled
 		if err := tx.SetNote(ctx, p.ID, StateCancelled, "booking cancelled before payment", now); err != nil {
 			return err
 		}
 		return f.enqueue(ctx, tx, JobPlatformConfirm, p.ID, 0, 0, string(OutcomeCancel))
 	case StatePaid, StateConfirmed:
 		if b.Start.Sub(now) < f.FreeCancelBefore {
+			out.Money, out.AmountCents = MoneyNoRefund, p.AmountCents-p.RefundedCents
 			return tx.SetNote(ctx, p.ID, "", "booking cancelled after the free cancellation period; no refund", now)
 		}
+		out.Money, out.AmountCents = MoneyRefund, p.AmountCents-p.RefundedCents
 		if err := tx.SetNote(ctx, p.ID, "", "booking cancelled in time; refund requested", now); err != nil {
 			return err
 		}

@@ -85,6 +85,9 @@ func TestQueue(t *testing.T) {
 	if again, err := o.queue.CheckIn(ctx, o.loc, b.Code); err != nil || again.ID != t1.ID {
 		t.Fatalf("second check-in (a reprint): %+v %v", again, err)
 	}
+	if _, err := o.queue.CheckIn(ctx, o.loc, "ZZZZ2345"); !errors.Is(err, booking.ErrCheckInUnknown) {
+		t.Fatalf("check-in with an unknown code: %v", err)
+	}
 	late := o.book(t, 11, 0)
 	if _, err := o.queue.CheckIn(ctx, o.loc, late.Code); !errors.Is(err, booking.ErrCheckInTooEarly) {
 		t.Fatalf("check-in an hour early: %v", err)
@@ -112,6 +115,27 @@ func TestQueue(t *testing.T) {
 	ts, err := o.queue.Today(ctx, o.loc)
 	if err != nil || len(ts) != 3 {
 		t.Fatalf("today: %+v %v", ts, err)
+	}
+}
+
+// TestWalkInOutsideOpeningHours: no number is drawn while the office is
+// closed; the answer says when it opens.
+func TestWalkInOutsideOpeningHours(t *testing.T) {
+	o := newOffice(t)
+	ctx := context.Background()
+	now := time.Date(2030, time.January, 7, 7, 30, 0, 0, o.tz)
+	o.engine.Now = func() time.Time { return now }
+	_, err := o.queue.WalkIn(ctx, o.loc, o.svc)
+	var closed *booking.ClosedError
+	if !errors.As(err, &closed) || !errors.Is(err, booking.ErrLocationClosed) || !closed.Opens.Equal(time.Date(2030, time.January, 7, 8, 0, 0, 0, o.tz)) {
+		t.Fatalf("walk-in before opening: %v", err)
+	}
+	if ts, err := o.queue.Today(ctx, o.loc); err != nil || len(ts) != 0 {
+		t.Fatalf("tickets drawn while closed: %+v %v", ts, err)
+	}
+	now = time.Date(2030, time.January, 7, 16, 0, 0, 0, o.tz)
+	if _, err := o.queue.WalkIn(ctx, o.loc, o.svc); !errors.As(err, &closed) || !closed.Opens.Equal(time.Date(2030, time.January, 14, 8, 0, 0, 0, o.tz)) {
+		t.Fatalf("walk-in after closing: %v", err)
 	}
 }
 

@@ -357,12 +357,12 @@ func TestCancelPaidBookingRefundsWithStorno(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.work()
-	if _, err := r.flow.Cancel(ctx, conf.Booking.Code, "wrong token"); !errors.Is(err, booking.ErrBookingNotFound) {
+	if _, _, err := r.flow.Cancel(ctx, conf.Booking.Code, "wrong token"); !errors.Is(err, booking.ErrBookingNotFound) {
 		t.Fatalf("cancel with a wrong token: %v", err)
 	}
-	b, err := r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken)
-	if err != nil || b.Status != booking.StatusCancelled {
-		t.Fatalf("cancel: %+v %v", b, err)
+	b, money, err := r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken)
+	if err != nil || b.Status != booking.StatusCancelled || money.Money != payment.MoneyRefund || money.AmountCents != ticketFee {
+		t.Fatalf("cancel: %+v %+v %v", b, money, err)
 	}
 	if got := r.free(); got != capacity {
 		t.Fatalf("%d free after cancelling, want %d", got, capacity)
@@ -390,13 +390,33 @@ func TestCancelPaidBookingRefundsWithStorno(t *testing.T) {
 	}
 }
 
+// TestCancelPaidBookingInsideTheNoRefundWindow: the cancellation says the
+// money is not refunded, and no refund is queued.
+func TestCancelPaidBookingInsideTheNoRefundWindow(t *testing.T) {
+	r := newFlowRig(t, rigOptions{})
+	ctx := context.Background()
+	conf, p := r.book(1)
+	r.pay(p)
+	if _, err := r.flow.Check(ctx, p.Reference); err != nil {
+		t.Fatal(err)
+	}
+	r.flow.FreeCancelBefore = 72 * time.Hour // the slot is tomorrow
+	_, money, err := r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken)
+	if err != nil || money.Money != payment.MoneyNoRefund || money.AmountCents != ticketFee || money.FreeCancelBefore != 72*time.Hour {
+		t.Fatalf("cancel: %+v %v", money, err)
+	}
+	if n := r.count(`SELECT count(*) FROM payment_outbox WHERE payment_id = $1 AND kind = 'refund'`, p.ID); n != 0 {
+		t.Fatalf("%d refund jobs", n)
+	}
+}
+
 // Cancelling before paying cancels the payment and tells the platform.
 func TestCancelOpenPaymentCancelsAtPlatform(t *testing.T) {
 	r := newFlowRig(t, rigOptions{})
 	ctx := context.Background()
 	conf, p := r.book(1)
-	if _, err := r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken); err != nil {
-		t.Fatal(err)
+	if _, money, err := r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken); err != nil || money.Money != payment.MoneyPaymentCancelled {
+		t.Fatalf("cancel: %+v %v", money, err)
 	}
 	if got := r.payment(p.Reference); got.State != payment.StateCancelled {
 		t.Fatalf("payment %s after cancel", got.State)

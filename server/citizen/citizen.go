@@ -37,8 +37,16 @@ type Reservations interface {
 type Bookings interface {
 	Book(ctx context.Context, holdID string, c booking.Contact) (*booking.Confirmation, error)
 	Lookup(ctx context.Context, code, token string) (*booking.Booking, error)
-	// Cancel cancels a booking, refunding or cancelling its payment.
-	Cancel(ctx context.Context, code, token string) error
+	// Cancel cancels a booking, refunding or cancelling its payment, and
+	// says what happens to the money. A booking cancelled before answers
+	// booking.ErrAlreadyCancelled.
+	Cancel(ctx context.Context, code, token string) (*Cancellation, error)
+}
+
+// Cancellation is a cancelled booking and what happens to its money.
+type Cancellation struct {
+	Booking *booking.Booking
+	Money   payment.CancelOutcome
 }
 
 // Payments books fee-paying services as pending online payment.

@@ -43,7 +43,12 @@ func (g *gate) EnrollDevice(context.Context, string) (*booking.Device, string, e
 
 func (g *gate) Heartbeat(context.Context, string, string, json.RawMessage) error { return g.down }
 
-func (g *gate) WalkIn(context.Context, string, string) (*booking.QueueTicket, error) {
+func (g *gate) WalkIn(_ context.Context, _, service string) (*booking.QueueTicket, error) {
+	if service == "closed" {
+		berlin, _ := time.LoadLocation("Europe/Berlin")
+		return nil, &booking.ClosedError{Location: &booking.Location{ID: "amt", Name: "Bürgeramt"},
+			Opens: time.Date(2030, time.January, 7, 8, 0, 0, 0, berlin), Zone: berlin}
+	}
 	return nil, booking.ErrServiceUnknown
 }
 
@@ -243,5 +248,48 @@ func TestGateConfigRevocations(t *testing.T) {
 	}
 	if len(out.Revoked) != 1 || out.Revoked[0] != "GGGGGGGG" || out.RevokedAt == nil || !out.RevokedAt.Equal(now) {
 		t.Fatalf("config: %s", b)
+	}
+}
+
+// TestWalkInClosed: outside opening hours the kiosk is told the office is
+// closed and when it opens, in the office's time zone.
+func TestWalkInClosed(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	g := &gate{}
+	for _, tt := range []struct {
+		name   string
+		now    time.Time
+		en, de string
+	}{
+		{"the same morning", time.Date(2030, time.January, 7, 7, 0, 0, 0, berlin),
+			"Bürgeramt is closed now. It opens today at 08:00.", "Bürgeramt ist jetzt geschlossen. Heute ab 08:00 Uhr geöffnet."},
+		{"the weekend before", time.Date(2030, time.January, 5, 20, 0, 0, 0, berlin),
+			"Bürgeramt is closed now. It opens on Monday, 7 January at 08:00.", "Bürgeramt ist jetzt geschlossen. Geöffnet ab Montag, 07.01., 08:00 Uhr."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Handler{Catalog: g, Registry: g, Queue: g, Now: func() time.Time { return tt.now }}
+			app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
+				return response.WriteError(c, response.For(err))
+			}})
+			h.Routes(app.Group("/api/v1"))
+			req := httptest.NewRequest("POST", "/api/v1/kiosk/walk-ins", strings.NewReader(`{"service":"closed"}`))
+			req.Header.Set("Authorization", "Bearer gate-token")
+			req.Header.Set("Content-Type", "application/json")
+			res, err := app.Test(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out struct {
+				Error struct {
+					Code, Message string
+					MessageDE     string `json:"message_de"`
+				}
+			}
+			b, _ := io.ReadAll(res.Body)
+			json.Unmarshal(b, &out)
+			if res.StatusCode != 409 || out.Error.Code != "location_closed" || out.Error.Message != tt.en || out.Error.MessageDE != tt.de {
+				t.Fatalf("%d %s", res.StatusCode, b)
+			}
+		})
 	}
 }
