@@ -517,6 +517,11 @@ func (f *Flow) cancelBooking(ctx context.Context, b *booking.Booking, now time.T
 		if cells, err = tx.CancelBooking(ctx, b.ID, now); err != nil {
 			return err
 		}
+		if len(cells) == 0 {
+			// A concurrent cancellation came first: its transaction
+			// handled the payment, which must not be refunded twice.
+			return booking.ErrAlreadyCancelled
+		}
 		*out = CancelOutcome{Money: MoneyNone}
 		return f.onCancel(ctx, tx, b, out)
 	})

@@ -676,3 +676,33 @@ func TestPlatformIDLearntFromStatus(t *testing.T) {
 		t.Fatalf("booking %s", b.Status)
 	}
 }
+
+// TestConcurrentCancelsRefundOnce: cancellations of one paid booking at
+// once refund it once; the later ones answer ErrAlreadyCancelled.
+func TestConcurrentCancelsRefundOnce(t *testing.T) {
+	r := newFlowRig(t, rigOptions{})
+	ctx := context.Background()
+	conf, p := r.book(1)
+	r.pay(p)
+	if _, err := r.flow.Check(ctx, p.Reference); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, booking.ErrAlreadyCancelled) {
+			t.Fatalf("cancel: %v", err)
+		}
+	}
+	if n := r.count(`SELECT count(*) FROM payment_outbox WHERE payment_id = $1 AND kind = 'refund'`, p.ID); n != 1 {
+		t.Fatalf("%d refund jobs, want 1", n)
+	}
+}
