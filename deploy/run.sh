@@ -20,12 +20,12 @@ echo $$ >"$run/run.pid"
 
 children=()
 cleanup() {
-	# Ignore further signals until everything is stopped. Resetting them to
-	# the default instead would let a signal still pending from the stop
-	# request (a process group's SIGTERM reaches this shell and its
-	# children at once) kill the shell half-way through the cleanup,
-	# leaving PostgreSQL and Redis, which run in sessions of their own,
-	# behind.
+	# Ignore further signals until everything is stopped. A stop often
+	# brings a second one: `make run` passes its own SIGTERM on to this
+	# script after the process group's reached it, and bash re-raises a
+	# signal still pending. With the default disposition either would kill
+	# the shell half-way through the cleanup, leaving PostgreSQL and Redis,
+	# which run in sessions of their own, behind.
 	trap '' INT TERM
 	trap - EXIT
 	for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
