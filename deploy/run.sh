@@ -19,13 +19,15 @@ fi
 echo $$ >"$run/run.pid"
 
 children=()
+cleaning=
+# A stop often brings a second signal: `make run` passes its own SIGTERM on
+# to this script after the process group's has reached it, and Ctrl-C may
+# be pressed twice. Once the cleanup has begun, signals are ignored and a
+# signal that arrives before that resumes it instead of ending the shell
+# half-way, which left PostgreSQL and Redis (they run in sessions of their
+# own) behind.
 cleanup() {
-	# Ignore further signals until everything is stopped. A stop often
-	# brings a second one: `make run` passes its own SIGTERM on to this
-	# script after the process group's reached it, and bash re-raises a
-	# signal still pending. With the default disposition either would kill
-	# the shell half-way through the cleanup, leaving PostgreSQL and Redis,
-	# which run in sessions of their own, behind.
+	cleaning=1
 	trap '' INT TERM
 	trap - EXIT
 	for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -34,9 +36,17 @@ cleanup() {
 	rm -f "$run/run.pid"
 	echo "termin stopped."
 }
-trap cleanup EXIT
 # A requested stop is a clean exit.
-trap 'exit 0' INT TERM
+stop() {
+	trap '' INT TERM
+	if [ -n "$cleaning" ]; then
+		return 0
+	fi
+	cleanup
+	exit 0
+}
+trap cleanup EXIT
+trap stop INT TERM
 
 echo "Starting PostgreSQL and Redis under .run/ ..."
 "$top/deploy/stack.sh" start "$run"
