@@ -47,11 +47,15 @@ var (
 	ErrUnitsInvalid    = errors.New("number of units out of range")
 	ErrHoldNotFound    = errors.New("hold not found")
 	ErrHoldExpired     = errors.New("hold expired")
+	// ErrHoldReleased: the hold was given back by its holder.
+	ErrHoldReleased    = errors.New("hold released")
 	ErrHoldUsed        = errors.New("hold already used")
 	ErrBookingNotFound = errors.New("booking not found")
-	ErrTooLate         = errors.New("booking can no longer be changed")
-	ErrContactLimit    = errors.New("contact has reached the booking limit for this day")
-	ErrUnavailable     = errors.New("reservation store unavailable")
+	// ErrAlreadyCancelled: a cancellation of a booking cancelled before.
+	ErrAlreadyCancelled = errors.New("booking already cancelled")
+	ErrTooLate          = errors.New("booking can no longer be changed")
+	ErrContactLimit     = errors.New("contact has reached the booking limit for this day")
+	ErrUnavailable      = errors.New("reservation store unavailable")
 	// ErrRangeInvalid: a queried date range is reversed or longer than
 	// allowed.
 	ErrRangeInvalid = errors.New("date range reversed or too long")

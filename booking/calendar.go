@@ -171,3 +171,21 @@ func (l *Location) Validate(services []Service) error {
 	}
 	return nil
 }
+
+// NextOpening reports whether the location is open at t and, when it is
+// not, the start of its next opening within the coming two weeks (zero
+// when there is none).
+func (l *Location) NextOpening(t time.Time, tz *time.Location) (open bool, next time.Time) {
+	day := DateOf(t.In(tz))
+	for i := 0; i <= 14; i++ {
+		for _, p := range l.OpenPeriods(day.AddDays(i), tz) {
+			if !t.Before(p.Start) && t.Before(p.End) {
+				return true, time.Time{}
+			}
+			if p.Start.After(t) {
+				return false, p.Start
+			}
+		}
+	}
+	return false, time.Time{}
+}

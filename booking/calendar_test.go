@@ -169,3 +169,52 @@ func TestHoldID(t *testing.T) {
 		}
 	}
 }
+
+func TestNextOpening(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	at := func(day, clock string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04", day+" "+clock, berlin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	rule := func(wd time.Weekday, opens, closes string) OpeningRule {
+		o, _ := ParseClockTime(opens)
+		c, _ := ParseClockTime(closes)
+		return OpeningRule{Weekday: wd, Opens: o, Closes: c}
+	}
+	office := &Location{ID: "amt", ClosedOnHolidays: true}
+	for wd := time.Monday; wd <= time.Friday; wd++ {
+		office.Opening = append(office.Opening, rule(wd, "08:00", "12:00"))
+	}
+	office.Opening = append(office.Opening, rule(time.Thursday, "14:00", "18:00"))
+	closed, _ := ParseDate("2030-01-09")
+	office.Closures = []Closure{{Day: closed}}
+	tests := []struct {
+		name string
+		now  time.Time
+		open bool
+		next time.Time
+	}{
+		{"before opening", at("2030-01-07", "07:30"), false, at("2030-01-07", "08:00")},
+		{"at opening", at("2030-01-07", "08:00"), true, time.Time{}},
+		{"open", at("2030-01-07", "11:59"), true, time.Time{}},
+		{"at closing", at("2030-01-07", "12:00"), false, at("2030-01-08", "08:00")},
+		{"over a closure", at("2030-01-08", "13:00"), false, at("2030-01-10", "08:00")},
+		{"Thursday lunch", at("2030-01-10", "12:30"), false, at("2030-01-10", "14:00")},
+		{"Friday evening", at("2030-01-11", "18:00"), false, at("2030-01-14", "08:00")},
+		{"before a holiday weekend", at("2030-04-18", "19:00"), false, at("2030-04-23", "08:00")}, // Karfreitag, Ostermontag
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			open, next := office.NextOpening(tt.now, berlin)
+			if open != tt.open || !next.Equal(tt.next) {
+				t.Fatalf("got %v %v, want %v %v", open, next, tt.open, tt.next)
+			}
+		})
+	}
+	if open, next := (&Location{ID: "never"}).NextOpening(at("2030-01-07", "09:00"), berlin); open || !next.IsZero() {
+		t.Fatalf("never open: %v %v", open, next)
+	}
+}

@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 )
@@ -29,7 +30,49 @@ var (
 	ErrCheckInWrongSite = errors.New("appointment is at another location")
 	ErrBookingCancelled = errors.New("booking is cancelled")
 	ErrAlreadyRedeemed  = errors.New("ticket already used")
+	// ErrCheckInUnknown: no appointment has the code given at the kiosk.
+	ErrCheckInUnknown = errors.New("no appointment with this code")
+	// ErrLocationClosed: the location is not open now; a *ClosedError
+	// says when it opens.
+	ErrLocationClosed = errors.New("location is closed")
+	// ErrBookingUnpaid: the ticket's booking waits for its payment (or
+	// never got it), so it does not admit.
+	ErrBookingUnpaid = errors.New("booking is not paid")
+	// ErrNonceReused: the scan's nonce already recorded a scan of another
+	// ticket.
+	ErrNonceReused = errors.New("scan nonce already used for another ticket")
+	// ErrScanInFuture: a scan dated later than the server's clock allows.
+	ErrScanInFuture = errors.New("scan is dated in the future")
+	// ErrAdmittedRevoked: an entrance admitted a ticket offline whose
+	// booking was cancelled, unpaid or unknown; the scan is recorded and
+	// flagged for staff.
+	ErrAdmittedRevoked = errors.New("ticket admitted offline although its booking is not valid")
 )
+
+// ScanClockSkew is how far ahead of the server's clock a device's scan
+// time may be: device clocks drift, but a scan cannot come from the
+// future.
+const ScanClockSkew = 2 * time.Minute
+
+// ClosedError is a location that is closed now.
+type ClosedError struct {
+	Location *Location
+	// Opens is the start of the next opening; zero when there is none in
+	// the coming two weeks.
+	Opens time.Time
+	// Zone is the location's time zone, for showing Opens.
+	Zone *time.Location
+}
+
+func (e *ClosedError) Error() string {
+	if e.Opens.IsZero() {
+		return "location " + e.Location.ID + " is closed"
+	}
+	return "location " + e.Location.ID + " is closed, opens at " + e.Opens.In(e.Zone).Format(time.RFC3339)
+}
+
+// Unwrap makes a ClosedError an ErrLocationClosed.
+func (e *ClosedError) Unwrap() error { return ErrLocationClosed }
 
 // QueueTicket is a Wartenummer.
 type QueueTicket struct {
@@ -80,8 +123,15 @@ type QueueStore interface {
 	// Tickets lists a day's tickets, newest call first, then the waiting.
 	Tickets(ctx context.Context, location string, day Date) ([]QueueTicket, error)
 	// Redeem records an admission unless the ticket was admitted before
-	// and returns the first admission of the ticket.
+	// and returns the first admission of the ticket. A nonce that already
+	// recorded another ticket's admission fails with ErrNonceReused.
 	Redeem(ctx context.Context, deviceID string, r Redemption) (*Redemption, error)
+	// RevokedCodes lists the codes of cancelled bookings at a location
+	// whose slots overlap [from, to): the tickets an offline gate refuses.
+	RevokedCodes(ctx context.Context, location string, from, to time.Time) ([]string, error)
+	// FlaggedRedemptions lists a location's flagged admissions scanned in
+	// [from, to), oldest first.
+	FlaggedRedemptions(ctx context.Context, location string, from, to time.Time) ([]Redemption, error)
 }
 
 // QueueLoad is what lies ahead of a ticket.
@@ -108,15 +158,20 @@ func (q *Queue) today(locationID string) (*Location, Date, error) {
 	return l, DateOf(q.engine.Now().In(tz)), nil
 }
 
-// WalkIn draws a number for a visitor without an appointment.
+// WalkIn draws a number for a visitor without an appointment, while the
+// location is open; a *ClosedError says when it opens otherwise.
 func (q *Queue) WalkIn(ctx context.Context, locationID, serviceID string) (*QueueTicket, error) {
-	_, day, err := q.today(locationID)
+	l, day, err := q.today(locationID)
 	if err != nil {
 		return nil, err
 	}
 	s, err := q.engine.Service(locationID, serviceID)
 	if err != nil {
 		return nil, err
+	}
+	_, tz, _ := q.engine.Location(l.ID)
+	if open, next := l.NextOpening(q.engine.Now(), tz); !open {
+		return nil, &ClosedError{Location: l, Opens: next, Zone: tz}
 	}
 	t := &QueueTicket{LocationID: locationID, ServiceID: &s.ID}
 	if err := q.store.DrawTicket(ctx, t, day, s.QueuePrefixOrDefault()); err != nil {
@@ -133,6 +188,11 @@ func (q *Queue) CheckIn(ctx context.Context, locationID, code string) (*QueueTic
 		return nil, err
 	}
 	b, _, err := q.engine.records.BookingByCode(ctx, NormalizeBookingCode(code))
+	if errors.Is(err, ErrBookingNotFound) {
+		// Not the citizen API's "code and token": at the kiosk only a
+		// code was given.
+		return nil, ErrCheckInUnknown
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -224,18 +284,81 @@ type Redemption struct {
 	Nonce     string
 	ScannedAt time.Time
 	Offline   bool
+	// Flag is set on an offline admission of a ticket that was not valid:
+	// why staff should look at it (booking_cancelled, booking_unpaid,
+	// booking_not_found).
+	Flag string
 }
 
+// Flags of an offline admission of a ticket that was not valid.
+const (
+	FlagCancelled = "booking_cancelled"
+	FlagUnpaid    = "booking_unpaid"
+	FlagUnknown   = "booking_not_found"
+)
+
 // Redeem records an admission. The same nonce again (a repeated upload)
-// returns the recorded admission with first=true; a different nonce for a
-// ticket already used returns the first admission and ErrAlreadyRedeemed.
+// returns the recorded admission; a different nonce for a ticket already
+// used returns the first admission and ErrAlreadyRedeemed.
+//
+// Only a confirmed booking admits: an online scan of a cancelled, unpaid
+// or unknown booking is refused (ErrBookingCancelled, ErrBookingUnpaid,
+// ErrBookingNotFound). An offline scan has already let its visitor in:
+// it is recorded with a flag for staff and answered with
+// ErrAdmittedRevoked, never silently counted. A scan dated more than
+// ScanClockSkew after the server's clock fails with ErrScanInFuture.
 func (q *Queue) Redeem(ctx context.Context, deviceID string, r Redemption) (*Redemption, error) {
+	if r.ScannedAt.After(q.engine.Now().Add(ScanClockSkew)) {
+		return nil, ErrScanInFuture
+	}
+	b, _, err := q.engine.records.BookingByCode(ctx, r.Code)
+	var invalid error
+	switch {
+	case errors.Is(err, ErrBookingNotFound):
+		invalid, r.Flag = ErrBookingNotFound, FlagUnknown
+	case err != nil:
+		return nil, err
+	case b.LocationID != r.Location:
+		return nil, ErrCheckInWrongSite
+	case b.Status == StatusCancelled:
+		invalid, r.Flag = ErrBookingCancelled, FlagCancelled
+	case b.Status != StatusConfirmed:
+		invalid, r.Flag = ErrBookingUnpaid, FlagUnpaid
+	}
+	if invalid != nil && !r.Offline {
+		return nil, invalid
+	}
 	first, err := q.store.Redeem(ctx, deviceID, r)
 	if err != nil {
 		return nil, err
 	}
-	if first.Nonce != r.Nonce {
+	switch {
+	case first.Code != r.Code:
+		return nil, ErrNonceReused
+	case first.Nonce != r.Nonce:
 		return first, ErrAlreadyRedeemed
+	case first.Flag != "":
+		return first, fmt.Errorf("%w: %s", ErrAdmittedRevoked, first.Flag)
 	}
 	return first, nil
+}
+
+// FlaggedToday lists today's offline admissions of tickets that were not
+// valid at a location, for staff to follow up.
+func (q *Queue) FlaggedToday(ctx context.Context, locationID string) ([]Redemption, error) {
+	_, day, err := q.today(locationID)
+	if err != nil {
+		return nil, err
+	}
+	_, tz, _ := q.engine.Location(locationID)
+	return q.store.FlaggedRedemptions(ctx, locationID, day.Midnight(tz), day.AddDays(1).Midnight(tz))
+}
+
+// RevokedCodes lists the codes of the cancelled bookings at a location
+// whose slots overlap [from, to), for the configuration of its gates.
+func (q *Queue) RevokedCodes(ctx context.Context, locationID string, from, to time.Time) ([]string, error) {
+	if _, _, err := q.engine.Location(locationID); err != nil {
+		return nil, err
+	}
+	return q.store.RevokedCodes(ctx, locationID, from, to)
 }

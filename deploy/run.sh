@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # make run: private PostgreSQL and Redis under .run/, migrations, the demo
 # city, the server and a counter kiosk on simulated hardware, in the
-# foreground. Ctrl-C or SIGTERM stops everything this script started.
+# foreground. Ctrl-C, SIGTERM to this script and SIGTERM to its whole
+# process group each stop everything this script started. RUN_DIR moves
+# .run/ elsewhere (the deploy tests run it in a directory of their own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-run="$top/.run"
+run=${RUN_DIR:-$top/.run}
 mkdir -p "$run/bin" "$run/log"
+run=$(cd "$run" && pwd)
 
 if [ -f "$run/run.pid" ] && kill -0 "$(cat "$run/run.pid")" 2>/dev/null; then
 	echo "termin is already running in this checkout (pid $(cat "$run/run.pid"))." >&2
@@ -16,17 +19,34 @@ fi
 echo $$ >"$run/run.pid"
 
 children=()
+cleaning=
+# A stop often brings a second signal: `make run` passes its own SIGTERM on
+# to this script after the process group's has reached it, and Ctrl-C may
+# be pressed twice. Once the cleanup has begun, signals are ignored and a
+# signal that arrives before that resumes it instead of ending the shell
+# half-way, which left PostgreSQL and Redis (they run in sessions of their
+# own) behind.
 cleanup() {
-	trap - EXIT INT TERM
+	cleaning=1
+	trap '' INT TERM
+	trap - EXIT
 	for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${children[@]}"; do wait "$pid" 2>/dev/null || true; done
-	"$top/deploy/stack.sh" stop "$run"
+	"$top/deploy/stack.sh" stop "$run" || echo "stopping PostgreSQL and Redis under $run failed" >&2
 	rm -f "$run/run.pid"
 	echo "termin stopped."
 }
-trap cleanup EXIT
 # A requested stop is a clean exit.
-trap 'exit 0' INT TERM
+stop() {
+	trap '' INT TERM
+	if [ -n "$cleaning" ]; then
+		return 0
+	fi
+	cleanup
+	exit 0
+}
+trap cleanup EXIT
+trap stop INT TERM
 
 echo "Starting PostgreSQL and Redis under .run/ ..."
 "$top/deploy/stack.sh" start "$run"

@@ -12,6 +12,9 @@
 #   deploy/stack.sh status DIR   exit 0 when both answer
 set -euo pipefail
 
+# Seconds apt-get waits for the dpkg lock another installation holds.
+apt_lock_timeout=${APT_LOCK_TIMEOUT:-600}
+
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 pg_bindir() {
@@ -28,8 +31,10 @@ ensure_installed() {
 	[ -n "$(pg_bindir)" ] || pkgs+=(postgresql)
 	[ ${#pkgs[@]} -eq 0 ] && return
 	echo "stack: installing ${pkgs[*]}" >&2
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >&2
+	# Another installation may hold the dpkg lock: wait for it instead of
+	# failing at once.
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o "DPkg::Lock::Timeout=$apt_lock_timeout" update -qq >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o "DPkg::Lock::Timeout=$apt_lock_timeout" install -y -qq "${pkgs[@]}" >&2
 }
 
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -59,6 +59,10 @@ var (
 	// different account assignments: one payment is one posting, so such
 	// types cannot be paid together.
 	ErrAccountingMixed = errors.New("ticket types with different account assignments cannot be paid together")
+	// ErrPlatformID reports a platform that named no id for a payment or
+	// the id of another payment of ours. It is the platform's error: no
+	// payment is confirmed and no posting written without its own id.
+	ErrPlatformID = errors.New("platform gave a missing or duplicate payment id")
 	// errHandled aborts a transaction whose work another process did first.
 	errHandled = errors.New("payment handled meanwhile")
 )
@@ -159,8 +163,24 @@ func (f *Flow) Book(ctx context.Context, holdID string, c booking.Contact, svc *
 	if err := f.Store.RecordInbox(ctx, p.ID, "create", "", true, created.Raw); err != nil {
 		f.log().WarnContext(ctx, "record create answer", "err", err)
 	}
-	if err := f.Store.MarkInitiated(ctx, p.ID, created.PlatformID, created.PayURL, f.now().UTC()); err != nil {
-		// The sweeper finds the payment by reference and carries on.
+	err = nil
+	if created.PlatformID == "" {
+		err = fmt.Errorf("%w: create answered without an id", ErrPlatformID)
+	} else {
+		err = f.Store.MarkInitiated(ctx, p.ID, created.PlatformID, created.PayURL, f.now().UTC())
+	}
+	if errors.Is(err, ErrPlatformID) {
+		// The citizen never sees a pay page whose payment we could not
+		// tell apart from another.
+		f.log().ErrorContext(ctx, "payment platform id unusable; cancelling pending booking", "reference", p.Reference, "err", err)
+		if xerr := f.finish(ctx, p.Reference, StateFailed, "platform id missing or duplicate"); xerr != nil {
+			f.log().ErrorContext(ctx, "cancel pending booking after unusable platform id", "reference", p.Reference, "err", xerr)
+		}
+		return nil, nil, fmt.Errorf("%w: %w", ErrStartFailed, err)
+	}
+	if err != nil {
+		// The sweeper finds the payment by reference, learns the id from
+		// the status answer and carries on.
 		f.log().ErrorContext(ctx, "store platform id", "reference", p.Reference, "err", err)
 	}
 	p.State, p.PlatformID, p.PayURL = StateInitiated, created.PlatformID, created.PayURL
@@ -193,6 +213,19 @@ func (f *Flow) Check(ctx context.Context, reference string) (*Payment, error) {
 	if err := matches(p, rep); err != nil {
 		f.log().WarnContext(ctx, "platform status rejected", "reference", reference, "err", err)
 		return p, err
+	}
+	if p.PlatformID == "" {
+		// The id was not stored at create time: take it from the status
+		// answer, where it must be, and must be this payment's own.
+		err := fmt.Errorf("%w: status answered without an id", ErrPlatformID)
+		if rep.PlatformID != "" {
+			err = f.Store.MarkInitiated(ctx, p.ID, rep.PlatformID, p.PayURL, f.now().UTC())
+		}
+		if err != nil {
+			f.log().ErrorContext(ctx, "platform id of payment unusable", "reference", reference, "err", err)
+			return p, err
+		}
+		p.PlatformID = rep.PlatformID
 	}
 	switch {
 	case rep.State.Settled():
@@ -355,6 +388,11 @@ func (f *Flow) recordPaidAndRefund(ctx context.Context, tx Tx, p *Payment, rep S
 // post writes a posting for p (reverses == 0) or a Storno of posting
 // reverses, and queues its deliveries.
 func (f *Flow) post(ctx context.Context, tx Tx, p *Payment, reverses int64) (int64, error) {
+	if p.PlatformID == "" {
+		// Finance reconciles postings with the platform's reports by this
+		// id: a posting without it could never be matched.
+		return 0, fmt.Errorf("%w: payment %s has no platform id; no posting written", ErrPlatformID, p.Reference)
+	}
 	acc, err := tx.Accounting(ctx, p.ServiceID)
 	if err != nil {
 		return 0, err
@@ -440,8 +478,50 @@ func (f *Flow) finish(ctx context.Context, reference string, st State, note stri
 
 // Cancel cancels a booking like booking.Engine.Cancel and, in the same
 // transaction, its payment: see CancelBooking.
-func (f *Flow) Cancel(ctx context.Context, code, token string) (*booking.Booking, error) {
-	return f.Engine.Cancel(ctx, code, token, f)
+//
+// The outcome says what happens to the money, for the citizen's answer.
+func (f *Flow) Cancel(ctx context.Context, code, token string) (*booking.Booking, CancelOutcome, error) {
+	rec := &cancelRecorder{f: f, out: CancelOutcome{Money: MoneyNone}}
+	b, err := f.Engine.Cancel(ctx, code, token, rec)
+	if err != nil {
+		return nil, CancelOutcome{}, err
+	}
+	return b, rec.out, nil
+}
+
+// What happens to the money of a cancelled booking.
+const (
+	// MoneyNone: nothing was paid online (a counter fee, a free service).
+	MoneyNone = "none"
+	// MoneyPaymentCancelled: the booking was not paid yet; the payment is
+	// cancelled and nothing is charged.
+	MoneyPaymentCancelled = "payment_cancelled"
+	// MoneyRefund: the booking was paid and cancelled in time; AmountCents
+	// is refunded.
+	MoneyRefund = "refund"
+	// MoneyNoRefund: the booking was paid and cancelled less than
+	// FreeCancelBefore before its start; nothing is refunded.
+	MoneyNoRefund = "no_refund"
+)
+
+// CancelOutcome is what a cancellation does with the booking's money.
+type CancelOutcome struct {
+	Money string
+	// AmountCents is refunded (MoneyRefund) or kept (MoneyNoRefund).
+	AmountCents int64
+	// FreeCancelBefore is the refund window the decision was made with.
+	FreeCancelBefore time.Duration
+}
+
+// cancelRecorder is the flow as the booking.CancelRecorder of one
+// cancellation, keeping its outcome.
+type cancelRecorder struct {
+	f   *Flow
+	out CancelOutcome
+}
+
+func (r *cancelRecorder) CancelBooking(ctx context.Context, b *booking.Booking, now time.Time) ([]booking.UnitCell, error) {
+	return r.f.cancelBooking(ctx, b, now, &r.out)
 }
 
 // CancelBooking makes the flow a booking.CancelRecorder: in the
@@ -449,18 +529,29 @@ func (f *Flow) Cancel(ctx context.Context, code, token string) (*booking.Booking
 // the platform through the outbox); a paid one is refunded through the
 // outbox when the booking is cancelled early enough.
 func (f *Flow) CancelBooking(ctx context.Context, b *booking.Booking, now time.Time) ([]booking.UnitCell, error) {
+	var out CancelOutcome
+	return f.cancelBooking(ctx, b, now, &out)
+}
+
+func (f *Flow) cancelBooking(ctx context.Context, b *booking.Booking, now time.Time, out *CancelOutcome) ([]booking.UnitCell, error) {
 	var cells []booking.UnitCell
 	err := f.Store.InTx(ctx, func(tx Tx) error {
 		var err error
 		if cells, err = tx.CancelBooking(ctx, b.ID, now); err != nil {
 			return err
 		}
-		return f.onCancel(ctx, tx, b)
+		if len(cells) == 0 {
+			// A concurrent cancellation came first: its transaction
+			// handled the payment, which must not be refunded twice.
+			return booking.ErrAlreadyCancelled
+		}
+		*out = CancelOutcome{Money: MoneyNone}
+		return f.onCancel(ctx, tx, b, out)
 	})
 	return cells, err
 }
 
-func (f *Flow) onCancel(ctx context.Context, tx Tx, b *booking.Booking) error {
+func (f *Flow) onCancel(ctx context.Context, tx Tx, b *booking.Booking, out *CancelOutcome) error {
 	p, err := tx.LockPaymentOfBooking(ctx, b.ID)
 	if errors.Is(err, ErrPaymentNotFound) {
 		return nil
@@ -469,16 +560,20 @@ func (f *Flow) onCancel(ctx context.Context, tx Tx, b *booking.Booking) error {
 		return err
 	}
 	now := f.now().UTC()
+	out.FreeCancelBefore = f.FreeCancelBefore
 	switch p.State {
 	case StateCreated, StateInitiated:
+		out.Money = MoneyPaymentCancelled
 		if err := tx.SetNote(ctx, p.ID, StateCancelled, "booking cancelled before payment", now); err != nil {
 			return err
 		}
 		return f.enqueue(ctx, tx, JobPlatformConfirm, p.ID, 0, 0, string(OutcomeCancel))
 	case StatePaid, StateConfirmed:
 		if b.Start.Sub(now) < f.FreeCancelBefore {
+			out.Money, out.AmountCents = MoneyNoRefund, p.AmountCents-p.RefundedCents
 			return tx.SetNote(ctx, p.ID, "", "booking cancelled after the free cancellation period; no refund", now)
 		}
+		out.Money, out.AmountCents = MoneyRefund, p.AmountCents-p.RefundedCents
 		if err := tx.SetNote(ctx, p.ID, "", "booking cancelled in time; refund requested", now); err != nil {
 			return err
 		}

@@ -27,7 +27,8 @@ type Store interface {
 	// and eventID "" are stored as unknown.
 	RecordInbox(ctx context.Context, paymentID int64, kind, eventID string, verified bool, body []byte) error
 	// MarkInitiated records the platform's id and pay URL of a payment
-	// still in state created.
+	// still in state created. An id another payment has already fails
+	// with ErrPlatformID.
 	MarkInitiated(ctx context.Context, id int64, platformID, payURL string, now time.Time) error
 
 	// ClaimPolls leases up to a batch of payments due for a status query

@@ -247,8 +247,14 @@ func TestBookingWalkthrough(t *testing.T) {
 	if res := s.do(t, "GET", "/api/v1/bookings/"+b.Code, "", auth...); res.Status != 200 || !bytes.Contains(res.Body, []byte(`"confirmed"`)) {
 		t.Fatalf("get booking: %d %s", res.Status, res.Body)
 	}
-	if res := s.do(t, "DELETE", "/api/v1/bookings/"+b.Code, "", auth...); res.Status != 204 {
+	// The answer says what happens to the money; a second cancel is
+	// refused as such.
+	if res := s.do(t, "DELETE", "/api/v1/bookings/"+b.Code, "", auth...); res.Status != 200 ||
+		!bytes.Contains(res.Body, []byte(`"status":"cancelled"`)) || !bytes.Contains(res.Body, []byte(`"outcome":"none"`)) {
 		t.Fatalf("cancel: %d %s", res.Status, res.Body)
+	}
+	if res := s.do(t, "DELETE", "/api/v1/bookings/"+b.Code, "", auth...); res.Status != 409 || !bytes.Contains(res.Body, []byte(`"already_cancelled"`)) {
+		t.Fatalf("second cancel: %d %s", res.Status, res.Body)
 	}
 	if res := s.do(t, "GET", "/api/v1/bookings/"+b.Code, "", auth...); !bytes.Contains(res.Body, []byte(`"cancelled"`)) {
 		t.Fatalf("after cancel: %s", res.Body)
@@ -258,6 +264,11 @@ func TestBookingWalkthrough(t *testing.T) {
 	res.decode(t, &h2)
 	if res := s.do(t, "DELETE", "/api/v1/holds/"+h2.ID, ""); res.Status != 204 {
 		t.Fatalf("release hold: %d %s", res.Status, res.Body)
+	}
+	// Booking a released hold says so, not that it expired.
+	if res := s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+h2.ID+`","name":"Erika Mustermann","email":"erika@example.org"}`); res.Status != 410 ||
+		!bytes.Contains(res.Body, []byte(`"hold_released"`)) {
+		t.Fatalf("booking a released hold: %d %s", res.Status, res.Body)
 	}
 	if res := s.do(t, "GET", "/readyz", ""); res.Status != 200 {
 		t.Fatalf("readyz: %d %s", res.Status, res.Body)

@@ -149,7 +149,7 @@ func TestContactLimitPerOfficeAndDay(t *testing.T) {
 		ManageToken string `json:"manage_token"`
 	}
 	first.decode(t, &b)
-	if res := s.do(t, "DELETE", "/api/v1/bookings/"+b.Code, "", "Authorization", "Bearer "+b.ManageToken); res.Status != 204 {
+	if res := s.do(t, "DELETE", "/api/v1/bookings/"+b.Code, "", "Authorization", "Bearer "+b.ManageToken); res.Status != 200 {
 		t.Fatalf("cancel: %d %s", res.Status, res.Body)
 	}
 	if res := book(starts[3], "max@example.org"); res.Status != 201 {

@@ -518,7 +518,8 @@ func TestCancelPaidBookingRefundsWithStorno(t *testing.T) {
 	b := s.book(t, start, 1)
 	s.pay(t, b.Payment.Reference, true)
 	s.work(t)
-	if res := s.do(t, "DELETE", "/api/v1/bookings/"+b.Code, "", "Authorization", "Bearer "+b.ManageToken); res.Status != 204 {
+	if res := s.do(t, "DELETE", "/api/v1/bookings/"+b.Code, "", "Authorization", "Bearer "+b.ManageToken); res.Status != 200 ||
+		!bytes.Contains(res.Body, []byte(`"outcome":"refund"`)) || !bytes.Contains(res.Body, []byte(`4,50 €`)) {
 		t.Fatalf("cancel: %d %s", res.Status, res.Body)
 	}
 	s.work(t)

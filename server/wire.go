@@ -36,14 +36,15 @@ func newApp(d *deps) *fiber.App {
 	limiter, challenges := newFairness(d)
 	now := func() time.Time { return d.engine.Now() }
 
+	released := releasedHolds{Engine: d.engine, rdb: d.rdb, keep: max(2*cfg.HoldTTL, time.Hour), log: d.log}
 	cit := &citizen.Handler{
-		Catalog: d.engine, Reservations: d.engine, Bookings: citizenBookings{d.engine, d.pay.flow},
+		Catalog: d.engine, Reservations: released, Bookings: citizenBookings{d.engine, d.pay.flow, released},
 		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey,
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
 	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), Log: d.log}
 	if d.pay.flow != nil {
-		cit.Payments = onlinePayments{d.pay.flow}
+		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
 	}
 	return router.New(router.Config{
@@ -52,10 +53,10 @@ func newApp(d *deps) *fiber.App {
 		Groups: []router.Group{
 			cit,
 			&device.Handler{
-				Catalog: d.engine, Registry: d.pg, Queue: deviceQueue{queue, d.engine},
+				Catalog: d.engine, Registry: d.pg, Queue: deviceQueue{queue, d.engine}, Revocations: queue,
 				PublicKey: d.signingKey.Public().(ed25519.PublicKey), GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
 			},
-			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Staff: staffAuth, Now: time.Now},
+			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now},
 			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store}, ExportDir: cfg.Pay.ExportDir, Staff: staffAuth},
 			callbacks,
 		},
@@ -93,26 +94,43 @@ func newFairness(d *deps) (*fairness.Limiter, *fairness.Challenges) {
 // citizenBookings books holds without online payment and cancels
 // bookings, refunding or cancelling a payment in the same transaction.
 type citizenBookings struct {
-	engine *booking.Engine
-	flow   *payment.Flow // nil when online payment is off
+	engine   *booking.Engine
+	flow     *payment.Flow // nil when online payment is off
+	released releasedHolds
 }
 
 func (b citizenBookings) Book(ctx context.Context, holdID string, c booking.Contact) (*booking.Confirmation, error) {
-	return b.engine.Book(ctx, holdID, c, booking.BookOptions{})
+	conf, err := b.engine.Book(ctx, holdID, c, booking.BookOptions{})
+	return conf, b.released.explain(ctx, holdID, err)
 }
 
 func (b citizenBookings) Lookup(ctx context.Context, code, token string) (*booking.Booking, error) {
 	return b.engine.Lookup(ctx, code, token)
 }
 
-func (b citizenBookings) Cancel(ctx context.Context, code, token string) error {
-	var err error
-	if b.flow != nil {
-		_, err = b.flow.Cancel(ctx, code, token)
-	} else {
-		_, err = b.engine.Cancel(ctx, code, token, nil)
+// Cancel cancels a booking once: a second cancellation answers
+// booking.ErrAlreadyCancelled rather than repeating a success that did
+// nothing (and could not say what happened to the money).
+func (b citizenBookings) Cancel(ctx context.Context, code, token string) (*citizen.Cancellation, error) {
+	cur, err := b.engine.Lookup(ctx, code, token)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	if cur.Status == booking.StatusCancelled {
+		return nil, booking.ErrAlreadyCancelled
+	}
+	if b.flow == nil {
+		cancelled, err := b.engine.Cancel(ctx, code, token, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &citizen.Cancellation{Booking: cancelled, Money: payment.CancelOutcome{Money: payment.MoneyNone}}, nil
+	}
+	cancelled, money, err := b.flow.Cancel(ctx, code, token)
+	if err != nil {
+		return nil, err
+	}
+	return &citizen.Cancellation{Booking: cancelled, Money: money}, nil
 }
 
 func (b citizenBookings) Activate(ctx context.Context, code, token string) (*booking.Booking, error) {
@@ -130,14 +148,18 @@ func (b citizenBookings) SendManageLink(ctx context.Context, code, email, lang s
 }
 
 // onlinePayments books fee-paying services as pending payment.
-type onlinePayments struct{ flow *payment.Flow }
+type onlinePayments struct {
+	flow     *payment.Flow
+	released releasedHolds
+}
 
 func (p onlinePayments) Required(svc *booking.Service) bool {
 	return svc != nil && svc.Payment == booking.PayOnline && svc.FeeCents > 0
 }
 
 func (p onlinePayments) BookPending(ctx context.Context, holdID string, c booking.Contact, svc *booking.Service) (*booking.Confirmation, *payment.Payment, error) {
-	return p.flow.Book(ctx, holdID, c, svc)
+	conf, pay, err := p.flow.Book(ctx, holdID, c, svc)
+	return conf, pay, p.released.explain(ctx, holdID, err)
 }
 
 // paymentChecks queries the platform about a payment for the callbacks.

@@ -166,26 +166,31 @@ func (s *Store) Tickets(ctx context.Context, location string, day booking.Date) 
 }
 
 // Redeem records an admission unless the ticket was admitted before, and
-// returns the ticket's first admission.
+// returns the ticket's first admission. A nonce already used for another
+// ticket records nothing and fails with booking.ErrNonceReused.
 func (s *Store) Redeem(ctx context.Context, deviceID string, r booking.Redemption) (*booking.Redemption, error) {
-	var first struct {
-		Code      string    `db:"booking_code"`
-		Location  string    `db:"location_id"`
-		Nonce     string    `db:"nonce"`
-		ScannedAt time.Time `db:"scanned_at"`
-		Offline   bool      `db:"offline"`
+	var first redemptionRow
+	var flag *string
+	if r.Flag != "" {
+		flag = &r.Flag
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `
-			INSERT INTO ticket_redemptions (booking_code, location_id, nonce, device_id, scanned_at, offline)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-			r.Code, r.Location, r.Nonce, deviceID, r.ScannedAt, r.Offline)
+			INSERT INTO ticket_redemptions (booking_code, location_id, nonce, device_id, scanned_at, offline, flag)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+			r.Code, r.Location, r.Nonce, deviceID, r.ScannedAt, r.Offline, flag)
 		if err != nil {
 			return unavailable("redeem", err)
 		}
-		if err := tx.GetContext(ctx, &first, `
-			SELECT booking_code, location_id, nonce, scanned_at, offline FROM ticket_redemptions
-			WHERE location_id = $1 AND booking_code = $2`, r.Location, r.Code); err != nil {
+		err = tx.GetContext(ctx, &first, `
+			SELECT `+redemptionColumns+` FROM ticket_redemptions
+			WHERE location_id = $1 AND booking_code = $2`, r.Location, r.Code)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Nothing was inserted and the ticket has no admission: the
+			// nonce belongs to a scan of another ticket.
+			return booking.ErrNonceReused
+		}
+		if err != nil {
 			return unavailable("redeem", err)
 		}
 		return nil
@@ -193,6 +198,57 @@ func (s *Store) Redeem(ctx context.Context, deviceID string, r booking.Redemptio
 	if err != nil {
 		return nil, err
 	}
-	out := booking.Redemption(first)
-	return &out, nil
+	return first.redemption(), nil
+}
+
+const redemptionColumns = `booking_code, location_id, nonce, scanned_at, offline, flag`
+
+type redemptionRow struct {
+	Code      string    `db:"booking_code"`
+	Location  string    `db:"location_id"`
+	Nonce     string    `db:"nonce"`
+	ScannedAt time.Time `db:"scanned_at"`
+	Offline   bool      `db:"offline"`
+	Flag      *string   `db:"flag"`
+}
+
+func (r redemptionRow) redemption() *booking.Redemption {
+	out := &booking.Redemption{Code: r.Code, Location: r.Location, Nonce: r.Nonce, ScannedAt: r.ScannedAt, Offline: r.Offline}
+	if r.Flag != nil {
+		out.Flag = *r.Flag
+	}
+	return out
+}
+
+// FlaggedRedemptions lists a location's flagged admissions scanned in
+// [from, to), oldest first.
+func (s *Store) FlaggedRedemptions(ctx context.Context, location string, from, to time.Time) ([]booking.Redemption, error) {
+	var rows []redemptionRow
+	if err := s.db.SelectContext(ctx, &rows, `
+		SELECT `+redemptionColumns+` FROM ticket_redemptions
+		WHERE location_id = $1 AND flag IS NOT NULL AND scanned_at >= $2 AND scanned_at < $3
+		ORDER BY scanned_at LIMIT 1000`, location, from, to); err != nil {
+		return nil, unavailable("flagged redemptions", err)
+	}
+	out := make([]booking.Redemption, len(rows))
+	for i, r := range rows {
+		out[i] = *r.redemption()
+	}
+	return out, nil
+}
+
+// RevokedCodes lists the codes of cancelled bookings at a location whose
+// slots overlap [from, to).
+func (s *Store) RevokedCodes(ctx context.Context, location string, from, to time.Time) ([]string, error) {
+	codes := []string{}
+	// Slots are shorter than a day: the start bound lets the index on
+	// (location_id, start_at) do the work.
+	if err := s.db.SelectContext(ctx, &codes, `
+		SELECT code FROM bookings
+		WHERE location_id = $1 AND status = 'cancelled'
+			AND start_at > $2::timestamptz - interval '1 day' AND start_at < $3 AND end_at > $2
+		ORDER BY code LIMIT 20000`, location, from, to); err != nil {
+		return nil, unavailable("revoked tickets", err)
+	}
+	return codes, nil
 }

@@ -212,6 +212,9 @@ func (a *Agent) applyServerConfig(sc ServerConfig) error {
 	if a.gate != nil {
 		a.gate.PublicKey = a.pub
 		a.gate.Early, a.gate.Late = a.gateWindows()
+		if sc.RevokedAt != nil {
+			a.gate.SetRevoked(sc.Revoked)
+		}
 	}
 	return nil
 }
@@ -270,6 +273,7 @@ func (a *Agent) openDevices() error {
 		Early: early, Late: late, OnlineWait: a.cfg.GateOnlineWait, Relay: relay, Pulse: a.cfg.RelayPulse,
 		Now: a.cfg.Now, Log: a.log, Backoff: a.cfg.UploadBackoff,
 	}
+	a.gate.SetRevoked(a.sc.Revoked)
 	return nil
 }
 

@@ -76,6 +76,10 @@ type ServerConfig struct {
 	PublicKey        string    `json:"public_key"`
 	GateEarlySeconds int       `json:"gate_early_seconds"`
 	GateLateSeconds  int       `json:"gate_late_seconds"`
+	// Revoked are, for a gate, the codes of cancelled bookings, read at
+	// RevokedAt (nil: the server sent no list).
+	Revoked   []string   `json:"revoked,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 // QueueTicket is a drawn queue number.
@@ -103,7 +107,7 @@ type Redemption struct {
 // RedemptionResult is the server's answer for one scan.
 type RedemptionResult struct {
 	Nonce          string     `json:"nonce"`
-	Result         string     `json:"result"` // admitted or refused
+	Result         string     `json:"result"` // admitted, refused or flagged
 	Code           string     `json:"code"`
 	Reason         string     `json:"reason"`
 	FirstScannedAt *time.Time `json:"first_scanned_at"`

@@ -149,6 +149,78 @@ func TestGateOnlineAndOffline(t *testing.T) {
 	}
 }
 
+// TestGateRevokedTickets: a cancelled booking's ticket is refused at the
+// gate online (by the server) and offline (by the revocation list of the
+// gate's configuration); one cancelled while the gate was offline and
+// admitted then is flagged for staff when it is uploaded.
+func TestGateRevokedTickets(t *testing.T) {
+	s := startServer(t)
+	cancel := func(code string) {
+		t.Helper()
+		if _, err := s.db.Exec(`UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE code = $1`, code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listed, unlisted, meanwhile := s.book(pool, "erwachsene"), s.book(pool, "erwachsene"), s.book(pool, "ermaessigt")
+	// Cancelled before the gate starts: on the list of its configuration.
+	cancel(listed.Code)
+	r := newRig(t, s, rigOptions{location: pool, mode: "gate", tweak: func(c *agent.Config) {
+		c.GateOnlineWait = 2 * time.Second
+	}})
+	if d := r.scanDecision(listed.QR); d.Admit || d.Reason != agent.ReasonCancelled {
+		t.Fatalf("ticket on the revocation list: %+v", d)
+	}
+	if !strings.Contains(r.page(), "storniert") {
+		t.Errorf("page does not say the booking was cancelled")
+	}
+	// Cancelled after the gate read its list: the server refuses it.
+	cancel(unlisted.Code)
+	if d := r.scanDecision(unlisted.QR); d.Admit || d.Offline || d.Reason != "booking_cancelled" {
+		t.Fatalf("cancelled ticket online: %+v", d)
+	}
+
+	// Offline, the list still refuses; a ticket cancelled meanwhile is
+	// admitted on the offline check ...
+	s.Stop()
+	if d := r.scanDecision(listed.QR); d.Admit || d.Reason != agent.ReasonCancelled {
+		t.Fatalf("ticket on the revocation list, offline: %+v", d)
+	}
+	cancel(meanwhile.Code)
+	d := r.scanDecision(meanwhile.QR)
+	if !d.Admit || !d.Offline {
+		t.Fatalf("offline scan: %+v", d)
+	}
+	if n := r.pulses(); n != 1 {
+		t.Fatalf("%d relay pulses, want 1", n)
+	}
+	// ... and flagged for staff when it is uploaded, not counted as valid.
+	s.Start()
+	eventually(t, "offline scan uploaded", 15*time.Second, func() bool {
+		st := r.status()
+		return st.PendingUploads != nil && *st.PendingUploads == 0
+	})
+	if rec, ok := r.agent.Gate().Store.Get(d.Nonce); !ok || rec.State != agent.ScanFlagged || rec.Reason != "booking_cancelled" {
+		t.Fatalf("gate's record of the upload: %+v", rec)
+	}
+	var flag string
+	if err := s.db.Get(&flag, `SELECT flag FROM ticket_redemptions WHERE booking_code = $1 AND location_id = $2 AND offline`, meanwhile.Code, pool); err != nil || flag != "booking_cancelled" {
+		t.Fatalf("recorded flag %q: %v", flag, err)
+	}
+	var out struct {
+		Admissions []struct{ Code, Flag string } `json:"admissions"`
+	}
+	if st := s.do("GET", "/api/v1/staff/locations/"+pool+"/flagged-admissions", "", &out, "Authorization", "Bearer "+adminKey); st != 200 {
+		t.Fatalf("flagged admissions: %d", st)
+	}
+	found := false
+	for _, a := range out.Admissions {
+		found = found || (a.Code == meanwhile.Code && a.Flag == "booking_cancelled")
+	}
+	if !found {
+		t.Fatalf("staff do not see the flagged admission: %+v", out)
+	}
+}
+
 // otherGate enrolls a second gate device at the pool and returns its token.
 func otherGate(t *testing.T, s *server) string {
 	t.Helper()
@@ -185,12 +257,10 @@ func BenchmarkGateDecision(b *testing.B) {
 				c.GateOnlineWait = mode.wait
 				c.RelayPulse = 2 * time.Millisecond
 			}})
-			key := s.signingKey()
-			now := time.Now()
+			// Only confirmed bookings admit: one record per ticket.
 			tickets := make([]string, b.N)
 			for i := range tickets {
-				tickets[i] = booking.SignTicket(key, booking.TicketClaims{Code: randomCode(), Location: pool, Service: "erwachsene",
-					Start: now.Add(-10 * time.Minute).Unix(), End: now.Add(80 * time.Minute).Unix(), Units: 1})
+				tickets[i] = s.appointmentNow(pool, "erwachsene").QR
 			}
 			ctx := context.Background()
 			lat := make([]time.Duration, 0, b.N)

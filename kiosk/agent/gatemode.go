@@ -22,6 +22,9 @@ const (
 	ReasonTooEarly        = "too_early"
 	ReasonExpired         = "expired"
 	ReasonAlreadyRedeemed = "already_redeemed"
+	// ReasonCancelled: the ticket is on the revocation list of the
+	// gate's configuration (its booking was cancelled).
+	ReasonCancelled = "booking_cancelled"
 )
 
 // Decision is a gate's answer to one scan.
@@ -65,6 +68,27 @@ type Gate struct {
 
 	mu   sync.Mutex
 	last *Decision
+	// revoked are the codes of cancelled bookings, from the server's
+	// configuration; refused without asking the server.
+	revoked map[string]bool
+}
+
+// SetRevoked replaces the revocation list: the codes of cancelled bookings
+// the gate refuses, online or not.
+func (g *Gate) SetRevoked(codes []string) {
+	set := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		set[c] = true
+	}
+	g.mu.Lock()
+	g.revoked = set
+	g.mu.Unlock()
+}
+
+func (g *Gate) isRevoked(code string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.revoked[code]
 }
 
 func (g *Gate) init() {
@@ -136,6 +160,10 @@ func (g *Gate) decide(ctx context.Context, payload string) Decision {
 	}
 	if first, ok := g.Store.FirstEntry(claims.Code); ok {
 		d.Reason, d.FirstEntry = ReasonAlreadyRedeemed, first
+		return d
+	}
+	if g.isRevoked(claims.Code) {
+		d.Reason = ReasonCancelled
 		return d
 	}
 	d.Nonce = newNonce()
@@ -269,9 +297,13 @@ func (g *Gate) upload(ctx context.Context, batch []ScanRecord) error {
 		if !ok {
 			continue
 		}
-		if r.Result == ScanAdmitted {
+		switch r.Result {
+		case ScanAdmitted:
 			rec.State = ScanAdmitted
-		} else {
+		case ScanFlagged:
+			rec.State, rec.Reason = ScanFlagged, r.Reason
+			g.Log.Warn("gate: admitted offline a ticket that is not valid; recorded for staff", "code", rec.Code, "reason", r.Reason)
+		default:
 			rec.State, rec.Reason, rec.FirstEntry = ScanRefused, r.Reason, r.FirstScannedAt
 			g.Log.Warn("gate: server refused a scan admitted offline", "code", rec.Code, "reason", r.Reason)
 		}

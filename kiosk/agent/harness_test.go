@@ -97,6 +97,7 @@ func startServer(t testing.TB) *server {
 		t.Fatal(err)
 	}
 	s := &server{t: t, URL: "http://" + addr, bin: bin, logs: logs, env: append(os.Environ(),
+		"CITY_FILE="+openAllDay(t),
 		"DATABASE_URL="+dbURL, "REDIS_ADDR="+redisAddr, "HTTP_ADDR="+addr, "ADMIN_API_KEY="+adminKey,
 		// Tickets for tomorrow's pool slots admit today: generous windows
 		// instead of a moved clock in a separate process.
@@ -119,6 +120,37 @@ func startServer(t testing.TB) *server {
 	})
 	s.Start()
 	return s
+}
+
+// openAllDay writes the demo city with the office open around the clock
+// every day: walk-ins are drawn only while it is open, and the tests run
+// at any hour.
+func openAllDay(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "server", "democity.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var city struct {
+		Locations []map[string]any `json:"locations"`
+	}
+	if err := json.Unmarshal(b, &city); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range city.Locations {
+		if l["id"] == office {
+			l["hours"] = []map[string]any{{"days": []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, "opens": "00:00", "closes": "24:00"}}
+			l["closed_on_holidays"], l["closures"] = false, []any{}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "city.json")
+	if b, err = json.Marshal(city); err == nil {
+		err = os.WriteFile(path, b, 0o600)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func (s *server) command(args ...string) *exec.Cmd {

@@ -21,6 +21,10 @@ const (
 	ScanAdmitted = "admitted"
 	// ScanRefused is a scan the server refused; Reason says why.
 	ScanRefused = "refused"
+	// ScanFlagged is an offline admission of a ticket the server knows
+	// as not valid (Reason: booking_cancelled, booking_unpaid,
+	// booking_not_found); the server recorded it for staff.
+	ScanFlagged = "flagged"
 )
 
 // ScanRecord is one admission or server answer about a ticket at this

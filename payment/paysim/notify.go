@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -20,7 +19,7 @@ func (s *Server) notifyLocked(p *Payment, typ string) {
 	}
 	s.seq++
 	body, err := json.Marshal(payment.Notification{
-		EventID:    fmt.Sprintf("ev-%06d", s.seq),
+		EventID:    s.newID("ev"),
 		PlatformID: p.ID,
 		Reference:  p.Reference,
 		Type:       typ,

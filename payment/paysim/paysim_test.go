@@ -313,3 +313,20 @@ func TestSettlementAndCamtRoundTrip(t *testing.T) {
 		t.Fatalf("unknown version: HTTP %d", resp.StatusCode)
 	}
 }
+
+// TestIDsUniqueAcrossRestarts: a restarted simulator (a new Server on the
+// same database of ours) never hands out an id it gave before, as a real
+// platform never does.
+func TestIDsUniqueAcrossRestarts(t *testing.T) {
+	seen := map[string]bool{}
+	for run := 0; run < 3; run++ {
+		f := newFixture(t, paysim.Config{})
+		for i := 0; i < 3; i++ {
+			id := f.create(t, "T-"+strings.Repeat("x", run)+string(rune('a'+i)), 450)
+			if seen[id] {
+				t.Fatalf("run %d: id %s handed out again", run, id)
+			}
+			seen[id] = true
+		}
+	}
+}

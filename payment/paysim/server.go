@@ -14,6 +14,7 @@ package paysim
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -157,9 +158,12 @@ type Server struct {
 	order    []string
 	byRef    map[string]string // API+"\x00"+reference → id
 	seq      int
-	faults   Faults
-	held     []byte // a notification held back by the reorder fault
-	wg       sync.WaitGroup
+	// run tags the ids of this process: a restarted simulator never
+	// hands out an id again, as a real platform never does.
+	run    string
+	faults Faults
+	held   []byte // a notification held back by the reorder fault
+	wg     sync.WaitGroup
 }
 
 // New returns a simulator for cfg.
@@ -204,6 +208,7 @@ func New(cfg Config) *Server {
 		payments: map[string]*Payment{},
 		byRef:    map[string]string{},
 		faults:   cfg.Faults,
+		run:      runTag(),
 	}
 	s.routes()
 	return s
@@ -223,6 +228,23 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /sim/faults", s.handleSetFaults)
 	s.mux.HandleFunc("GET /sim/settlement", s.handleSettlement)
 	s.mux.HandleFunc("GET /sim/camt053", s.handleCamt)
+}
+
+// runTag returns six random Crockford base32 characters (30 bits).
+func runTag() string {
+	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = crockford[int(b[i])%len(crockford)]
+	}
+	return string(b)
+}
+
+// newID numbers an id of this process, e.g. EP-7K2M9Q-000001. The
+// caller holds s.mu and has advanced s.seq.
+func (s *Server) newID(prefix string) string {
+	return fmt.Sprintf("%s-%s-%06d", prefix, s.run, s.seq)
 }
 
 // ServeHTTP implements http.Handler.
@@ -321,7 +343,7 @@ func (s *Server) create(p *Payment, timeoutMin int) (Payment, error) {
 	if p.API == APIXBezahldienste {
 		prefix = "XB"
 	}
-	p.ID = fmt.Sprintf("%s-%06d", prefix, s.seq)
+	p.ID = s.newID(prefix)
 	p.State = StateInit
 	p.CreatedAt = s.cfg.Now().UTC()
 	p.Deadline = p.CreatedAt.Add(time.Duration(timeoutMin) * time.Minute)
@@ -503,7 +525,7 @@ func (s *Server) refund(api, id string, amount int64, clientRefundID, reason str
 
 func (s *Server) refundLocked(p *Payment, amount int64, clientRefundID, reason string) Refund {
 	s.seq++
-	r := Refund{ID: fmt.Sprintf("RF-%06d", s.seq), ClientRefundID: clientRefundID, AmountCents: amount, At: s.cfg.Now().UTC(), Reason: reason}
+	r := Refund{ID: s.newID("RF"), ClientRefundID: clientRefundID, AmountCents: amount, At: s.cfg.Now().UTC(), Reason: reason}
 	p.Refunds = append(p.Refunds, r)
 	p.RefundedCents += amount
 	s.log.Info("payment refunded", "id", p.ID, "refund", r.ID, "amount_cents", amount)

@@ -357,12 +357,12 @@ func TestCancelPaidBookingRefundsWithStorno(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.work()
-	if _, err := r.flow.Cancel(ctx, conf.Booking.Code, "wrong token"); !errors.Is(err, booking.ErrBookingNotFound) {
+	if _, _, err := r.flow.Cancel(ctx, conf.Booking.Code, "wrong token"); !errors.Is(err, booking.ErrBookingNotFound) {
 		t.Fatalf("cancel with a wrong token: %v", err)
 	}
-	b, err := r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken)
-	if err != nil || b.Status != booking.StatusCancelled {
-		t.Fatalf("cancel: %+v %v", b, err)
+	b, money, err := r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken)
+	if err != nil || b.Status != booking.StatusCancelled || money.Money != payment.MoneyRefund || money.AmountCents != ticketFee {
+		t.Fatalf("cancel: %+v %+v %v", b, money, err)
 	}
 	if got := r.free(); got != capacity {
 		t.Fatalf("%d free after cancelling, want %d", got, capacity)
@@ -390,13 +390,33 @@ func TestCancelPaidBookingRefundsWithStorno(t *testing.T) {
 	}
 }
 
+// TestCancelPaidBookingInsideTheNoRefundWindow: the cancellation says the
+// money is not refunded, and no refund is queued.
+func TestCancelPaidBookingInsideTheNoRefundWindow(t *testing.T) {
+	r := newFlowRig(t, rigOptions{})
+	ctx := context.Background()
+	conf, p := r.book(1)
+	r.pay(p)
+	if _, err := r.flow.Check(ctx, p.Reference); err != nil {
+		t.Fatal(err)
+	}
+	r.flow.FreeCancelBefore = 72 * time.Hour // the slot is tomorrow
+	_, money, err := r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken)
+	if err != nil || money.Money != payment.MoneyNoRefund || money.AmountCents != ticketFee || money.FreeCancelBefore != 72*time.Hour {
+		t.Fatalf("cancel: %+v %v", money, err)
+	}
+	if n := r.count(`SELECT count(*) FROM payment_outbox WHERE payment_id = $1 AND kind = 'refund'`, p.ID); n != 0 {
+		t.Fatalf("%d refund jobs", n)
+	}
+}
+
 // Cancelling before paying cancels the payment and tells the platform.
 func TestCancelOpenPaymentCancelsAtPlatform(t *testing.T) {
 	r := newFlowRig(t, rigOptions{})
 	ctx := context.Background()
 	conf, p := r.book(1)
-	if _, err := r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken); err != nil {
-		t.Fatal(err)
+	if _, money, err := r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken); err != nil || money.Money != payment.MoneyPaymentCancelled {
+		t.Fatalf("cancel: %+v %v", money, err)
 	}
 	if got := r.payment(p.Reference); got.State != payment.StateCancelled {
 		t.Fatalf("payment %s after cancel", got.State)
@@ -546,5 +566,143 @@ func TestSweeperRetriesFailedStatusQueries(t *testing.T) {
 	}
 	if got := r.payment(p.Reference); got.PollFailures != 0 {
 		t.Fatalf("failures not reset: %+v", got)
+	}
+}
+
+// reusedIDs is a platform that hands out the id of its first payment
+// again (a restarted platform that numbers from the start) or, when
+// missing is set, no id at all.
+type reusedIDs struct {
+	payment.Platform
+	missing bool
+	mu      sync.Mutex
+	first   string
+}
+
+func (p *reusedIDs) Create(ctx context.Context, req payment.CreateRequest) (payment.Created, error) {
+	c, err := p.Platform.Create(ctx, req)
+	if err != nil {
+		return c, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.missing:
+		c.PlatformID = ""
+	case p.first == "":
+		p.first = c.PlatformID
+	default:
+		c.PlatformID = p.first
+	}
+	return c, nil
+}
+
+// TestDuplicateOrMissingPlatformIDIsAPlatformError: a payment whose
+// platform id another payment has, or which has none, is not started (the
+// pending booking is cancelled, its units are free) and never posted
+// without its own id.
+func TestDuplicateOrMissingPlatformIDIsAPlatformError(t *testing.T) {
+	for _, missing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("missing=%v", missing), func(t *testing.T) {
+			plat := &reusedIDs{missing: missing}
+			r := newFlowRig(t, rigOptions{wrap: func(p payment.Platform) payment.Platform { plat.Platform = p; return plat }})
+			ctx := context.Background()
+			if !missing {
+				r.book(1)
+			}
+			h, err := r.engine.PlaceHold(ctx, r.loc, r.svc, r.start, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, _ := r.engine.Service(r.loc, r.svc)
+			_, _, err = r.flow.Book(ctx, h.ID, booking.Contact{Name: "Erika", Email: "erika@example.org"}, svc)
+			if !errors.Is(err, payment.ErrStartFailed) || !errors.Is(err, payment.ErrPlatformID) || errors.Is(err, payment.ErrStoreUnavailable) {
+				t.Fatalf("book: %v, want ErrStartFailed and ErrPlatformID", err)
+			}
+			want := capacity
+			if !missing {
+				want--
+			}
+			if got := r.free(); got != want {
+				t.Fatalf("%d free, want %d", got, want)
+			}
+			if n := r.count(`SELECT count(*) FROM payments WHERE state = 'failed' AND platform_id IS NULL`); n != 1 {
+				t.Fatalf("%d failed payments without id", n)
+			}
+			if n := r.count(`SELECT count(*) FROM postings WHERE platform_id = ''`); n != 0 {
+				t.Fatalf("%d postings without platform id", n)
+			}
+		})
+	}
+}
+
+// TestPlatformIDLearntFromStatus: a payment whose id could not be stored
+// at create time takes it from the status answer before it is posted;
+// a status naming another payment's id posts nothing.
+func TestPlatformIDLearntFromStatus(t *testing.T) {
+	r := newFlowRig(t, rigOptions{})
+	ctx := context.Background()
+	forget := func(p *payment.Payment) {
+		t.Helper()
+		if _, err := r.db.Exec(`UPDATE payments SET platform_id = NULL, state = 'created' WHERE id = $1`, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, p := r.book(1)
+	forget(p)
+	r.pay(p)
+	got, err := r.flow.Check(ctx, p.Reference)
+	if err != nil || got.State != payment.StatePaid || got.PlatformID != p.PlatformID {
+		t.Fatalf("check: %+v %v", got, err)
+	}
+	if n := r.count(`SELECT count(*) FROM postings WHERE payment_id = $1 AND platform_id = $2`, p.ID, p.PlatformID); n != 1 {
+		t.Fatalf("%d postings with the platform id", n)
+	}
+
+	// Another payment whose platform id is, wrongly, the first one's.
+	_, q := r.book(1)
+	forget(q)
+	if _, err := r.db.Exec(`UPDATE payments SET platform_id = $2 WHERE id = $1`, p.ID, q.PlatformID); err != nil {
+		t.Fatal(err)
+	}
+	r.pay(q)
+	if _, err := r.flow.Check(ctx, q.Reference); !errors.Is(err, payment.ErrPlatformID) {
+		t.Fatalf("check with a duplicate id: %v", err)
+	}
+	if n := r.count(`SELECT count(*) FROM postings WHERE payment_id = $1`, q.ID); n != 0 {
+		t.Fatalf("%d postings of the payment with a duplicate id", n)
+	}
+	if b := r.booking(q.BookingID); b.Status != booking.StatusPendingPayment {
+		t.Fatalf("booking %s", b.Status)
+	}
+}
+
+// TestConcurrentCancelsRefundOnce: cancellations of one paid booking at
+// once refund it once; the later ones answer ErrAlreadyCancelled.
+func TestConcurrentCancelsRefundOnce(t *testing.T) {
+	r := newFlowRig(t, rigOptions{})
+	ctx := context.Background()
+	conf, p := r.book(1)
+	r.pay(p)
+	if _, err := r.flow.Check(ctx, p.Reference); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = r.flow.Cancel(ctx, conf.Booking.Code, conf.ManageToken)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, booking.ErrAlreadyCancelled) {
+			t.Fatalf("cancel: %v", err)
+		}
+	}
+	if n := r.count(`SELECT count(*) FROM payment_outbox WHERE payment_id = $1 AND kind = 'refund'`, p.ID); n != 1 {
+		t.Fatalf("%d refund jobs, want 1", n)
 	}
 }

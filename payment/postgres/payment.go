@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/digitale-verwaltung/termin/payment"
 )
@@ -139,8 +140,13 @@ func (t *txStore) InsertPayment(ctx context.Context, p *payment.Payment, pollUnt
 
 // MarkInitiated records the platform's id and pay URL.
 func (s *Store) MarkInitiated(ctx context.Context, id int64, platformID, payURL string, now time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE payments SET state = 'initiated', platform_id = $2, pay_url = $3, updated_at = $4
-		WHERE id = $1 AND state = 'created'`, id, platformID, payURL, now); err != nil {
+	_, err := s.db.ExecContext(ctx, `UPDATE payments SET state = 'initiated', platform_id = $2, pay_url = $3, updated_at = $4
+		WHERE id = $1 AND state = 'created'`, id, platformID, payURL, now)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23505" && pqErr.Constraint == "payments_platform_id" {
+		return fmt.Errorf("%w: %q belongs to another payment", payment.ErrPlatformID, platformID)
+	}
+	if err != nil {
 		return unavailable("store platform id", err)
 	}
 	return nil

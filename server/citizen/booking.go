@@ -2,6 +2,8 @@ package citizen
 
 import (
 	"crypto/ed25519"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/digitale-verwaltung/termin/booking"
@@ -97,4 +99,43 @@ type manageLinkRequest struct {
 	Email string `json:"email"`
 	// Lang is the language of the mail; the booking's own when empty.
 	Lang string `json:"lang"`
+}
+
+// cancellationJSON answers a cancellation: the booking's new status and
+// what happens to its money, in words for the citizen.
+type cancellationJSON struct {
+	Code   string    `json:"code"`
+	Status string    `json:"status"`
+	Money  moneyJSON `json:"money"`
+}
+
+type moneyJSON struct {
+	// Outcome is none, payment_cancelled, refund or no_refund.
+	Outcome     string `json:"outcome"`
+	AmountCents int64  `json:"amount_cents"`
+	Message     string `json:"message"`
+	MessageDE   string `json:"message_de"`
+}
+
+func newCancellationJSON(c *Cancellation) cancellationJSON {
+	m := c.Money
+	out := moneyJSON{Outcome: m.Money, AmountCents: m.AmountCents}
+	euro := strings.Replace(payment.FormatCents(m.AmountCents), ".", ",", 1) + " €"
+	hours := int(m.FreeCancelBefore.Hours())
+	switch m.Money {
+	case payment.MoneyRefund:
+		out.Message = fmt.Sprintf("The booking is cancelled. %s will be refunded to the way you paid.", euro)
+		out.MessageDE = fmt.Sprintf("Die Buchung ist storniert. %s werden auf dem Zahlungsweg erstattet.", euro)
+	case payment.MoneyNoRefund:
+		out.Message = fmt.Sprintf("The booking is cancelled. It was cancelled less than %d hours before it starts, so the %s paid are not refunded.", hours, euro)
+		out.MessageDE = fmt.Sprintf("Die Buchung ist storniert. Sie wurde weniger als %d Stunden vor Beginn storniert; die bezahlten %s werden nicht erstattet.", hours, euro)
+	case payment.MoneyPaymentCancelled:
+		out.Message = "The booking is cancelled. It was not paid yet; the payment is cancelled and nothing is charged."
+		out.MessageDE = "Die Buchung ist storniert. Sie war noch nicht bezahlt; die Zahlung ist abgebrochen, es wird nichts abgebucht."
+	default:
+		out.Outcome = payment.MoneyNone
+		out.Message = "The booking is cancelled. Nothing was paid online."
+		out.MessageDE = "Die Buchung ist storniert. Online wurde nichts bezahlt."
+	}
+	return cancellationJSON{Code: c.Booking.Code, Status: c.Booking.Status, Money: out}
 }

@@ -50,8 +50,9 @@ func (h *Handler) getBooking(c *fiber.Ctx) error {
 }
 
 func (h *Handler) cancelBooking(c *fiber.Ctx) error {
-	if err := h.Bookings.Cancel(c.UserContext(), c.Params("code"), auth.ManageTokenOf(c)); err != nil {
+	cancelled, err := h.Bookings.Cancel(c.UserContext(), c.Params("code"), auth.ManageTokenOf(c))
+	if err != nil {
 		return err
 	}
-	return response.NoContent(c)
+	return response.OK(c, newCancellationJSON(cancelled))
 }

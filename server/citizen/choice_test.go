@@ -49,7 +49,9 @@ func (r *recorder) Lookup(context.Context, string, string) (*booking.Booking, er
 	return nil, booking.ErrBookingNotFound
 }
 
-func (r *recorder) Cancel(context.Context, string, string) error { return booking.ErrBookingNotFound }
+func (r *recorder) Cancel(context.Context, string, string) (*Cancellation, error) {
+	return nil, booking.ErrBookingNotFound
+}
 
 func (r *recorder) Activate(context.Context, string, string) (*booking.Booking, error) {
 	return nil, booking.ErrNotActivatable

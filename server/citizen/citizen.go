@@ -48,8 +48,10 @@ type Reservations interface {
 type Bookings interface {
 	Book(ctx context.Context, holdID string, c booking.Contact) (*booking.Confirmation, error)
 	Lookup(ctx context.Context, code, token string) (*booking.Booking, error)
-	// Cancel cancels a booking, refunding or cancelling its payment.
-	Cancel(ctx context.Context, code, token string) error
+	// Cancel cancels a booking, refunding or cancelling its payment, and
+	// says what happens to the money. A booking cancelled before answers
+	// booking.ErrAlreadyCancelled.
+	Cancel(ctx context.Context, code, token string) (*Cancellation, error)
 	// Activate confirms a booking pending activation (double opt-in).
 	Activate(ctx context.Context, code, token string) (*booking.Booking, error)
 	// Reschedule moves a booking to the start of a hold of the same
@@ -58,6 +60,12 @@ type Bookings interface {
 	// SendManageLink mails the manage link again when code and e-mail
 	// address belong to one booking; booking.ErrBookingNotFound otherwise.
 	SendManageLink(ctx context.Context, code, email, lang string) error
+}
+
+// Cancellation is a cancelled booking and what happens to its money.
+type Cancellation struct {
+	Booking *booking.Booking
+	Money   payment.CancelOutcome
 }
 
 // Payments books fee-paying services as pending online payment.

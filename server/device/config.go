@@ -2,6 +2,7 @@ package device
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/server/citizen"
@@ -33,7 +34,18 @@ type configJSON struct {
 	PublicKey        string           `json:"public_key"`
 	GateEarlySeconds int              `json:"gate_early_seconds"`
 	GateLateSeconds  int              `json:"gate_late_seconds"`
+	// Revoked lists, for a gate, the codes of cancelled bookings whose
+	// slots end after now minus the late grace and start within
+	// revocationHorizon: the tickets it refuses while offline.
+	Revoked []string `json:"revoked,omitempty"`
+	// RevokedAt is when the list was read.
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
+
+// revocationHorizon is how far ahead a gate's revocation list reaches: a
+// gate that stays offline longer refuses only what it learnt before, and
+// its uploads are flagged.
+const revocationHorizon = 48 * time.Hour
 
 type heartbeatRequest struct {
 	Version string          `json:"version"`

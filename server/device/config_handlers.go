@@ -3,6 +3,7 @@ package device
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/server/auth"
 	"github.com/digitale-verwaltung/termin/server/citizen"
 	"github.com/digitale-verwaltung/termin/server/request"
@@ -19,10 +20,22 @@ func (h *Handler) config(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return response.OK(c, configJSON{
+	out := configJSON{
 		Device: NewDevice(d), Location: citizen.NewLocation(l), Services: response.List(services, newServiceJSON), PublicKey: h.publicKeyB64(),
 		GateEarlySeconds: int(h.GateEarly.Seconds()), GateLateSeconds: int(h.GateLate.Seconds()),
-	})
+	}
+	if d.Mode == booking.ModeGate && h.Revocations != nil {
+		now := h.Now()
+		codes, err := h.Revocations.RevokedCodes(c.UserContext(), d.LocationID, now.Add(-h.GateLate), now.Add(revocationHorizon))
+		if err != nil {
+			return err
+		}
+		if codes == nil {
+			codes = []string{}
+		}
+		out.Revoked, out.RevokedAt = codes, &now
+	}
+	return response.OK(c, out)
 }
 
 func (h *Handler) heartbeat(c *fiber.Ctx) error {

@@ -40,11 +40,20 @@ type Queue interface {
 	AppointmentStart(ctx context.Context, bookingID int64) (time.Time, error)
 }
 
+// Revocations lists the tickets an entrance must refuse while offline:
+// those of cancelled bookings.
+type Revocations interface {
+	RevokedCodes(ctx context.Context, location string, from, to time.Time) ([]string, error)
+}
+
 // Handler serves the devices' API.
 type Handler struct {
 	Catalog  Catalog
 	Registry Registry
 	Queue    Queue
+	// Revocations fills the revocation list of a gate's configuration;
+	// nil sends none.
+	Revocations Revocations
 	// PublicKey verifies the tickets' signatures.
 	PublicKey ed25519.PublicKey
 	// GateEarly and GateLate widen a ticket's slot at the entrance.

@@ -17,11 +17,14 @@ type redemptionIn struct {
 const (
 	resultAdmitted = "admitted"
 	resultRefused  = "refused"
+	// resultFlagged: an offline admission of a ticket that was not valid
+	// (reason says why), recorded for staff to look at.
+	resultFlagged = "flagged"
 )
 
 type redemptionOut struct {
 	Nonce          string     `json:"nonce"`
-	Result         string     `json:"result"` // admitted, refused
+	Result         string     `json:"result"` // admitted, refused, flagged
 	Code           string     `json:"code,omitempty"`
 	Reason         string     `json:"reason,omitempty"`
 	FirstScannedAt *time.Time `json:"first_scanned_at,omitempty"`

@@ -62,13 +62,40 @@ func (h *Handler) redeemOne(c *fiber.Ctx, d *booking.Device, r redemptionIn) (re
 	}
 	first, err := h.Queue.Redeem(c.UserContext(), d.ID, booking.Redemption{
 		Code: claims.Code, Location: d.LocationID, Nonce: r.Nonce, ScannedAt: scanned, Offline: r.Offline})
-	switch {
-	case errors.Is(err, booking.ErrAlreadyRedeemed):
-		res.Reason, res.FirstScannedAt = "already_redeemed", &first.ScannedAt
-	case err != nil:
-		return res, err
-	default:
+	if err == nil {
 		res.Result, res.FirstScannedAt = resultAdmitted, &first.ScannedAt
+		return res, nil
 	}
-	return res, nil
+	for _, o := range scanOutcomes {
+		if errors.Is(err, o.err) {
+			res.Result, res.Reason = o.result, o.reason
+			if o.err == booking.ErrAlreadyRedeemed || o.err == booking.ErrAdmittedRevoked {
+				res.FirstScannedAt = &first.ScannedAt
+			}
+			if o.err == booking.ErrAdmittedRevoked {
+				res.Reason = first.Flag
+			}
+			return res, nil
+		}
+	}
+	// A store outage fails the whole batch: the device uploads it again,
+	// and the nonces make the repeat change nothing.
+	return res, err
+}
+
+// scanOutcomes are the domain's answers to one scan, each a result of its
+// own in the batch.
+var scanOutcomes = []struct {
+	err            error
+	result, reason string
+}{
+	{booking.ErrAlreadyRedeemed, resultRefused, "already_redeemed"},
+	{booking.ErrNonceReused, resultRefused, "nonce_reused"},
+	{booking.ErrScanInFuture, resultRefused, "scanned_in_future"},
+	{booking.ErrBookingCancelled, resultRefused, booking.FlagCancelled},
+	{booking.ErrBookingUnpaid, resultRefused, booking.FlagUnpaid},
+	{booking.ErrBookingNotFound, resultRefused, booking.FlagUnknown},
+	{booking.ErrCheckInWrongSite, resultRefused, "wrong_location"},
+	// The reason is the flag the admission was recorded with.
+	{booking.ErrAdmittedRevoked, resultFlagged, ""},
 }

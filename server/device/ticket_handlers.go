@@ -1,6 +1,8 @@
 package device
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"time"
 
@@ -35,10 +37,38 @@ func (h *Handler) walkIn(c *fiber.Ctx) error {
 		return err
 	}
 	t, err := h.Queue.WalkIn(c.UserContext(), auth.DeviceOf(c).LocationID, req.Service)
+	var closed *booking.ClosedError
+	if errors.As(err, &closed) {
+		return closedAnswer(closed, h.Now())
+	}
 	if err != nil {
 		return err
 	}
 	return response.Created(c, h.newTicketJSON(t))
+}
+
+var (
+	weekdaysEN = [...]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
+	weekdaysDE = [...]string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"}
+)
+
+// closedAnswer tells a visitor at the kiosk that the location is closed
+// and when it opens, in its own time zone.
+func closedAnswer(e *booking.ClosedError, now time.Time) *response.Error {
+	name := e.Location.Name
+	if e.Opens.IsZero() {
+		return response.New(409, "location_closed", name+" is closed.", name+" ist geschlossen.")
+	}
+	opens := e.Opens.In(e.Zone)
+	clock := opens.Format("15:04")
+	if booking.DateOf(opens) == booking.DateOf(now.In(e.Zone)) {
+		return response.New(409, "location_closed",
+			fmt.Sprintf("%s is closed now. It opens today at %s.", name, clock),
+			fmt.Sprintf("%s ist jetzt geschlossen. Heute ab %s Uhr geöffnet.", name, clock))
+	}
+	return response.New(409, "location_closed",
+		fmt.Sprintf("%s is closed now. It opens on %s, %s at %s.", name, weekdaysEN[opens.Weekday()], opens.Format("2 January"), clock),
+		fmt.Sprintf("%s ist jetzt geschlossen. Geöffnet ab %s, %s, %s Uhr.", name, weekdaysDE[opens.Weekday()], opens.Format("02.01."), clock))
 }
 
 func (h *Handler) checkIn(c *fiber.Ctx) error {

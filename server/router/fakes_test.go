@@ -10,6 +10,7 @@ import (
 	"github.com/digitale-verwaltung/termin/payment/camt"
 	"github.com/digitale-verwaltung/termin/payment/reconcile"
 	"github.com/digitale-verwaltung/termin/payment/settlement"
+	"github.com/digitale-verwaltung/termin/server/citizen"
 	"github.com/digitale-verwaltung/termin/server/fairness"
 )
 
@@ -139,9 +140,13 @@ func (f *fakeBooking) Lookup(ctx context.Context, code, token string) (*booking.
 	return &b, nil
 }
 
-func (f *fakeBooking) Cancel(ctx context.Context, code, token string) error {
-	_, err := f.Lookup(ctx, code, token)
-	return err
+func (f *fakeBooking) Cancel(ctx context.Context, code, token string) (*citizen.Cancellation, error) {
+	b, err := f.Lookup(ctx, code, token)
+	if err != nil {
+		return nil, err
+	}
+	b.Status = booking.StatusCancelled
+	return &citizen.Cancellation{Booking: b, Money: payment.CancelOutcome{Money: payment.MoneyNone}}, nil
 }
 
 func (f *fakeBooking) Activate(ctx context.Context, code, token string) (*booking.Booking, error) {

@@ -51,7 +51,7 @@ func (c countingBooking) Book(ctx context.Context, holdID string, ct booking.Con
 	c.log.wrote("Book")
 	return c.fakeBooking.Book(ctx, holdID, ct)
 }
-func (c countingBooking) Cancel(ctx context.Context, code, token string) error {
+func (c countingBooking) Cancel(ctx context.Context, code, token string) (*citizen.Cancellation, error) {
 	c.log.wrote("Cancel")
 	return c.fakeBooking.Cancel(ctx, code, token)
 }

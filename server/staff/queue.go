@@ -64,3 +64,20 @@ func newDisplayJSON(ts []booking.QueueTicket) displayJSON {
 	}
 	return out
 }
+
+// admissionJSON is an entrance admission staff should look at.
+type admissionJSON struct {
+	Code      string    `json:"code"`
+	ScannedAt time.Time `json:"scanned_at"`
+	Offline   bool      `json:"offline"`
+	// Flag says why: booking_cancelled, booking_unpaid, booking_not_found.
+	Flag string `json:"flag"`
+}
+
+func newAdmissionJSON(r *booking.Redemption) admissionJSON {
+	return admissionJSON{Code: r.Code, ScannedAt: r.ScannedAt, Offline: r.Offline, Flag: r.Flag}
+}
+
+type flaggedJSON struct {
+	Admissions []admissionJSON `json:"admissions"`
+}

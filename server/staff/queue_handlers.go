@@ -54,3 +54,16 @@ func (h *Handler) finish(c *fiber.Ctx) error {
 	}
 	return response.OK(c, newTicketJSON(t))
 }
+
+// flaggedAdmissions lists today's offline admissions of tickets that were
+// not valid, for staff to follow up.
+func (h *Handler) flaggedAdmissions(c *fiber.Ctx) error {
+	if h.Entrances == nil {
+		return response.OK(c, flaggedJSON{Admissions: []admissionJSON{}})
+	}
+	rs, err := h.Entrances.FlaggedToday(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return response.OK(c, flaggedJSON{Admissions: response.List(rs, newAdmissionJSON)})
+}

@@ -31,11 +31,18 @@ type Devices interface {
 	Devices(ctx context.Context) ([]booking.Device, error)
 }
 
+// Entrances reports the admissions staff must look at: tickets of
+// cancelled, unpaid or unknown bookings an offline gate let in.
+type Entrances interface {
+	FlaggedToday(ctx context.Context, locationID string) ([]booking.Redemption, error)
+}
+
 // Handler serves the staff and administrator routes.
 type Handler struct {
-	Catalog Catalog
-	Queue   Queue
-	Devices Devices
+	Catalog   Catalog
+	Queue     Queue
+	Devices   Devices
+	Entrances Entrances
 	// Staff authenticates members of staff.
 	Staff auth.StaffAuthenticator
 	// Now is the clock of the ticket preview.
@@ -53,6 +60,7 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	desk.Get("/locations/:id/queue", h.queue)
 	desk.Post("/locations/:id/call", h.callNext)
 	desk.Post("/locations/:id/tickets/:ticket/finish", h.finish)
+	desk.Get("/locations/:id/flagged-admissions", h.flaggedAdmissions)
 
 	admin := v1.Group("/admin", auth.RequireStaff(h.Staff, auth.RoleAdmin))
 	admin.Post("/devices", h.registerDevice)
