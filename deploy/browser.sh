@@ -17,18 +17,18 @@ npm_dir="$top/.cache/npm"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# Seconds apt-get waits for the dpkg lock another installation holds.
+apt_lock_timeout=${APT_LOCK_TIMEOUT:-600}
+
 apt_install() {
 	echo "browser: installing $*" >&2
-	local i
-	# Another install may hold the dpkg lock for a while.
-	for i in $(seq 60); do
-		if as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2; then
-			return 0
-		fi
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || true
-		sleep 5
-	done
-	return 1
+	local apt=(as_root env DEBIAN_FRONTEND=noninteractive apt-get -o "DPkg::Lock::Timeout=$apt_lock_timeout")
+	if "${apt[@]}" install -y -qq --no-install-recommends "$@" >&2; then
+		return 0
+	fi
+	# A package list that is old or missing names no such package yet.
+	"${apt[@]}" update -qq >&2 || true
+	"${apt[@]}" install -y -qq --no-install-recommends "$@" >&2
 }
 
 install() {

@@ -281,9 +281,9 @@ func (s *server) appointmentNow(location, service string) bookingOut {
 	s.t.Helper()
 	code := randomCode()
 	start := time.Now().Truncate(time.Minute)
-	_, err := s.db.Exec(`INSERT INTO bookings (code, hold_id, manage_token_hash, location_id, service_id, start_at, end_at, unit_indexes, name, email, status)
-		VALUES ($1, $2, '\x00', $3, $4, $5, $6, '{0}', 'Max Mustermann', 'max@example.org', 'confirmed')`,
-		code, "test-"+code, location, service, start, start.Add(20*time.Minute))
+	_, err := s.db.Exec(`INSERT INTO bookings (code, hold_id, manage_token_hash, location_id, service_id, start_at, end_at, unit_indexes, name, email, status, calendar_uid)
+		VALUES ($1, $2, '\x00', $3, $4, $5, $6, '{0}', 'Max Mustermann', 'max@example.org', 'confirmed', $7)`,
+		code, "test-"+code, location, service, start, start.Add(20*time.Minute), "test-"+code+"@termin")
 	if err != nil {
 		s.t.Fatal(err)
 	}
