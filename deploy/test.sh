@@ -18,6 +18,9 @@ trap 'exit 143' TERM
 "$top/deploy/stack.sh" cluster "$dir"
 # shellcheck disable=SC1091
 . "$dir/env"
+# Headless Chromium, axe-core and espeak-ng for the kiosk page's browser
+# and speech tests.
+eval "$("$top/deploy/browser.sh" env)"
 export TERMIN_REQUIRE_SERVICES=1
 go vet ./...
 go test -race -count=1 -timeout 20m "$@" ./...
