@@ -66,8 +66,10 @@ type view struct {
 	Feedback  string
 	// Refresh sends the browser on to this path at once.
 	Refresh string
-	D       any
-	texts   texts
+	// Page names the template, for tests and styles.
+	Page  string
+	D     any
+	texts texts
 }
 
 // Step numbers of the booking flow (0: no progress list).
@@ -138,6 +140,7 @@ func csrfOK(c *fiber.Ctx) bool {
 }
 
 func (h *Handler) render(c *fiber.Ctx, status int, page string, v *view) error {
+	v.Page = page
 	var buf bytes.Buffer
 	if err := pages[page].ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		return err

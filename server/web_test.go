@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/digitale-verwaltung/termin/internal/browsertest"
+)
+
+// The citizens' pages in a headless Chromium on a phone's viewport: every
+// page and state is checked with axe-core in German and English, its
+// weight measured, and with -web.screenshots each step is written to
+// docs/screenshots for docs/citizen.md.
+
+var webScreenshots = flag.Bool("web.screenshots", false, "write the citizen pages' screenshots to docs/screenshots")
+
+const (
+	phoneWidth, phoneHeight = 390, 844
+	maxPageBytes            = 60 << 10
+)
+
+// weights collects the measured page weights, printed at the end.
+type weights struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (w *weights) add(state string, n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.m[state] = n
+}
+
+func (w *weights) print(t *testing.T) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	keys := make([]string, 0, len(w.m))
+	for k := range w.m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "page weight (HTML+CSS+JS, bodies as transferred, QR image aside), limit %d bytes:\n", maxPageBytes)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %-40s %6d\n", k, w.m[k])
+	}
+	fmt.Fprint(os.Stdout, b.String())
+}
+
+// visitor is one browser tab walking through the pages.
+type visitor struct {
+	t       *testing.T
+	b       *browsertest.Browser
+	ctx     context.Context
+	base    string
+	lang    string
+	w       *weights
+	noJS    bool
+	shotTag string
+}
+
+func newCitizen(t *testing.T, b *browsertest.Browser, base, lang string, w *weights) *visitor {
+	c := &visitor{t: t, b: b, ctx: b.Tab(t, 90*time.Second), base: base, lang: lang, w: w}
+	accept := "de-DE,de;q=0.9"
+	if lang == "en" {
+		accept = "en-GB,en;q=0.9"
+	}
+	c.do(chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateScale(1)),
+		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{})
+			if err != nil {
+				return chromedp.Void{}, err
+			}
+			_, err = cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": accept}})
+			return chromedp.Void{}, err
+		})
+	return c
+}
+
+// scriptsOff switches JavaScript off in the tab.
+func (c *visitor) scriptsOff() {
+	c.noJS = true
+	c.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return chromedp.Void{}, err
+	})
+}
+
+func (c *visitor) do(steps ...chromedp.Action[chromedp.Void]) {
+	c.t.Helper()
+	if err := chromedp.Do(c.ctx, steps...); err != nil {
+		c.t.Fatalf("browser: %v", err)
+	}
+}
+
+func (c *visitor) eval(js string) string {
+	c.t.Helper()
+	v, err := chromedp.Run(c.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		c.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+func (c *visitor) open(path string) { c.t.Helper(); c.do(chromedp.Navigate(c.base + path)) }
+
+// waitPage waits until the page of that template has loaded.
+func (c *visitor) waitPage(page string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(`body[data-page="`+page+`"]:not([data-stale])`))); err != nil {
+		loc, _ := chromedp.Run(c.ctx, chromedp.Location())
+		body, _ := chromedp.Run(c.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		c.t.Fatalf("waiting for page %s: %v; at %s:\n%s", page, err, loc, body)
+	}
+	if got := c.eval(`document.documentElement.lang`); got != c.lang {
+		c.t.Fatalf("page %s: lang %q, want %q", page, got, c.lang)
+	}
+}
+
+// click activates an element with the mouse and waits for the next page.
+func (c *visitor) click(sel, nextPage string) {
+	c.t.Helper()
+	if nextPage != "" {
+		c.eval(`document.body.dataset.stale = "1"; ""`)
+	}
+	c.do(chromedp.Click(chromedp.CSS(sel)))
+	if nextPage != "" {
+		c.waitPage(nextPage)
+	}
+}
+
+// check runs axe-core on the page, measures its weight and takes the
+// screenshot of this state.
+func (c *visitor) check(state string) {
+	c.t.Helper()
+	name := state + "-" + c.lang + c.shotTag
+	c.b.CheckAxe(c.t, c.ctx, name)
+	n, err := chromedp.Run(c.ctx, chromedp.Evaluate[int](`(() => {
+		const nav = performance.getEntriesByType("navigation")[0];
+		let sum = nav ? nav.encodedBodySize : 0;
+		for (const r of performance.getEntriesByType("resource")) if (r.initiatorType !== "img") sum += r.encodedBodySize;
+		return sum; })()`))
+	if err != nil {
+		c.t.Fatalf("%s: page weight: %v", name, err)
+	}
+	c.w.add(name, n)
+	if n > maxPageBytes {
+		c.t.Errorf("%s: %d bytes, more than %d", name, n, maxPageBytes)
+	}
+	if *webScreenshots && c.lang == "de" || *webScreenshots && strings.HasPrefix(state, "01") {
+		if err := browsertest.Screenshot(c.ctx, filepath.Join("..", "docs", "screenshots", name+".png")); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
+// tabTo presses Tab until the element matching sel has the focus.
+func (c *visitor) tabTo(sel string) {
+	c.t.Helper()
+	for i := 0; i < 80; i++ {
+		if c.eval(`document.activeElement && document.activeElement.matches(`+quoteJS(sel)+`) ? "y" : ""`) == "y" {
+			return
+		}
+		c.do(chromedp.KeyEvent(kb.Tab))
+	}
+	c.t.Fatalf("Tab never reached %s", sel)
+}
+
+func quoteJS(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+
+func (c *visitor) text(sel string) string {
+	c.t.Helper()
+	v, err := chromedp.Run(c.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		c.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return v
+}
+
+func (c *visitor) expectText(sel, want string) {
+	c.t.Helper()
+	if got := c.text(sel); !strings.Contains(got, want) {
+		c.t.Fatalf("%s: %q does not contain %q", sel, got, want)
+	}
+}
+
+func tr(lang, de, en string) string {
+	if lang == "en" {
+		return en
+	}
+	return de
+}
+
+// officeBooking books a Personalausweis by mouse, with a wrong e-mail
+// address first, and cancels it on the manage page.
+func officeBooking(t *testing.T, c *visitor) {
+	c.open("/")
+	c.waitPage("index")
+	c.check("01-start")
+	c.click(`a[href="/buergeramt-koblenz"]`, "choice")
+	c.check("02-office-services")
+	c.click(`button[type=submit]`, "choice") // nothing chosen
+	c.expectText("#error-summary", tr(c.lang, "mindestens eine Leistung", "at least one service"))
+	c.check("03-office-services-error")
+	c.click(`#s-personalausweis`, "")
+	c.click(`button[type=submit]`, "days")
+	c.check("04-office-days")
+	c.click(`ul.days li:nth-child(2) a`, "times")
+	c.check("05-office-times")
+	c.click(`button.primary`, "times") // no time chosen
+	c.expectText("#error-summary", tr(c.lang, "Uhrzeit", "time"))
+	c.check("06-office-times-error")
+	c.click(`.times .radio:nth-child(2) input`, "")
+	c.click(`button.primary`, "contact")
+	c.do(chromedp.WaitVisible(chromedp.CSS(`#countdown-visible`)))
+	c.check("07-office-contact")
+	c.do(chromedp.SendKeys(chromedp.CSS(`#name`), "Erika Mustermann"), chromedp.SendKeys(chromedp.CSS(`#email`), "erika@example"))
+	c.click(`form[novalidate] button.primary`, "contact")
+	c.expectText("#error-summary a[href='#email']", tr(c.lang, "E-Mail-Adresse", "e-mail address"))
+	if v, _ := chromedp.Run(c.ctx, chromedp.Value(chromedp.CSS(`#name`))); v != "Erika Mustermann" {
+		t.Fatalf("name not kept: %q", v)
+	}
+	c.check("08-office-contact-error")
+	c.do(chromedp.Clear(chromedp.CSS(`#email`)), chromedp.SendKeys(chromedp.CSS(`#email`), "erika@example.org"))
+	c.click(`form[novalidate] button.primary`, "review")
+	c.check("09-office-review")
+	c.click(`#book`, "booking")
+	c.expectText("h1", tr(c.lang, "gebucht", "booked"))
+	c.do(chromedp.WaitReady(chromedp.CSS(`img.qr`)))
+	if ok := c.eval(`document.querySelector("img.qr").naturalWidth > 0 ? "y" : ""`); ok != "y" && !c.noJS {
+		t.Fatal("QR image did not load")
+	}
+	c.check("10-office-booked")
+	c.click(`a[href$="/stornieren"]`, "cancel")
+	c.check("11-office-cancel-confirm")
+	c.click(`#cancel-confirm`, "booking")
+	c.expectText("h1", tr(c.lang, "storniert", "cancelled"))
+	c.check("12-office-cancelled")
+}
+
+func TestCitizenPages(t *testing.T) {
+	s := startPayServer(t, payOptions{platform: "epay21"})
+	b := browsertest.Start(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight})
+	w := &weights{m: map[string]int{}}
+	t.Cleanup(func() { w.print(t) })
+	for _, lang := range []string{"de", "en"} {
+		t.Run("office-"+lang, func(t *testing.T) { officeBooking(t, newCitizen(t, b, s.URL, lang, w)) })
+	}
+}
