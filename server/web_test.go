@@ -94,8 +94,13 @@ func newCitizen(t *testing.T, b *browsertest.Browser, base, lang string, w *weig
 // scriptsOff switches JavaScript off in the tab.
 func (c *visitor) scriptsOff() {
 	c.noJS = true
+	c.scripts(false)
+}
+
+func (c *visitor) scripts(on bool) {
+	c.t.Helper()
 	c.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
 		return chromedp.Void{}, err
 	})
 }
@@ -150,6 +155,12 @@ func (c *visitor) click(sel, nextPage string) {
 func (c *visitor) check(state string) {
 	c.t.Helper()
 	name := state + "-" + c.lang + c.shotTag
+	if c.noJS {
+		// axe-core needs scripts; the page was loaded and laid out
+		// without them, and its scripts do not run afterwards.
+		c.scripts(true)
+		defer c.scripts(false)
+	}
 	c.b.CheckAxe(c.t, c.ctx, name)
 	n, err := chromedp.Run(c.ctx, chromedp.Evaluate[int](`(() => {
 		const nav = performance.getEntriesByType("navigation")[0];
@@ -163,7 +174,7 @@ func (c *visitor) check(state string) {
 	if n > maxPageBytes {
 		c.t.Errorf("%s: %d bytes, more than %d", name, n, maxPageBytes)
 	}
-	if *webScreenshots && c.lang == "de" || *webScreenshots && strings.HasPrefix(state, "01") {
+	if *webScreenshots && c.shotTag == "" && (c.lang == "de" || strings.HasPrefix(state, "01")) {
 		if err := browsertest.Screenshot(c.ctx, filepath.Join("..", "docs", "screenshots", name+".png")); err != nil {
 			c.t.Fatal(err)
 		}
@@ -228,7 +239,9 @@ func officeBooking(t *testing.T, c *visitor) {
 	c.check("06-office-times-error")
 	c.click(`.times .radio:nth-child(2) input`, "")
 	c.click(`button.primary`, "contact")
-	c.do(chromedp.WaitVisible(chromedp.CSS(`#countdown-visible`)))
+	if !c.noJS {
+		c.do(chromedp.WaitVisible(chromedp.CSS(`#countdown-visible`)))
+	}
 	c.check("07-office-contact")
 	c.do(chromedp.SendKeys(chromedp.CSS(`#name`), "Erika Mustermann"), chromedp.SendKeys(chromedp.CSS(`#email`), "erika@example"))
 	c.click(`form[novalidate] button.primary`, "contact")
@@ -254,6 +267,153 @@ func officeBooking(t *testing.T, c *visitor) {
 	c.check("12-office-cancelled")
 }
 
+// key presses a key on the focused element, waiting for the next page.
+func (c *visitor) key(k, nextPage string) {
+	c.t.Helper()
+	if nextPage != "" {
+		c.eval(`document.body.dataset.stale = "1"; ""`)
+	}
+	c.do(chromedp.KeyEvent(k))
+	if nextPage != "" {
+		c.waitPage(nextPage)
+	}
+}
+
+// poolOrder orders tickets for the first free slot and goes to the
+// platform's pay page.
+func poolOrder(t *testing.T, c *visitor, adults int) {
+	c.open("/stadtbad")
+	c.waitPage("choice")
+	c.check("20-pool-tickets")
+	c.do(chromedp.Clear(chromedp.CSS(`#n_erwachsene`)), chromedp.SendKeys(chromedp.CSS(`#n_erwachsene`), fmt.Sprint(adults)))
+	c.click(`button[type=submit]`, "days")
+	c.check("21-pool-days")
+	c.click(`ul.days li:first-child a`, "times")
+	c.check("22-pool-times")
+	c.click(`.times .radio:last-child input`, "")
+	c.click(`button.primary`, "contact")
+	c.do(chromedp.SendKeys(chromedp.CSS(`#name`), "Max Mustermann"), chromedp.SendKeys(chromedp.CSS(`#email`), "max@example.org"))
+	c.click(`form[novalidate] button.primary`, "review")
+	c.check("23-pool-review")
+	c.eval(`document.body.dataset.stale = "1"; ""`)
+	c.do(chromedp.Click(chromedp.CSS(`#book`)), chromedp.WaitReady(chromedp.CSS(`button[value=pay]`)))
+	if c.shotTag == "" && *webScreenshots && c.lang == "de" {
+		if err := browsertest.Screenshot(c.ctx, filepath.Join("..", "docs", "screenshots", "24-pool-platform-de.png")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func poolPaid(t *testing.T, c *visitor) {
+	poolOrder(t, c, 2)
+	c.click(`button[value=pay]`, "payment")
+	if st := c.eval(`document.getElementById("payment-result").dataset.state`); st != "paid" {
+		t.Fatalf("payment result %q, want paid", st)
+	}
+	c.check("25-pool-paid")
+	c.click(`a.button.primary`, "booking")
+	c.expectText("dl", "2")
+	c.check("26-pool-ticket")
+}
+
+func poolFailed(t *testing.T, c *visitor) {
+	poolOrder(t, c, 1)
+	c.click(`button[value=fail]`, "payment")
+	if st := c.eval(`document.getElementById("payment-result").dataset.state`); st != "failed" {
+		t.Fatalf("payment result %q, want failed", st)
+	}
+	c.expectText("#payment-result", tr(c.lang, "freigegeben", "released"))
+	c.check("27-pool-payment-failed")
+}
+
+// slotTaken: someone else takes the chosen time between choosing and
+// holding; the page says so and offers the free times.
+func slotTaken(t *testing.T, s *testServer, c *visitor) {
+	c.open("/buergeramt-koblenz/tag?s=personalausweis")
+	c.waitPage("days")
+	c.click(`ul.days li:nth-child(3) a`, "times")
+	start := c.eval(`document.querySelector(".times .radio:first-child input").value`)
+	for i := 0; i < 4; i++ { // every desk
+		s.mustHold(t, "buergeramt-koblenz", "personalausweis", start, 1)
+	}
+	c.click(`.times .radio:first-child input`, "")
+	c.click(`button.primary`, "times")
+	c.expectText("#error-summary", tr(c.lang, "inzwischen vergeben", "taken meanwhile"))
+	if n := c.eval(`String(document.querySelectorAll('.times input[value="` + start + `"]').length)`); n != "0" {
+		t.Fatal("the taken time is still offered")
+	}
+	c.check("13-office-slot-taken")
+}
+
+// keyboardBooking books with Tab, Space and Enter only.
+func keyboardBooking(t *testing.T, c *visitor) {
+	c.open("/")
+	c.waitPage("index")
+	c.tabTo(`a[href="/buergeramt-koblenz"]`)
+	c.key(kb.Enter, "choice")
+	c.tabTo(`#s-meldebescheinigung`)
+	c.key(" ", "")
+	if c.eval(`document.getElementById("s-meldebescheinigung").checked ? "y" : ""`) != "y" {
+		t.Fatal("Space did not check the service")
+	}
+	c.tabTo(`button[type=submit]`)
+	c.key(kb.Enter, "days")
+	c.tabTo(`ul.days li:first-child a`)
+	c.key(kb.Enter, "times")
+	c.tabTo(`.times input`)
+	c.key(" ", "")
+	c.tabTo(`button.primary`)
+	c.key(kb.Enter, "contact")
+	c.tabTo(`#name`)
+	c.key("Kim Tastatur", "")
+	c.tabTo(`#email`)
+	c.key("kim@example.org", "")
+	c.tabTo(`form[novalidate] button.primary`)
+	c.key(kb.Enter, "review")
+	c.tabTo(`#book`)
+	c.key(kb.Enter, "booking")
+	c.expectText("h1", tr(c.lang, "gebucht", "booked"))
+	c.tabTo(`a[href$="/stornieren"]`)
+	c.key(kb.Enter, "cancel")
+	c.tabTo(`#cancel-confirm`)
+	c.key(kb.Enter, "booking")
+	c.expectText("h1", tr(c.lang, "storniert", "cancelled"))
+}
+
+// mailLink opens the manage link of a booking made over the API in a
+// browser that has no cookie yet: the token moves into the cookie and out
+// of the URL.
+func mailLink(t *testing.T, s *testServer, c *visitor) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	from := time.Now().In(berlin).AddDate(0, 0, 7)
+	res := s.do(t, "GET", "/api/v1/availability?location=buergeramt-koblenz&service=wohnsitz-anmelden&from="+from.Format("2006-01-02")+"&to="+from.AddDate(0, 0, 6).Format("2006-01-02"), "")
+	var av struct{ Slots []struct{ Start string } }
+	res.decode(t, &av)
+	hold := s.mustHold(t, "buergeramt-koblenz", "wohnsitz-anmelden", av.Slots[5].Start, 1)
+	res = s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+hold+`","name":"Eva","email":"eva@example.org"}`)
+	var b struct {
+		Code        string
+		ManageToken string `json:"manage_token"`
+	}
+	res.decode(t, &b)
+	c.open("/termin/" + b.Code + "?t=" + b.ManageToken)
+	c.waitPage("booking")
+	loc, _ := chromedp.Run(c.ctx, chromedp.Location())
+	if strings.Contains(loc, b.ManageToken) {
+		t.Fatalf("token still in the address: %s", loc)
+	}
+	c.check("14-manage-from-mail")
+	c.open("/termin/" + b.Code + "x")
+	c.waitPage("message")
+	c.check("15-manage-no-access")
+	c.open("/barrierefreiheit")
+	c.waitPage("accessibility")
+	c.check("16-accessibility")
+	c.open("/nirgends/wo/hin")
+	c.waitPage("message")
+	c.check("17-not-found")
+}
+
 func TestCitizenPages(t *testing.T) {
 	s := startPayServer(t, payOptions{platform: "epay21"})
 	b := browsertest.Start(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight})
@@ -261,5 +421,16 @@ func TestCitizenPages(t *testing.T) {
 	t.Cleanup(func() { w.print(t) })
 	for _, lang := range []string{"de", "en"} {
 		t.Run("office-"+lang, func(t *testing.T) { officeBooking(t, newCitizen(t, b, s.URL, lang, w)) })
+		t.Run("slot-taken-"+lang, func(t *testing.T) { slotTaken(t, s.testServer, newCitizen(t, b, s.URL, lang, w)) })
+		t.Run("pool-paid-"+lang, func(t *testing.T) { poolPaid(t, newCitizen(t, b, s.URL, lang, w)) })
+		t.Run("pool-failed-"+lang, func(t *testing.T) { poolFailed(t, newCitizen(t, b, s.URL, lang, w)) })
+		t.Run("mail-link-"+lang, func(t *testing.T) { mailLink(t, s.testServer, newCitizen(t, b, s.URL, lang, w)) })
+		t.Run("keyboard-"+lang, func(t *testing.T) { keyboardBooking(t, newCitizen(t, b, s.URL, lang, w)) })
 	}
+	t.Run("no-javascript", func(t *testing.T) {
+		c := newCitizen(t, b, s.URL, "de", w)
+		c.shotTag = "-nojs"
+		c.scriptsOff()
+		officeBooking(t, c)
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -159,4 +160,10 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Post("/:location/reservieren", h.hold)
 	app.Get("/:location", h.choice)
 	app.Get("/:location/:service", h.choice)
+	app.Use(func(c *fiber.Ctx) error {
+		if strings.HasPrefix(c.Path(), "/api/") {
+			return c.Next()
+		}
+		return h.notFound(c)
+	})
 }
