@@ -414,6 +414,46 @@ func mailLink(t *testing.T, s *testServer, c *visitor) {
 	c.check("17-not-found")
 }
 
+// chooseTime opens the times of a day at the office and submits one.
+func chooseTime(c *visitor, next string) {
+	c.open("/buergeramt-koblenz/tag?s=meldebescheinigung")
+	c.waitPage("days")
+	c.click(`ul.days li:nth-child(4) a`, "times")
+	c.click(`.times .radio:nth-child(3) input`, "")
+	c.click(`button.primary`, next)
+}
+
+// TestCitizenPagesUnderRush: on a location that needs a proof of work the
+// page solves it with pow.js and goes on; without JavaScript it explains;
+// over the rate limit it says how long to wait.
+func TestCitizenPagesUnderRush(t *testing.T) {
+	s := startServer(t, "-pow-locations=buergeramt-koblenz", "-pow-bits=10", "-rate-limit=0.001", "-rate-burst=4")
+	b := browsertest.Start(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight})
+	w := &weights{m: map[string]int{}}
+	t.Cleanup(func() { w.print(t) })
+	t.Run("pow-solved", func(t *testing.T) {
+		c := newCitizen(t, b, s.URL, "de", w)
+		chooseTime(c, "contact") // two holds: refused for the proof, then with it
+	})
+	for _, lang := range []string{"de", "en"} {
+		t.Run("pow-without-js-"+lang, func(t *testing.T) {
+			c := newCitizen(t, b, s.URL, lang, w)
+			c.scriptsOff()
+			chooseTime(c, "times")
+			c.expectText("#pow", tr(lang, "Ohne JavaScript", "Without JavaScript"))
+			c.check("18-busy-proof-of-work")
+		})
+	}
+	for _, lang := range []string{"de", "en"} {
+		t.Run("rate-limited-"+lang, func(t *testing.T) {
+			c := newCitizen(t, b, s.URL, lang, w)
+			chooseTime(c, "message")
+			c.expectText("h1", tr(lang, "Zu viele Anfragen", "Too many requests"))
+			c.check("19-too-many-requests")
+		})
+	}
+}
+
 func TestCitizenPages(t *testing.T) {
 	s := startPayServer(t, payOptions{platform: "epay21"})
 	b := browsertest.Start(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight})
