@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -260,6 +261,15 @@ func officeBooking(t *testing.T, c *visitor) {
 		t.Fatal("QR image did not load")
 	}
 	c.check("10-office-booked")
+	if !c.noJS {
+		pdf, err := chromedp.Run(c.ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := bytes.Count(pdf, []byte("/Type /Page\n")) + bytes.Count(pdf, []byte("/Type /Page ")) + bytes.Count(pdf, []byte("/Type /Page/")); n != 1 {
+			t.Errorf("the confirmation prints on %d pages, want 1", n)
+		}
+	}
 	c.click(`a[href$="/stornieren"]`, "cancel")
 	c.check("11-office-cancel-confirm")
 	c.click(`#cancel-confirm`, "booking")
@@ -427,13 +437,21 @@ func chooseTime(c *visitor, next string) {
 // page solves it with pow.js and goes on; without JavaScript it explains;
 // over the rate limit it says how long to wait.
 func TestCitizenPagesUnderRush(t *testing.T) {
-	s := startServer(t, "-pow-locations=buergeramt-koblenz", "-pow-bits=10", "-rate-limit=0.001", "-rate-burst=4")
+	s := startServer(t, "-pow-locations=buergeramt-koblenz", "-pow-bits=10", "-rate-limit=0.001", "-rate-burst=5", "-hold-ttl=3s")
 	b := browsertest.Start(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight})
 	w := &weights{m: map[string]int{}}
 	t.Cleanup(func() { w.print(t) })
 	t.Run("pow-solved", func(t *testing.T) {
 		c := newCitizen(t, b, s.URL, "de", w)
-		chooseTime(c, "contact") // two holds: refused for the proof, then with it
+		chooseTime(c, "contact") // two holds (refused for the proof, then with it) and below one booking: 3 of the 5 tokens
+		// The hold expires while the citizen types: the booking says so
+		// and offers the free times of the same choice.
+		c.do(chromedp.SendKeys(chromedp.CSS(`#name`), "Ole Langsam"), chromedp.SendKeys(chromedp.CSS(`#email`), "ole@example.org"))
+		time.Sleep(4 * time.Second)
+		c.click(`form[novalidate] button.primary`, "review")
+		c.click(`#book`, "times")
+		c.expectText("#error-summary", "abgelaufen")
+		c.check("28-hold-expired")
 	})
 	for _, lang := range []string{"de", "en"} {
 		t.Run("pow-without-js-"+lang, func(t *testing.T) {

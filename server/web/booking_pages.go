@@ -11,6 +11,7 @@ import (
 
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/server/response"
 )
 
 type holdData struct {
@@ -174,6 +175,20 @@ func (h *Handler) book(c *fiber.Ctx) error {
 		return h.render(c, fiber.StatusUnprocessableEntity, "review", v)
 	}
 	ctx := c.UserContext()
+	if h.Limiter != nil && h.Limiter.Enabled() {
+		ok, wait, err := h.Limiter.Allow(ctx, "bookings", h.ClientAddr(c))
+		if err != nil {
+			h.Log.WarnContext(ctx, "rate limiter unavailable; letting request through", "err", err)
+		} else if !ok {
+			e := response.RateLimited(wait)
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
+			sv := h.newView(c, "slow_title", stepReview)
+			fields := map[string][]string{"name": {d.Contact.Name}, "email": {d.Contact.Email}, "phone": {d.Contact.Phone}, "csrf": {sv.CSRF}}
+			sv.D = messageData{Text: sv.texts.f("slow_text", e.RetryAfter),
+				Retry: &retryForm{Action: "/reservierung/" + d.Ticket + "/buchen", Fields: fields, Label: sv.texts.get("busy_retry")}}
+			return h.render(c, fiber.StatusTooManyRequests, "message", sv)
+		}
+	}
 	var conf *booking.Confirmation
 	var pay *payment.Payment
 	if d.Online {
