@@ -361,10 +361,13 @@ func keyboardBooking(t *testing.T, c *visitor) {
 	c.waitPage("index")
 	c.tabTo(`a[href="/buergeramt-koblenz"]`)
 	c.key(kb.Enter, "choice")
-	c.tabTo(`#s-meldebescheinigung`)
-	c.key(" ", "")
+	// One service per appointment today: radio buttons, chosen with the
+	// arrow keys inside the group.
+	c.tabTo(`input[name=s]`)
+	c.key(kb.ArrowDown, "")
+	c.key(kb.ArrowDown, "")
 	if c.eval(`document.getElementById("s-meldebescheinigung").checked ? "y" : ""`) != "y" {
-		t.Fatal("Space did not check the service")
+		t.Fatal("the arrow keys did not choose the service")
 	}
 	c.tabTo(`button[type=submit]`)
 	c.key(kb.Enter, "days")
@@ -419,6 +422,21 @@ func mailLink(t *testing.T, s *testServer, c *visitor) {
 	c.open("/barrierefreiheit")
 	c.waitPage("accessibility")
 	c.check("16-accessibility")
+	// The visible switch changes the language and stays on the page.
+	other := map[string]string{"de": "en", "en": "de"}[c.lang]
+	c.eval(`document.body.dataset.stale = "1"; ""`)
+	c.do(chromedp.Click(chromedp.CSS(`header nav a[hreflang]`)))
+	c.lang = other
+	c.waitPage("accessibility")
+	c.lang = other
+	c.open("/sprache?l=" + map[string]string{"de": "en", "en": "de"}[other] + "&r=/")
+	c.lang = map[string]string{"de": "en", "en": "de"}[other]
+	c.waitPage("index")
+	// The other tabs of this browser go by Accept-Language again.
+	c.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, network.DeleteCookies, network.DeleteCookiesParams{Name: "termin_lang", URL: c.base + "/"})
+		return chromedp.Void{}, err
+	})
 	c.open("/nirgends/wo/hin")
 	c.waitPage("message")
 	c.check("17-not-found")

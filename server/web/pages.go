@@ -50,6 +50,7 @@ func (h *Handler) location(c *fiber.Ctx) (*booking.Location, *time.Location, err
 
 type choiceData struct {
 	Choice *choice
+	Multi  bool
 }
 
 // choice is the first step: services at an office, ticket counts at a pool.
@@ -73,7 +74,7 @@ func (h *Handler) choice(c *fiber.Ctx) error {
 		return err
 	}
 	v.Title = loc.Name
-	v.D = choiceData{ch}
+	v.D = choiceData{ch, h.MultiChoice}
 	return h.render(c, fiber.StatusOK, "choice", v)
 }
 
@@ -114,7 +115,7 @@ func (h *Handler) choiceErrors(c *fiber.Ctx, ch *choice, errs []fieldError) erro
 	v := h.newView(c, "index_title", stepChoice)
 	v.Title = ch.Location.Name
 	v.Errors = errs
-	v.D = choiceData{ch}
+	v.D = choiceData{ch, h.MultiChoice}
 	return h.render(c, fiber.StatusUnprocessableEntity, "choice", v)
 }
 

@@ -120,6 +120,10 @@ type Handler struct {
 	Key []byte
 	// ClientAddr is the address a request is rate limited by.
 	ClientAddr func(c *fiber.Ctx) string
+	// MultiChoice offers several services for one appointment
+	// (checkboxes) and says that several ticket types go in one order;
+	// off while the booking core holds one service per booking.
+	MultiChoice bool
 	// PhoneField shows the optional phone field; off while the booking
 	// core does not store phone numbers.
 	PhoneField bool
