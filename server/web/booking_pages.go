@@ -236,6 +236,9 @@ func (h *Handler) holdLost(c *fiber.Ctx, t holdTicket) error {
 			args.Add("s", it.ServiceID)
 		}
 	}
+	if code := c.Params("code"); code != "" {
+		args.Set("umbuchen", code)
+	}
 	c.Request().Header.SetMethod(fiber.MethodGet)
 	ch, _, err := h.parseChoice(c, v.texts, loc, "")
 	if err != nil {

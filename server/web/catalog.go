@@ -13,6 +13,15 @@ var languages = []string{"de", "en"}
 // the names the templates use (.T.key).
 var catalog = map[string]map[string]string{
 	"de": {
+		"move":                   "Termin verschieben",
+		"move_title":             "Termin verschieben?",
+		"move_from":              "Bisher",
+		"move_to":                "Neu",
+		"move_text":              "Die neue Zeit ist für Sie reserviert. Erst wenn sie gebucht ist, wird die bisherige freigegeben; Buchungscode und Link bleiben gleich.",
+		"move_confirm":           "Ja, Termin verschieben",
+		"move_keep":              "Nein, bisherigen Termin behalten",
+		"move_refused":           "Dieser Termin kann nicht mehr verschoben werden. Ihr bisheriger Termin bleibt bestehen.",
+		"moving":                 "Sie verschieben den Termin",
 		"site":                   "Termine der Stadt Koblenz",
 		"skip":                   "Zum Inhalt springen",
 		"switch_label":           "Sprache",
@@ -177,6 +186,15 @@ var catalog = map[string]map[string]string{
 		"status_cancelled":       "storniert",
 	},
 	"en": {
+		"move":                   "Move appointment",
+		"move_title":             "Move the appointment?",
+		"move_from":              "Until now",
+		"move_to":                "New",
+		"move_text":              "The new time is reserved for you. The old one is released only once the new one is booked; the booking code and link stay the same.",
+		"move_confirm":           "Yes, move the appointment",
+		"move_keep":              "No, keep the current appointment",
+		"move_refused":           "This appointment can no longer be moved. Your current appointment stays as it is.",
+		"moving":                 "You are moving the appointment",
 		"site":                   "City of Koblenz appointments",
 		"skip":                   "Skip to content",
 		"switch_label":           "Language",

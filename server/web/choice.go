@@ -31,6 +31,8 @@ type choice struct {
 	Minutes  int
 	Fee      int64
 	Online   bool
+	// Move is the code of a booking being moved to the chosen time.
+	Move string
 }
 
 // Chosen are the lines with a count.
@@ -114,6 +116,12 @@ func (h *Handler) parseChoice(c *fiber.Ctx, t texts, loc *booking.Location, pres
 		}
 		errs = append(errs, fieldError{first, t.get(key)})
 	}
+	if h.Rescheduler != nil {
+		if m := strings.ToUpper(string(args.Peek("umbuchen"))); validCode(m) {
+			ch.Move = m
+			q.Set("umbuchen", m)
+		}
+	}
 	ch.Query = q.Encode()
 	ch.Fields = q
 	return ch, errs, nil
@@ -131,4 +139,17 @@ func (h *Handler) linesOf(locationID string, items []Item) []line {
 		}
 	}
 	return out
+}
+
+// validCode reports whether s looks like a booking code.
+func validCode(s string) bool {
+	if len(s) < 6 || len(s) > 16 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -33,6 +33,7 @@ type bookingData struct {
 	Paid      string
 	Refund    string
 	CanCancel bool
+	CanMove   bool
 	Pending   bool
 	Cancelled bool
 	PayURL    string
@@ -59,6 +60,7 @@ func (h *Handler) lookup(c *fiber.Ctx, v *view) (*bookingData, string, error) {
 	st := b.Start.In(tz)
 	d.When = v.texts.date(st) + ", " + v.texts.clock(st) + " – " + v.texts.clock(b.End.In(tz))
 	d.CanCancel = !d.Cancelled && b.Start.After(h.now())
+	d.CanMove = h.Rescheduler != nil && b.Status == booking.StatusConfirmed && b.Start.After(h.now())
 	if d.Office {
 		d.Bring = []string{v.texts.get("bring_default")}
 	}

@@ -330,6 +330,9 @@ func (h *Handler) hold(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
+	if ch.Move != "" {
+		return c.Redirect("/termin/"+ch.Move+"/verschieben/"+h.encodeTicket(ticketFor(hold, ch.Items)), fiber.StatusSeeOther)
+	}
 	return c.Redirect("/reservierung/"+h.encodeTicket(ticketFor(hold, ch.Items)), fiber.StatusSeeOther)
 }
 

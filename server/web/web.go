@@ -90,6 +90,17 @@ type Payments interface {
 	PaymentFor(ctx context.Context, bookingID int64) (*payment.Payment, error)
 }
 
+// Rescheduler moves a booking to the time of a hold for the same choice:
+// the new time is booked first and the old one released in the same
+// transaction; code and manage token stay.
+type Rescheduler interface {
+	Reschedule(ctx context.Context, code, token, holdID string) (*booking.Booking, error)
+}
+
+// ErrNotReschedulable answers a move the booking core refuses (the
+// booking is not confirmed, or the hold is for another choice).
+var ErrNotReschedulable = errors.New("web: booking cannot be moved")
+
 // RateLimiter is a token bucket per client and bucket name.
 type RateLimiter interface {
 	Enabled() bool
@@ -110,9 +121,12 @@ type Handler struct {
 	Bookings     Bookings
 	// Payments is nil when online payment is off; services paid online
 	// are then booked like counter services.
-	Payments   Payments
-	Limiter    RateLimiter
-	Challenges Challenges
+	Payments Payments
+	// Rescheduler is nil while the booking core cannot move bookings;
+	// the manage page then offers no reschedule.
+	Rescheduler Rescheduler
+	Limiter     RateLimiter
+	Challenges  Challenges
 	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// Key signs the hold tickets in the page URLs and derives nothing
@@ -155,6 +169,11 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Get("/termin/:code/termin.ics", h.ics)
 	app.Get("/termin/:code/stornieren", h.cancelForm)
 	app.Post("/termin/:code/stornieren", h.cancel)
+	if h.Rescheduler != nil {
+		app.Get("/termin/:code/verschieben", h.moveStart)
+		app.Get("/termin/:code/verschieben/:ticket", h.moveReview)
+		app.Post("/termin/:code/verschieben/:ticket", h.move)
+	}
 	app.Get("/reservierung/:ticket", h.contactForm)
 	app.Post("/reservierung/:ticket", h.review)
 	app.Post("/reservierung/:ticket/buchen", h.book)
