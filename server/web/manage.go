@@ -87,7 +87,11 @@ func (h *Handler) lookup(c *fiber.Ctx, v *view) (*bookingData, string, error) {
 
 func (h *Handler) noAccess(c *fiber.Ctx) error {
 	v := h.newView(c, "no_access_title", stepNone)
-	return h.message(c, fiber.StatusNotFound, "no_access_title", v.texts.get("no_access"))
+	links := []link{{"/", v.texts.get("to_start")}}
+	if h.Finder != nil {
+		links = append([]link{{"/termin/suchen", v.texts.get("find_link")}}, links...)
+	}
+	return h.message(c, fiber.StatusNotFound, "no_access_title", v.texts.get("no_access"), links...)
 }
 
 // manage is the confirmation and manage page. Reached with ?t=TOKEN (the

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/ed25519"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,6 +26,8 @@ var (
 	fakeService = booking.Service{ID: "pass", LocationID: "amt", Name: "Pass", DurationMinutes: 20, Payment: booking.PayCounter, MaxUnits: 1}
 )
 
+var _, testSigningKey, _ = ed25519.GenerateKey(nil)
+
 type fakes struct {
 	moved []string
 }
@@ -38,7 +41,9 @@ func (f *fakes) Location(id string) (*booking.Location, *time.Location, error) {
 	tz, _ := time.LoadLocation("Europe/Berlin")
 	return &l, tz, nil
 }
-func (f *fakes) Services(string) ([]booking.Service, error) { return []booking.Service{fakeService}, nil }
+func (f *fakes) Services(string) ([]booking.Service, error) {
+	return []booking.Service{fakeService}, nil
+}
 func (f *fakes) Calendar(ctx context.Context, loc string, items []Item, from, to booking.Date) ([]Day, *booking.Slot, error) {
 	s := booking.Slot{Start: fakeStart.Add(24 * time.Hour), End: fakeStart.Add(24*time.Hour + 20*time.Minute), Free: 1}
 	return []Day{{booking.DateOf(s.Start), 1}}, &s, nil
@@ -66,7 +71,7 @@ func (f *fakes) Reschedule(ctx context.Context, code, token, holdID string) (*bo
 }
 
 func fakeApp(f *fakes, move bool) *fiber.App {
-	h := &Handler{Catalog: f, Reservations: f, Bookings: f, Key: []byte("k"), Now: func() time.Time { return fakeNow },
+	h := &Handler{Catalog: f, Reservations: f, Bookings: f, Key: []byte("k"), SigningKey: testSigningKey, Now: func() time.Time { return fakeNow },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if move {
 		h.Rescheduler = f
@@ -144,5 +149,48 @@ func TestMoveHiddenWithoutRescheduler(t *testing.T) {
 	}
 	if res := send(t, app, "GET", "/termin/CODE1234/verschieben", nil, "termin_manage=tok"); res.StatusCode != 404 {
 		t.Fatalf("move route: %d", res.StatusCode)
+	}
+}
+
+type finder struct{ sent []string }
+
+func (f *finder) SendManageLink(ctx context.Context, code, email, lang string) error {
+	if code != "CODE1234" || email != "erika@example.org" {
+		return booking.ErrBookingNotFound
+	}
+	f.sent = append(f.sent, code+" "+email+" "+lang)
+	return nil
+}
+
+// "Find my booking" answers the same for a match and a miss, and shows
+// field errors next to the fields.
+func TestFindMyBooking(t *testing.T) {
+	f := &fakes{}
+	fd := &finder{}
+	h := &Handler{Catalog: f, Reservations: f, Bookings: f, Finder: fd, Key: []byte("k"), SigningKey: testSigningKey, Now: func() time.Time { return fakeNow },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	app := fiber.New()
+	h.Routes(app)
+	csrf := "termin_csrf=abcdefghijklmnopqrstuv"
+	body := func(res *http.Response) string { b, _ := io.ReadAll(res.Body); return string(b) }
+	hit := send(t, app, "POST", "/termin/suchen", url.Values{"code": {"code1234"}, "email": {"erika@example.org"}, "csrf": {"abcdefghijklmnopqrstuv"}}, csrf)
+	miss := send(t, app, "POST", "/termin/suchen", url.Values{"code": {"XXXX9999"}, "email": {"erika@example.org"}, "csrf": {"abcdefghijklmnopqrstuv"}}, csrf)
+	hb, mb := body(hit), body(miss)
+	if hit.StatusCode != 200 || miss.StatusCode != 200 || !strings.Contains(hb, "Wenn es zu diesem Code") || strings.ReplaceAll(hb, "CODE1234", "") != strings.ReplaceAll(mb, "XXXX9999", "") {
+		t.Fatalf("hit and miss differ: %d %d", hit.StatusCode, miss.StatusCode)
+	}
+	if len(fd.sent) != 1 || fd.sent[0] != "CODE1234 erika@example.org de" {
+		t.Fatalf("sent %v", fd.sent)
+	}
+	bad := send(t, app, "POST", "/termin/suchen", url.Values{"code": {"x"}, "email": {"nope"}, "csrf": {"abcdefghijklmnopqrstuv"}}, csrf)
+	bb := body(bad)
+	if bad.StatusCode != 422 || !strings.Contains(bb, `href="#code"`) || !strings.Contains(bb, `href="#email"`) || !strings.Contains(bb, `value="nope"`) {
+		t.Fatalf("bad input: %d\n%s", bad.StatusCode, bb)
+	}
+	if len(fd.sent) != 1 {
+		t.Fatal("bad input sent a link")
+	}
+	if res := send(t, app, "GET", "/termin/suchen", nil); res.StatusCode != 200 {
+		t.Fatalf("form: %d", res.StatusCode)
 	}
 }

@@ -97,6 +97,13 @@ type Rescheduler interface {
 	Reschedule(ctx context.Context, code, token, holdID string) (*booking.Booking, error)
 }
 
+// Finder sends the manage link of a booking again when code and e-mail
+// address match; any mismatch is booking.ErrBookingNotFound, and the page
+// answers the same either way.
+type Finder interface {
+	SendManageLink(ctx context.Context, code, email, lang string) error
+}
+
 // ErrNotReschedulable answers a move the booking core refuses (the
 // booking is not confirmed, or the hold is for another choice).
 var ErrNotReschedulable = errors.New("web: booking cannot be moved")
@@ -125,8 +132,11 @@ type Handler struct {
 	// Rescheduler is nil while the booking core cannot move bookings;
 	// the manage page then offers no reschedule.
 	Rescheduler Rescheduler
-	Limiter     RateLimiter
-	Challenges  Challenges
+	// Finder is nil while nothing can send the manage link again; "find
+	// my booking" is then not offered.
+	Finder     Finder
+	Limiter    RateLimiter
+	Challenges Challenges
 	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// Key signs the hold tickets in the page URLs and derives nothing
@@ -164,6 +174,10 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Get("/sprache", h.language)
 	app.Get("/barrierefreiheit", h.accessibility)
 	app.Get("/zahlung/:reference", h.paymentResult)
+	if h.Finder != nil {
+		app.Get("/termin/suchen", h.findForm)
+		app.Post("/termin/suchen", h.find)
+	}
 	app.Get("/termin/:code", h.manage)
 	app.Get("/termin/:code/qr.png", h.qr)
 	app.Get("/termin/:code/termin.ics", h.ics)
