@@ -24,7 +24,7 @@ import (
 func TestMoveAndFindPagesInBrowser(t *testing.T) {
 	b := browsertest.Start(t, browsertest.Options{Width: 390, Height: 844})
 	f := &fakes{}
-	h := &Handler{Catalog: f, Reservations: f, Bookings: f, Rescheduler: f, Finder: &finder{}, Key: []byte("k"), SigningKey: testSigningKey,
+	h := &Handler{Catalog: f, Reservations: f, Bookings: f, Rescheduler: f, Finder: &finder{}, Activator: f, Key: []byte("k"), SigningKey: testSigningKey,
 		Now: func() time.Time { return fakeNow }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	app := fiber.New()
 	h.Routes(app)
@@ -73,8 +73,18 @@ func TestMoveAndFindPagesInBrowser(t *testing.T) {
 			click(`button.primary`, "move")
 			b.CheckAxe(t, ctx, "move review "+lang)
 			click(`#move-confirm`, "booking")
-			if len(f.moved) == 0 {
+			if _, n := f.state(); n == 0 {
 				t.Fatal("not moved")
+			}
+			f.setStatus(statusPendingActivation)
+			do(chromedp.Navigate(base + "/termin/CODE1234"))
+			page("booking")
+			b.CheckAxe(t, ctx, "pending activation "+lang)
+			click(`a[href$="/aktivieren"]`, "activate")
+			b.CheckAxe(t, ctx, "activate "+lang)
+			click(`#activate-confirm`, "booking")
+			if st, _ := f.state(); st != "confirmed" {
+				t.Fatal("not activated")
 			}
 			do(chromedp.Navigate(base + "/termin/suchen"))
 			page("find")

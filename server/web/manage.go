@@ -35,6 +35,7 @@ type bookingData struct {
 	CanCancel bool
 	CanMove   bool
 	Pending   bool
+	Activate  bool
 	Cancelled bool
 	PayURL    string
 }
@@ -59,6 +60,7 @@ func (h *Handler) lookup(c *fiber.Ctx, v *view) (*bookingData, string, error) {
 	d.Lines = h.linesOf(loc.ID, []Item{{ServiceID: b.ServiceID, Count: len(b.Units)}})
 	st := b.Start.In(tz)
 	d.When = v.texts.date(st) + ", " + v.texts.clock(st) + " – " + v.texts.clock(b.End.In(tz))
+	d.Activate = h.Activator != nil && b.Status == statusPendingActivation
 	d.CanCancel = !d.Cancelled && b.Start.After(h.now())
 	d.CanMove = h.Rescheduler != nil && b.Status == booking.StatusConfirmed && b.Start.After(h.now())
 	if d.Office {
@@ -120,6 +122,8 @@ func (h *Handler) manage(c *fiber.Ctx) error {
 		v.Title, v.Steps = v.texts.get("cancelled_title"), nil
 	case d.Pending:
 		v.Title = v.texts.get("pending_title")
+	case d.Activate:
+		v.Title = v.texts.get("activate_title")
 	case !d.Office:
 		v.Title = v.texts.get("ticket_title")
 	}
@@ -239,4 +243,52 @@ func (h *Handler) paymentResult(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	v.D = d
 	return h.render(c, fiber.StatusOK, "payment", v)
+}
+
+// activateForm is the e-mail's activation link: it shows the button and
+// changes nothing (mail programs fetch links). With ?t= the token moves
+// into the booking's cookie like on the manage page.
+func (h *Handler) activateForm(c *fiber.Ctx) error {
+	code := strings.ToUpper(c.Params("code"))
+	if t := c.Query("t"); t != "" {
+		h.setManageCookie(c, code, t)
+		c.Request().Header.SetCookie(manageCookie, t)
+	}
+	v := h.newView(c, "activate_title", stepNone)
+	d, _, err := h.lookup(c, v)
+	if errors.Is(err, booking.ErrBookingNotFound) {
+		return h.noAccess(c)
+	}
+	if err != nil {
+		return err
+	}
+	if !d.Activate {
+		return c.Redirect("/termin/"+d.Booking.Code, fiber.StatusSeeOther)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	v.D = d
+	return h.render(c, fiber.StatusOK, "activate", v)
+}
+
+// activate confirms the booking: a POST with the form token.
+func (h *Handler) activate(c *fiber.Ctx) error {
+	v := h.newView(c, "activate_title", stepNone)
+	d, token, err := h.lookup(c, v)
+	if errors.Is(err, booking.ErrBookingNotFound) {
+		return h.noAccess(c)
+	}
+	if err != nil {
+		return err
+	}
+	if !csrfOK(c) {
+		v.Errors = []fieldError{{"activate-confirm", v.texts.get("err_session")}}
+		v.D = d
+		return h.render(c, fiber.StatusForbidden, "activate", v)
+	}
+	if _, err := h.Activator.Activate(c.UserContext(), d.Booking.Code, token); errors.Is(err, ErrNotActivatable) {
+		return h.message(c, fiber.StatusConflict, "activate_title", v.texts.get("activate_refused"), link{"/", v.texts.get("new_booking")})
+	} else if err != nil {
+		return err
+	}
+	return c.Redirect("/termin/"+d.Booking.Code, fiber.StatusSeeOther)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +30,18 @@ var (
 var _, testSigningKey, _ = ed25519.GenerateKey(nil)
 
 type fakes struct {
-	moved []string
+	mu        sync.Mutex // the browser test's server reads what the test writes
+	moved     []string
+	status    string // of the one booking; confirmed when empty
+	activated int
+}
+
+func (f *fakes) Activate(ctx context.Context, code, token string) (*booking.Booking, error) {
+	f.mu.Lock()
+	f.activated++
+	f.status = booking.StatusConfirmed
+	f.mu.Unlock()
+	return f.Lookup(ctx, code, token)
 }
 
 func (f *fakes) Locations() []booking.Location { return []booking.Location{fakeOffice} }
@@ -62,11 +74,19 @@ func (f *fakes) Lookup(ctx context.Context, code, token string) (*booking.Bookin
 	if code != "CODE1234" || token != "tok" {
 		return nil, booking.ErrBookingNotFound
 	}
-	return &booking.Booking{ID: 1, Code: code, LocationID: "amt", ServiceID: "pass", Start: fakeStart, End: fakeStart.Add(20 * time.Minute), Units: []int{0}, Status: booking.StatusConfirmed}, nil
+	f.mu.Lock()
+	st := f.status
+	f.mu.Unlock()
+	if st == "" {
+		st = booking.StatusConfirmed
+	}
+	return &booking.Booking{ID: 1, Code: code, LocationID: "amt", ServiceID: "pass", Start: fakeStart, End: fakeStart.Add(20 * time.Minute), Units: []int{0}, Status: st}, nil
 }
 func (f *fakes) Cancel(context.Context, string, string) error { return nil }
 func (f *fakes) Reschedule(ctx context.Context, code, token, holdID string) (*booking.Booking, error) {
+	f.mu.Lock()
 	f.moved = append(f.moved, code+" "+token+" "+holdID)
+	f.mu.Unlock()
 	return f.Lookup(ctx, code, token)
 }
 
@@ -193,4 +213,35 @@ func TestFindMyBooking(t *testing.T) {
 	if res := send(t, app, "GET", "/termin/suchen", nil); res.StatusCode != 200 {
 		t.Fatalf("form: %d", res.StatusCode)
 	}
+}
+
+// The activation link shows a button and changes nothing; the POST with
+// the form token activates.
+func TestActivation(t *testing.T) {
+	f := &fakes{status: statusPendingActivation}
+	h := &Handler{Catalog: f, Reservations: f, Bookings: f, Activator: f, Key: []byte("k"), SigningKey: testSigningKey,
+		Now: func() time.Time { return fakeNow }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	app := fiber.New()
+	h.Routes(app)
+	res := send(t, app, "GET", "/termin/CODE1234/aktivieren?t=tok", nil)
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.Contains(string(b), "activate-confirm") || !strings.Contains(res.Header.Get("Set-Cookie"), "termin_manage=tok") || f.activated != 0 {
+		t.Fatalf("link: %d %q activated %d", res.StatusCode, res.Header.Get("Set-Cookie"), f.activated)
+	}
+	manage, csrf := "termin_manage=tok", "termin_csrf=abcdefghijklmnopqrstuv"
+	if res := send(t, app, "POST", "/termin/CODE1234/aktivieren", url.Values{}, manage, csrf); res.StatusCode != 403 || f.activated != 0 {
+		t.Fatalf("without form token: %d", res.StatusCode)
+	}
+	res = send(t, app, "POST", "/termin/CODE1234/aktivieren", url.Values{"csrf": {"abcdefghijklmnopqrstuv"}}, manage, csrf)
+	if res.StatusCode != 303 || f.activated != 1 {
+		t.Fatalf("activate: %d activated %d", res.StatusCode, f.activated)
+	}
+}
+
+func (f *fakes) setStatus(s string) { f.mu.Lock(); f.status = s; f.mu.Unlock() }
+
+func (f *fakes) state() (string, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status, len(f.moved)
 }

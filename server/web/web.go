@@ -104,6 +104,19 @@ type Finder interface {
 	SendManageLink(ctx context.Context, code, email, lang string) error
 }
 
+// Activator confirms a booking waiting for the citizen's double opt-in.
+type Activator interface {
+	Activate(ctx context.Context, code, token string) (*booking.Booking, error)
+}
+
+// ErrNotActivatable answers an activation of a booking that was released
+// or cancelled, or after its deadline.
+var ErrNotActivatable = errors.New("web: booking cannot be activated")
+
+// statusPendingActivation is the booking core's status of a booking
+// waiting for its activation.
+const statusPendingActivation = "pending_activation"
+
 // ErrNotReschedulable answers a move the booking core refuses (the
 // booking is not confirmed, or the hold is for another choice).
 var ErrNotReschedulable = errors.New("web: booking cannot be moved")
@@ -134,7 +147,9 @@ type Handler struct {
 	Rescheduler Rescheduler
 	// Finder is nil while nothing can send the manage link again; "find
 	// my booking" is then not offered.
-	Finder     Finder
+	Finder Finder
+	// Activator is nil while no location asks for a double opt-in.
+	Activator  Activator
 	Limiter    RateLimiter
 	Challenges Challenges
 	// SigningKey signs the QR payload of a confirmed booking.
@@ -179,6 +194,10 @@ func (h *Handler) Routes(app fiber.Router) {
 		app.Post("/termin/suchen", h.find)
 	}
 	app.Get("/termin/:code", h.manage)
+	if h.Activator != nil {
+		app.Get("/termin/:code/aktivieren", h.activateForm)
+		app.Post("/termin/:code/aktivieren", h.activate)
+	}
 	app.Get("/termin/:code/qr.png", h.qr)
 	app.Get("/termin/:code/termin.ics", h.ics)
 	app.Get("/termin/:code/stornieren", h.cancelForm)
