@@ -42,7 +42,7 @@ func newApp(d *deps) *fiber.App {
 		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey,
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
-	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), Log: d.log}
+	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), ResultPage: "/zahlung/", Log: d.log}
 	if d.pay.flow != nil {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
@@ -50,6 +50,7 @@ func newApp(d *deps) *fiber.App {
 	return router.New(router.Config{
 		Ready: d.engine.Ready,
 		Log:   d.log,
+		Pages: newWeb(d, limiter, challenges, released),
 		Groups: []router.Group{
 			cit,
 			&device.Handler{

@@ -18,7 +18,7 @@ func (h *Handler) rateLimited(bucket string) fiber.Handler {
 		if !h.Limiter.Enabled() {
 			return c.Next()
 		}
-		ok, wait, err := h.Limiter.Allow(c.UserContext(), bucket, clientAddr(c, h.ClientIPHeader))
+		ok, wait, err := h.Limiter.Allow(c.UserContext(), bucket, ClientAddr(c, h.ClientIPHeader))
 		if err != nil {
 			h.Log.WarnContext(c.UserContext(), "rate limiter unavailable; letting request through", "err", err)
 			return c.Next()
@@ -30,11 +30,11 @@ func (h *Handler) rateLimited(bucket string) fiber.Handler {
 	}
 }
 
-// clientAddr is the address a request is rate limited by: the peer, or,
+// ClientAddr is the address a request is rate limited by: the peer, or,
 // when a trusted proxy is configured, the last entry of its header, which
 // is the one that proxy wrote itself (entries before it come from the
 // client and can be forged).
-func clientAddr(c *fiber.Ctx, header string) string {
+func ClientAddr(c *fiber.Ctx, header string) string {
 	if header != "" {
 		if v := c.Get(header); v != "" {
 			last := v

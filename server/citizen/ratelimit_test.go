@@ -51,7 +51,7 @@ func TestClientAddr(t *testing.T) {
 	for _, tt := range tests {
 		app := fiber.New()
 		var got string
-		app.Get("/", func(c *fiber.Ctx) error { got = clientAddr(c, tt.header); return nil })
+		app.Get("/", func(c *fiber.Ctx) error { got = ClientAddr(c, tt.header); return nil })
 		req := httptest.NewRequest("GET", "/", nil)
 		if tt.header != "" {
 			req.Header.Set(tt.header, tt.value)
@@ -71,7 +71,7 @@ func FuzzClientAddr(f *testing.F) {
 	f.Add("198.51.100.1, 203.0.113.7")
 	f.Add("2001:db8::1")
 	app := fiber.New()
-	app.Get("/", func(c *fiber.Ctx) error { return c.SendString(clientAddr(c, "X-Forwarded-For")) })
+	app.Get("/", func(c *fiber.Ctx) error { return c.SendString(ClientAddr(c, "X-Forwarded-For")) })
 	f.Fuzz(func(t *testing.T, v string) {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Header["X-Forwarded-For"] = []string{v}

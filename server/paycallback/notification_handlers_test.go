@@ -148,3 +148,24 @@ func TestReturn(t *testing.T) {
 		t.Fatalf("payment off, notification: %d %s", status, body)
 	}
 }
+
+// With a result page configured, a returning browser is sent there; the
+// JSON answer stays.
+func TestReturnToResultPage(t *testing.T) {
+	p := &platform{seen: map[string]bool{}}
+	app := fiber.New()
+	h := &Handler{Flow: p, Inbox: p, ResultPage: "/zahlung/", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h.Routes(app.Group("/api/v1"))
+	req := httptest.NewRequest("GET", "/api/v1/payments/ref-1/return?state=paid", nil)
+	req.Header.Set("Accept", "text/html")
+	res, err := app.Test(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/zahlung/ref-1" {
+		t.Fatalf("browser return: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if status, body := do(t, app, "GET", "/api/v1/payments/ref-1/return", "", "Accept", "application/json"); status != 200 || !strings.Contains(body, `"state":"paid"`) {
+		t.Fatalf("JSON return: %d %s", status, body)
+	}
+}

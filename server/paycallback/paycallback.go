@@ -39,7 +39,11 @@ type Handler struct {
 	// NotifySecret keys the notifications' signatures; pushes are refused
 	// when it is empty.
 	NotifySecret []byte
-	Log          *slog.Logger
+	// ResultPage, when set, is where a browser returning from the pay
+	// page is sent on (ResultPage + reference): the citizens' result page,
+	// which checks the payment itself.
+	ResultPage string
+	Log        *slog.Logger
 }
 
 // Routes mounts the callback routes on the /api/v1 group.

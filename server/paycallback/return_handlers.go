@@ -2,6 +2,7 @@ package paycallback
 
 import (
 	"errors"
+	"net/url"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,6 +17,10 @@ func (h *Handler) paymentReturn(c *fiber.Ctx) error {
 	if h.Flow == nil {
 		return payment.ErrPaymentNotFound
 	}
+	html := c.Accepts(fiber.MIMEApplicationJSON, fiber.MIMETextHTML) == fiber.MIMETextHTML
+	if html && h.ResultPage != "" {
+		return c.Redirect(h.ResultPage+url.PathEscape(c.Params("reference")), fiber.StatusSeeOther)
+	}
 	ctx := c.UserContext()
 	pay, err := h.Flow.Check(ctx, c.Params("reference"))
 	if errors.Is(err, payment.ErrPaymentNotFound) || pay == nil {
@@ -29,7 +34,7 @@ func (h *Handler) paymentReturn(c *fiber.Ctx) error {
 	if status, err := h.Flow.BookingStatus(ctx, pay.BookingID); err == nil {
 		out.BookingStatus = status
 	}
-	if c.Accepts(fiber.MIMEApplicationJSON, fiber.MIMETextHTML) == fiber.MIMETextHTML {
+	if html {
 		title, de, en := resultTexts(out.State)
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 		return resultPage.Execute(c.Response().BodyWriter(), struct {

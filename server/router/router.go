@@ -29,7 +29,10 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Groups are mounted on /api/v1 in order.
 	Groups []Group
-	Log    *slog.Logger
+	// Pages, when set, are mounted at the root after the API: the
+	// citizens' web pages.
+	Pages Group
+	Log   *slog.Logger
 }
 
 // New builds the application.
@@ -57,6 +60,9 @@ func New(cfg Config) *fiber.App {
 	v1 := app.Group("/api/v1")
 	for _, g := range cfg.Groups {
 		g.Routes(v1)
+	}
+	if cfg.Pages != nil {
+		cfg.Pages.Routes(app)
 	}
 	app.Use(func(c *fiber.Ctx) error { return response.ErrNotFound })
 	answerUnknownMethods(app)

@@ -1,0 +1,225 @@
+// Package web serves the citizens' pages: choosing a location, services or
+// ticket types, a day and a time, holding it, contact data, review,
+// payment at the platform, the confirmation and the manage page. Pages are
+// html/template rendered on the server and embedded in the binary; every
+// page works without JavaScript, the few scripts only add a countdown, the
+// proof of work and polling. A GET never changes a booking.
+package web
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/server/fairness"
+)
+
+// Item is one line of a choice: an office service (Count 1) or a pool
+// ticket type with its number of persons.
+type Item struct {
+	ServiceID string `json:"s"`
+	Count     int    `json:"n"`
+}
+
+// Day is a local day with the number of starts that can be held now.
+type Day struct {
+	Day  booking.Date
+	Free int
+}
+
+// Contact is what the contact form collects.
+type Contact struct {
+	Name, Email, Phone string
+	// Lang is the page language the booking remembers ("de" or "en").
+	Lang string
+}
+
+// ErrChoiceUnsupported answers a choice the booking core cannot hold
+// yet (several services in one appointment, several ticket types in one
+// order).
+var ErrChoiceUnsupported = errors.New("web: this combination cannot be booked")
+
+// ErrPhoneInvalid answers a phone number that does not look like one.
+var ErrPhoneInvalid = errors.New("web: phone number invalid")
+
+// Catalog is the city's locations and services.
+type Catalog interface {
+	Locations() []booking.Location
+	Location(id string) (*booking.Location, *time.Location, error)
+	Services(locationID string) ([]booking.Service, error)
+}
+
+// Reservations answers which days and times can be held for a choice and
+// places and releases holds.
+type Reservations interface {
+	// Calendar lists the days between from and to (inclusive) with a start
+	// that can be held now, and the earliest such start from from on
+	// (beyond to, up to the booking window's end; nil when none).
+	Calendar(ctx context.Context, locationID string, items []Item, from, to booking.Date) ([]Day, *booking.Slot, error)
+	// Times lists the starts of one day that can be held now.
+	Times(ctx context.Context, locationID string, items []Item, day booking.Date) ([]booking.Slot, error)
+	PlaceHold(ctx context.Context, locationID string, items []Item, start time.Time) (*booking.Hold, error)
+	ReleaseHold(ctx context.Context, id string) error
+}
+
+// Bookings books holds and manages bookings by code and manage token.
+type Bookings interface {
+	// Book books a hold paid at the counter (or free).
+	Book(ctx context.Context, holdID string, c Contact) (*booking.Confirmation, error)
+	Lookup(ctx context.Context, code, token string) (*booking.Booking, error)
+	// Cancel cancels a booking, refunding or cancelling its payment.
+	Cancel(ctx context.Context, code, token string) error
+}
+
+// Payments books holds of services paid online and checks payments.
+type Payments interface {
+	// BookPending books a hold as pending payment and starts the payment
+	// at the platform.
+	BookPending(ctx context.Context, holdID string, c Contact) (*booking.Confirmation, *payment.Payment, error)
+	// Check asks the platform for the payment's state (never trusting the
+	// redirect) and returns it with the booking's status.
+	Check(ctx context.Context, reference string) (*payment.Payment, string, error)
+	// PaymentFor returns the payment of a booking; payment.ErrPaymentNotFound when none.
+	PaymentFor(ctx context.Context, bookingID int64) (*payment.Payment, error)
+}
+
+// Rescheduler moves a booking to the time of a hold for the same choice:
+// the new time is booked first and the old one released in the same
+// transaction; code and manage token stay.
+type Rescheduler interface {
+	Reschedule(ctx context.Context, code, token, holdID string) (*booking.Booking, error)
+}
+
+// Finder sends the manage link of a booking again when code and e-mail
+// address match; any mismatch is booking.ErrBookingNotFound, and the page
+// answers the same either way.
+type Finder interface {
+	SendManageLink(ctx context.Context, code, email, lang string) error
+}
+
+// Activator confirms a booking waiting for the citizen's double opt-in.
+type Activator interface {
+	Activate(ctx context.Context, code, token string) (*booking.Booking, error)
+}
+
+// ErrNotActivatable answers an activation of a booking that was released
+// or cancelled, or after its deadline.
+var ErrNotActivatable = errors.New("web: booking cannot be activated")
+
+// statusPendingActivation is the booking core's status of a booking
+// waiting for its activation.
+const statusPendingActivation = "pending_activation"
+
+// ErrNotReschedulable answers a move the booking core refuses (the
+// booking is not confirmed, or the hold is for another choice).
+var ErrNotReschedulable = errors.New("web: booking cannot be moved")
+
+// RateLimiter is a token bucket per client and bucket name.
+type RateLimiter interface {
+	Enabled() bool
+	Allow(ctx context.Context, bucket, client string) (ok bool, wait time.Duration, err error)
+}
+
+// Challenges issues and checks proofs of work for busy location-days.
+type Challenges interface {
+	Issue(scope string) fairness.Challenge
+	Required(ctx context.Context, location, day string) (bool, error)
+	Verify(ctx context.Context, scope, day, challenge, solution string) error
+}
+
+// Handler serves the citizens' pages.
+type Handler struct {
+	Catalog      Catalog
+	Reservations Reservations
+	Bookings     Bookings
+	// Payments is nil when online payment is off; services paid online
+	// are then booked like counter services.
+	Payments Payments
+	// Rescheduler is nil while the booking core cannot move bookings;
+	// the manage page then offers no reschedule.
+	Rescheduler Rescheduler
+	// Finder is nil while nothing can send the manage link again; "find
+	// my booking" is then not offered.
+	Finder Finder
+	// Activator is nil while no location asks for a double opt-in.
+	Activator  Activator
+	Limiter    RateLimiter
+	Challenges Challenges
+	// SigningKey signs the QR payload of a confirmed booking.
+	SigningKey ed25519.PrivateKey
+	// Key signs the hold tickets in the page URLs and derives nothing
+	// else; the same on every replica.
+	Key []byte
+	// ClientAddr is the address a request is rate limited by.
+	ClientAddr func(c *fiber.Ctx) string
+	// MultiChoice offers several services for one appointment
+	// (checkboxes) and says that several ticket types go in one order;
+	// off while the booking core holds one service per booking.
+	MultiChoice bool
+	// PhoneField shows the optional phone field; off while the booking
+	// core does not store phone numbers.
+	PhoneField bool
+	// FreeCancelBefore is the refund window of paid bookings.
+	FreeCancelBefore time.Duration
+	// Feedback is the contact of the accessibility statement.
+	Feedback string
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// Routes mounts the pages at the root of the application, after the API.
+func (h *Handler) Routes(app fiber.Router) {
+	app.Use(h.headers)
+	app.Get("/assets/:name", h.asset)
+	app.Get("/", h.index)
+	app.Get("/sprache", h.language)
+	app.Get("/barrierefreiheit", h.accessibility)
+	app.Get("/zahlung/:reference", h.paymentResult)
+	if h.Finder != nil {
+		app.Get("/termin/suchen", h.findForm)
+		app.Post("/termin/suchen", h.find)
+	}
+	app.Get("/termin/:code", h.manage)
+	if h.Activator != nil {
+		app.Get("/termin/:code/aktivieren", h.activateForm)
+		app.Post("/termin/:code/aktivieren", h.activate)
+	}
+	app.Get("/termin/:code/qr.png", h.qr)
+	app.Get("/termin/:code/termin.ics", h.ics)
+	app.Get("/termin/:code/stornieren", h.cancelForm)
+	app.Post("/termin/:code/stornieren", h.cancel)
+	if h.Rescheduler != nil {
+		app.Get("/termin/:code/verschieben", h.moveStart)
+		app.Get("/termin/:code/verschieben/:ticket", h.moveReview)
+		app.Post("/termin/:code/verschieben/:ticket", h.move)
+	}
+	app.Get("/reservierung/:ticket", h.contactForm)
+	app.Post("/reservierung/:ticket", h.review)
+	app.Post("/reservierung/:ticket/buchen", h.book)
+	app.Post("/reservierung/:ticket/aufheben", h.release)
+	app.Get("/:location/tag", h.days)
+	app.Get("/:location/zeit", h.times)
+	app.Post("/:location/reservieren", h.hold)
+	app.Get("/:location", h.choice)
+	app.Get("/:location/:service", h.choice)
+	app.Use(func(c *fiber.Ctx) error {
+		if strings.HasPrefix(c.Path(), "/api/") {
+			return c.Next()
+		}
+		return h.notFound(c)
+	})
+}
