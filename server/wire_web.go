@@ -3,134 +3,111 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/mail"
 	"github.com/digitale-verwaltung/termin/payment"
 	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
 	"github.com/digitale-verwaltung/termin/server/citizen"
 	"github.com/digitale-verwaltung/termin/server/web"
 )
 
-// newWeb wires the citizens' pages to the booking engine and the payment
-// flow. The engine holds one service (or one ticket type with a count)
-// per booking today, so the page adapters answer web.ErrChoiceUnsupported
-// for combinations.
+// newWeb wires the citizens' pages to the booking engine, the payment
+// flow and the mails' calendar files.
 func newWeb(d *deps, limiter citizen.RateLimiter, challenges citizen.Challenges, released releasedHolds) *web.Handler {
 	key := d.cfg.SubKey("web")
 	if d.cfg.Secret == "" {
 		key = make([]byte, 32)
-		rand.Read(key)
+		rand.Read(key) // never fails (crypto/rand)
 	}
+	bookings := citizenBookings{d.engine, d.pay.flow, released}
 	h := &web.Handler{
-		Catalog: d.engine, Reservations: webReservations{d.engine}, Bookings: webBookings{citizenBookings{d.engine, d.pay.flow, released}},
+		Catalog: d.engine, Reservations: webReservations{d.engine}, Bookings: webBookings{bookings},
+		Rescheduler: webRescheduler{d.engine}, Finder: d.engine, Activator: webActivator{d.engine},
 		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey, Key: key,
-		ClientAddr:       func(c *fiber.Ctx) string { return citizen.ClientAddr(c, d.cfg.ClientIPHeader) },
+		ClientAddr:  func(c *fiber.Ctx) string { return citizen.ClientAddr(c, d.cfg.ClientIPHeader) },
+		MultiChoice: true, PhoneField: true,
 		FreeCancelBefore: d.cfg.Pay.FreeCancelBefore, Feedback: "barrierefreiheit@termin.example",
 		Now: d.engine.Now, Log: d.log,
 	}
 	if d.pay.flow != nil {
 		h.Payments = webPayments{d.pay.flow, d.pay.store, d.engine}
 	}
+	// The .ics download is the mails' calendar file; without a usable
+	// MAIL_FROM the page offers none rather than a different event.
+	if comp, err := d.calendarComposer(); err != nil {
+		d.log.Warn("no calendar download on the booking pages", "err", err)
+	} else {
+		comp.Now = d.engine.Now
+		h.Calendars = webCalendars{source: d.mailSource(), composer: comp}
+	}
 	return h
 }
 
-// webReservations answers the pages' day and time questions with the
-// engine's availability of one service.
-type webReservations struct{ engine *booking.Engine }
-
-func single(items []web.Item) (web.Item, error) {
-	if len(items) != 1 || items[0].Count < 1 {
-		return web.Item{}, web.ErrChoiceUnsupported
+// choiceRefused turns the engine's refusals of a combination into the
+// pages' "this combination cannot be booked".
+func choiceRefused(err error) error {
+	if errors.Is(err, booking.ErrChoiceInvalid) || errors.Is(err, payment.ErrAccountingMixed) {
+		return fmt.Errorf("%w: %w", web.ErrChoiceUnsupported, err)
 	}
-	return items[0], nil
+	return err
 }
 
+func itemsOf(items []web.Item) []booking.Item {
+	out := make([]booking.Item, len(items))
+	for i, it := range items {
+		out[i] = booking.Item{ServiceID: it.ServiceID, Count: it.Count}
+	}
+	return out
+}
+
+// webReservations answers the pages' day and time questions with the
+// engine's availability of a whole choice.
+type webReservations struct{ engine *booking.Engine }
+
 func (r webReservations) Calendar(ctx context.Context, locationID string, items []web.Item, from, to booking.Date) ([]web.Day, *booking.Slot, error) {
-	it, err := single(items)
+	cal, err := r.engine.Calendar(ctx, locationID, itemsOf(items), from, to)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, choiceRefused(err)
 	}
-	l, tz, err := r.engine.Location(locationID)
-	if err != nil {
-		return nil, nil, err
-	}
-	horizon := l.BookingHorizonDays
-	if horizon <= 0 {
-		horizon = 400
-	}
-	last := booking.DateOf(r.engine.Now().In(tz)).AddDays(horizon)
-	var days []web.Day
-	var next *booking.Slot
-	for chunk := from; !last.Before(chunk) && (next == nil || !to.Before(chunk)); chunk = chunk.AddDays(booking.MaxAvailabilityDays) {
-		end := chunk.AddDays(booking.MaxAvailabilityDays - 1)
-		if last.Before(end) {
-			end = last
-		}
-		slots, err := r.engine.Availability(ctx, locationID, it.ServiceID, chunk, end)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, s := range slots {
-			if s.Free < it.Count {
-				continue
-			}
-			if next == nil {
-				s := s
-				next = &s
-			}
-			d := booking.DateOf(s.Start.In(tz))
-			if to.Before(d) {
-				continue
-			}
-			if n := len(days); n > 0 && days[n-1].Day == d {
-				days[n-1].Free++
-			} else {
-				days = append(days, web.Day{Day: d, Free: 1})
-			}
+	days := make([]web.Day, 0, len(cal.Days))
+	for _, d := range cal.Days {
+		if d.Free > 0 {
+			days = append(days, web.Day{Day: d.Day, Free: d.Free})
 		}
 	}
-	return days, next, nil
+	return days, cal.Next, nil
 }
 
 func (r webReservations) Times(ctx context.Context, locationID string, items []web.Item, day booking.Date) ([]booking.Slot, error) {
-	it, err := single(items)
-	if err != nil {
-		return nil, err
-	}
-	slots, err := r.engine.Availability(ctx, locationID, it.ServiceID, day, day)
-	if err != nil {
-		return nil, err
-	}
-	out := slots[:0]
-	for _, s := range slots {
-		if s.Free >= it.Count {
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	slots, err := r.engine.AvailabilityFor(ctx, locationID, itemsOf(items), day, day)
+	return slots, choiceRefused(err)
 }
 
 func (r webReservations) PlaceHold(ctx context.Context, locationID string, items []web.Item, start time.Time) (*booking.Hold, error) {
-	it, err := single(items)
-	if err != nil {
-		return nil, err
-	}
-	return r.engine.PlaceHold(ctx, locationID, it.ServiceID, start, it.Count)
+	hold, err := r.engine.PlaceHoldFor(ctx, locationID, itemsOf(items), start)
+	return hold, choiceRefused(err)
 }
 
 func (r webReservations) ReleaseHold(ctx context.Context, id string) error {
 	return r.engine.ReleaseHold(ctx, id)
 }
 
-// webBookings books with the contact the engine keeps today (name and
-// e-mail; the page hides the phone field and the language is not stored).
+func contactOf(c web.Contact) booking.Contact {
+	return booking.Contact{Name: c.Name, Email: c.Email, Phone: c.Phone, Lang: c.Lang}
+}
+
+// webBookings books with the whole contact (phone and page language).
 type webBookings struct{ citizenBookings }
 
 func (b webBookings) Book(ctx context.Context, holdID string, c web.Contact) (*booking.Confirmation, error) {
-	return b.citizenBookings.Book(ctx, holdID, booking.Contact{Name: c.Name, Email: c.Email})
+	conf, err := b.citizenBookings.Book(ctx, holdID, contactOf(c))
+	return conf, choiceRefused(err)
 }
 
 // Cancel cancels; the manage page says what happens to the money from the
@@ -138,6 +115,46 @@ func (b webBookings) Book(ctx context.Context, holdID string, c web.Contact) (*b
 func (b webBookings) Cancel(ctx context.Context, code, token string) error {
 	_, err := b.citizenBookings.Cancel(ctx, code, token)
 	return err
+}
+
+// webRescheduler moves a booking to a held time of the same choice.
+type webRescheduler struct{ engine *booking.Engine }
+
+func (r webRescheduler) Reschedule(ctx context.Context, code, token, holdID string) (*booking.Booking, error) {
+	b, err := r.engine.Reschedule(ctx, code, token, holdID)
+	if errors.Is(err, booking.ErrNotReschedulable) {
+		return nil, fmt.Errorf("%w: %w", web.ErrNotReschedulable, err)
+	}
+	return b, err
+}
+
+// webActivator confirms a booking waiting for the double opt-in.
+type webActivator struct{ engine *booking.Engine }
+
+func (a webActivator) Activate(ctx context.Context, code, token string) (*booking.Booking, error) {
+	b, err := a.engine.Activate(ctx, code, token)
+	if errors.Is(err, booking.ErrNotActivatable) {
+		return nil, fmt.Errorf("%w: %w", web.ErrNotActivatable, err)
+	}
+	return b, err
+}
+
+// webCalendars builds the confirmation page's .ics with the mails'
+// composer, so the download and the attachment are the same event (one
+// UID, one sequence).
+type webCalendars struct {
+	source interface {
+		MailBooking(ctx context.Context, id int64) (mail.Booking, error)
+	}
+	composer *mail.Composer
+}
+
+func (w webCalendars) CalendarFile(ctx context.Context, bookingID int64, lang string) (string, string, []byte, error) {
+	mb, err := w.source.MailBooking(ctx, bookingID)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("calendar file of booking %d: %w", bookingID, err)
+	}
+	return w.composer.CalendarFile(mb, lang)
 }
 
 // webPayments books online-paid holds and checks payments for the
@@ -156,7 +173,8 @@ func (p webPayments) BookPending(ctx context.Context, holdID string, c web.Conta
 	if svc == nil {
 		return nil, nil, booking.ErrHoldExpired
 	}
-	return p.flow.Book(ctx, holdID, booking.Contact{Name: c.Name, Email: c.Email}, svc)
+	conf, pay, err := p.flow.Book(ctx, holdID, contactOf(c), svc)
+	return conf, pay, choiceRefused(err)
 }
 
 func (p webPayments) Check(ctx context.Context, reference string) (*payment.Payment, string, error) {

@@ -204,6 +204,13 @@ func (h *Handler) book(c *fiber.Ctx) error {
 		d.Errors["email"] = v.Errors[0].Text
 		v.Title, v.Steps = v.texts.get("contact_title"), h.newView(c, "", stepContact).Steps
 		return h.render(c, fiber.StatusConflict, "contact", v)
+	case errors.Is(err, booking.ErrPhoneInvalid):
+		v.Errors = []fieldError{{"phone", v.texts.get("err_phone")}}
+		d.Errors["phone"] = v.Errors[0].Text
+		v.Title, v.Steps = v.texts.get("contact_title"), h.newView(c, "", stepContact).Steps
+		return h.render(c, fiber.StatusUnprocessableEntity, "contact", v)
+	case errors.Is(err, ErrChoiceUnsupported):
+		return h.message(c, fiber.StatusUnprocessableEntity, "review_title", v.texts.get("err_combination"), link{d.TimesURL, v.texts.get("try_again")})
 	case errors.Is(err, payment.ErrStartFailed):
 		return h.message(c, fiber.StatusBadGateway, "pay_failed_title", v.texts.get("err_payment_start"), link{d.TimesURL, v.texts.get("try_again")})
 	case err != nil:

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"mime"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -24,6 +25,8 @@ func (h *Handler) setManageCookie(c *fiber.Ctx, code, token string) {
 type bookingData struct {
 	Booking   *booking.Booking
 	Location  booking.Location
+	Address   string
+	Calendar  bool
 	Lines     []line
 	Office    bool
 	When      string
@@ -57,13 +60,27 @@ func (h *Handler) lookup(c *fiber.Ctx, v *view) (*bookingData, string, error) {
 	}
 	d := &bookingData{Booking: b, Location: *loc, Office: loc.Kind != booking.KindPool, Persons: len(b.Units),
 		Pending: b.Status == booking.StatusPendingPayment, Cancelled: b.Status == booking.StatusCancelled}
-	d.Lines = h.linesOf(loc.ID, []Item{{ServiceID: b.ServiceID, Count: len(b.Units)}})
+	items := make([]Item, 0, len(b.Items))
+	for _, it := range b.Items {
+		items = append(items, Item{ServiceID: it.ServiceID, Count: it.Count})
+	}
+	if len(items) == 0 {
+		items = []Item{{ServiceID: b.ServiceID, Count: len(b.Units)}}
+	}
+	d.Lines = h.linesOf(loc.ID, items)
+	d.Address = loc.Address.String()
+	d.Calendar = h.Calendars != nil
 	st := b.Start.In(tz)
 	d.When = v.texts.date(st) + ", " + v.texts.clock(st) + " – " + v.texts.clock(b.End.In(tz))
 	d.Activate = h.Activator != nil && b.Status == statusPendingActivation
 	d.CanCancel = !d.Cancelled && b.Start.After(h.now())
 	d.CanMove = h.Rescheduler != nil && b.Status == booking.StatusConfirmed && b.Start.After(h.now())
-	if d.Office {
+	for _, l := range d.Lines {
+		if s := l.Service.WhatToBring.In(v.Lang); s != "" {
+			d.Bring = append(d.Bring, s)
+		}
+	}
+	if d.Office && len(d.Bring) == 0 {
 		d.Bring = []string{v.texts.get("bring_default")}
 	}
 	if h.Payments != nil {
@@ -155,16 +172,14 @@ func (h *Handler) ics(c *fiber.Ctx) error {
 	if err != nil || d.Booking.Status != booking.StatusConfirmed {
 		return h.noAccess(c)
 	}
-	_, tz, _ := h.Catalog.Location(d.Location.ID)
-	var names []string
-	for _, l := range d.Lines {
-		names = append(names, l.Service.Name)
+	name, ctype, data, err := h.Calendars.CalendarFile(c.UserContext(), d.Booking.ID, v.Lang)
+	if err != nil {
+		return err
 	}
-	summary := d.Location.Name + ": " + strings.Join(names, ", ")
-	c.Set(fiber.HeaderContentType, "text/calendar; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="termin-`+d.Booking.Code+`.ics"`)
+	c.Set(fiber.HeaderContentType, ctype)
+	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	return c.Send(calendarFile(d.Booking, d.Booking.Code+"@termin", summary, d.Location.Name, tz, h.now()))
+	return c.Send(data)
 }
 
 func (h *Handler) cancelForm(c *fiber.Ctx) error {

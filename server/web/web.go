@@ -104,6 +104,13 @@ type Finder interface {
 	SendManageLink(ctx context.Context, code, email, lang string) error
 }
 
+// CalendarFiles builds a booking's calendar file: the same event (UID and
+// sequence) the booking's mails attach, so a calendar that has both keeps
+// one entry and a cancellation removes it.
+type CalendarFiles interface {
+	CalendarFile(ctx context.Context, bookingID int64, lang string) (name, contentType string, data []byte, err error)
+}
+
 // Activator confirms a booking waiting for the citizen's double opt-in.
 type Activator interface {
 	Activate(ctx context.Context, code, token string) (*booking.Booking, error)
@@ -149,7 +156,10 @@ type Handler struct {
 	// my booking" is then not offered.
 	Finder Finder
 	// Activator is nil while no location asks for a double opt-in.
-	Activator  Activator
+	Activator Activator
+	// Calendars is nil when no calendar file can be built; the
+	// confirmation page then offers no download.
+	Calendars  CalendarFiles
 	Limiter    RateLimiter
 	Challenges Challenges
 	// SigningKey signs the QR payload of a confirmed booking.
@@ -199,7 +209,9 @@ func (h *Handler) Routes(app fiber.Router) {
 		app.Post("/termin/:code/aktivieren", h.activate)
 	}
 	app.Get("/termin/:code/qr.png", h.qr)
-	app.Get("/termin/:code/termin.ics", h.ics)
+	if h.Calendars != nil {
+		app.Get("/termin/:code/termin.ics", h.ics)
+	}
 	app.Get("/termin/:code/stornieren", h.cancelForm)
 	app.Post("/termin/:code/stornieren", h.cancel)
 	if h.Rescheduler != nil {

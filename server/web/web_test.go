@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -130,23 +129,4 @@ func TestFormats(t *testing.T) {
 
 func readFileUp(rel string) ([]byte, error) {
 	return os.ReadFile(filepath.Join("..", "..", rel))
-}
-
-func TestCalendarFile(t *testing.T) {
-	berlin, _ := time.LoadLocation("Europe/Berlin")
-	start := time.Date(2026, 12, 3, 7, 20, 0, 0, time.UTC)
-	b := &booking.Booking{Code: "ABCD1234", Start: start, End: start.Add(20 * time.Minute)}
-	ics := string(calendarFile(b, "ABCD1234@termin", "Bürgeramt Koblenz: Personalausweis, Reisepass", "Bürgeramt; Koblenz", berlin, start))
-	for _, want := range []string{"BEGIN:VCALENDAR\r\n", "TZID:Europe/Berlin", "UID:ABCD1234@termin\r\n",
-		"DTSTART;TZID=Europe/Berlin:20261203T082000\r\n", "DTEND;TZID=Europe/Berlin:20261203T084000\r\n",
-		`SUMMARY:Bürgeramt Koblenz: Personalausweis\, Reisepass`, `LOCATION:Bürgeramt\; Koblenz`, "TRIGGER:-P1D", "END:VCALENDAR\r\n"} {
-		if !strings.Contains(ics, want) {
-			t.Errorf("calendar file lacks %q:\n%s", want, ics)
-		}
-	}
-	for _, never := range []string{"ORGANIZER", "ATTENDEE"} {
-		if strings.Contains(ics, never) {
-			t.Errorf("calendar file has %s", never)
-		}
-	}
 }
