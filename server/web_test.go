@@ -366,13 +366,12 @@ func keyboardBooking(t *testing.T, c *visitor) {
 	c.waitPage("index")
 	c.tabTo(`a[href="/buergeramt-koblenz"]`)
 	c.key(kb.Enter, "choice")
-	// One service per appointment today: radio buttons, chosen with the
-	// arrow keys inside the group.
-	c.tabTo(`input[name=s]`)
-	c.key(kb.ArrowDown, "")
-	c.key(kb.ArrowDown, "")
+	// Services are checkboxes (several in one appointment), ticked with
+	// the space bar.
+	c.tabTo(`#s-meldebescheinigung`)
+	c.key(" ", "")
 	if c.eval(`document.getElementById("s-meldebescheinigung").checked ? "y" : ""`) != "y" {
-		t.Fatal("the arrow keys did not choose the service")
+		t.Fatal("the space bar did not choose the service")
 	}
 	c.tabTo(`button[type=submit]`)
 	c.key(kb.Enter, "days")

@@ -55,6 +55,10 @@ const (
 	// MaxPathSegment bounds one segment of the path: an id, a booking code,
 	// a payment reference, an export file name.
 	MaxPathSegment = 128
+	// MaxPagePathSegment bounds one segment of a page's path (outside
+	// /api): the citizen pages carry a signed hold ticket with the whole
+	// choice (up to ten services or ticket types) in the path.
+	MaxPagePathSegment = 2048
 )
 
 // bodyFieldLimit is the limit of a body field.
