@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -275,6 +276,30 @@ func (q *Queue) Today(ctx context.Context, locationID string) ([]QueueTicket, er
 		return nil, err
 	}
 	return q.store.Tickets(ctx, locationID, day)
+}
+
+// Position returns today's ticket of that number at a location with the
+// people waiting before it and the estimated wait (both filled in while
+// it waits): what the QR on a printed ticket shows. ErrTicketNotFound
+// when there is no such ticket today.
+func (q *Queue) Position(ctx context.Context, locationID, number string) (*QueueTicket, error) {
+	ts, err := q.Today(ctx, locationID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ts {
+		t := &ts[i]
+		if !strings.EqualFold(t.Number, number) {
+			continue
+		}
+		if t.State == QueueWaiting {
+			if err := q.estimate(ctx, t); err != nil {
+				return nil, fmt.Errorf("queue position of %s: %w", t.Number, err)
+			}
+		}
+		return t, nil
+	}
+	return nil, ErrTicketNotFound
 }
 
 // Redemption is one admission at an entrance.

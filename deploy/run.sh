@@ -115,7 +115,7 @@ if [ -f "$run/kiosk/state/token" ] && ! curl -fsS -o /dev/null -H "Authorization
 fi
 "$run/bin/simulator" kiosk -server "http://$HTTP_ADDR" -mode counter -listen "$KIOSK_LISTEN" \
 	-state-dir "$run/kiosk/state" -sim-tickets "$run/kiosk/tickets" -sim-location buergeramt-koblenz \
-	-ticket-qr "http://$HTTP_ADDR/api/v1/locations/{location}/queue/display" >"$run/log/kiosk.log" 2>&1 &
+	-ticket-qr "http://$HTTP_ADDR/warten/{location}/{number}" >"$run/log/kiosk.log" 2>&1 &
 kiosk_pid=$!
 children+=($kiosk_pid)
 for _ in $(seq 100); do

@@ -50,7 +50,7 @@ func newApp(d *deps) *fiber.App {
 	return router.New(router.Config{
 		Ready: d.engine.Ready,
 		Log:   d.log,
-		Pages: newWeb(d, limiter, challenges, released),
+		Pages: newWeb(d, queue, limiter, challenges, released),
 		Groups: []router.Group{
 			cit,
 			&device.Handler{

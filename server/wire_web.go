@@ -18,8 +18,9 @@ import (
 )
 
 // newWeb wires the citizens' pages to the booking engine, the payment
-// flow and the mails' calendar files.
-func newWeb(d *deps, limiter citizen.RateLimiter, challenges citizen.Challenges, released releasedHolds) *web.Handler {
+// flow, the mails' calendar files and the queue (the page a printed
+// queue ticket's QR opens).
+func newWeb(d *deps, queue *booking.Queue, limiter citizen.RateLimiter, challenges citizen.Challenges, released releasedHolds) *web.Handler {
 	key := d.cfg.SubKey("web")
 	if d.cfg.Secret == "" {
 		key = make([]byte, 32)
@@ -28,12 +29,12 @@ func newWeb(d *deps, limiter citizen.RateLimiter, challenges citizen.Challenges,
 	bookings := citizenBookings{d.engine, d.pay.flow, released}
 	h := &web.Handler{
 		Catalog: d.engine, Reservations: webReservations{d.engine}, Bookings: webBookings{bookings},
-		Rescheduler: webRescheduler{d.engine}, Finder: d.engine, Activator: webActivator{d.engine},
+		Rescheduler: webRescheduler{d.engine}, Finder: d.engine, Activator: webActivator{d.engine}, Queue: queue,
 		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey, Key: key,
 		ClientAddr:  func(c *fiber.Ctx) string { return citizen.ClientAddr(c, d.cfg.ClientIPHeader) },
 		MultiChoice: true, PhoneField: true,
 		FreeCancelBefore: d.cfg.Pay.FreeCancelBefore, Feedback: "barrierefreiheit@termin.example",
-		Now: d.engine.Now, Log: d.log,
+		Now: func() time.Time { return d.engine.Now() }, Log: d.log, // one clock (tests move it)
 	}
 	if d.pay.flow != nil {
 		h.Payments = webPayments{d.pay.flow, d.pay.store, d.engine}
@@ -43,7 +44,7 @@ func newWeb(d *deps, limiter citizen.RateLimiter, challenges citizen.Challenges,
 	if comp, err := d.calendarComposer(); err != nil {
 		d.log.Warn("no calendar download on the booking pages", "err", err)
 	} else {
-		comp.Now = d.engine.Now
+		comp.Now = func() time.Time { return d.engine.Now() }
 		h.Calendars = webCalendars{source: d.mailSource(), composer: comp}
 	}
 	return h

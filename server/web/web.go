@@ -111,6 +111,13 @@ type CalendarFiles interface {
 	CalendarFile(ctx context.Context, bookingID int64, lang string) (name, contentType string, data []byte, err error)
 }
 
+// QueuePositions reads a printed queue ticket's place in today's line.
+type QueuePositions interface {
+	// Position returns the ticket of that number with the people before
+	// it and the estimated wait; booking.ErrTicketNotFound when none.
+	Position(ctx context.Context, locationID, number string) (*booking.QueueTicket, error)
+}
+
 // Activator confirms a booking waiting for the citizen's double opt-in.
 type Activator interface {
 	Activate(ctx context.Context, code, token string) (*booking.Booking, error)
@@ -159,7 +166,9 @@ type Handler struct {
 	Activator Activator
 	// Calendars is nil when no calendar file can be built; the
 	// confirmation page then offers no download.
-	Calendars  CalendarFiles
+	Calendars CalendarFiles
+	// Queue is nil when no page shows a queue ticket's place.
+	Queue      QueuePositions
 	Limiter    RateLimiter
 	Challenges Challenges
 	// SigningKey signs the QR payload of a confirmed booking.
@@ -207,6 +216,9 @@ func (h *Handler) Routes(app fiber.Router) {
 	if h.Activator != nil {
 		app.Get("/termin/:code/aktivieren", h.activateForm)
 		app.Post("/termin/:code/aktivieren", h.activate)
+	}
+	if h.Queue != nil {
+		app.Get("/warten/:location/:number", h.waiting)
 	}
 	app.Get("/termin/:code/qr.png", h.qr)
 	if h.Calendars != nil {
