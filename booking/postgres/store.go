@@ -14,7 +14,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 
 	"github.com/jmoiron/sqlx"
 
@@ -27,15 +26,7 @@ import (
 var migrations embed.FS
 
 // Migrations are the booking core's schema migrations.
-var Migrations = migrate.Component{Name: "booking", FS: mustSub(migrations, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = migrate.Embedded("booking", migrations, "migrations")
 
 // Store is the record of locations, services, bookings, devices and
 // queues.

@@ -21,6 +21,17 @@ type Component struct {
 	FS   fs.FS
 }
 
+// Embedded is the component of the migrations a package embeds in dir
+// (with //go:embed dir/*.sql). A dir the embedded files do not have is a
+// programming error, found at start-up.
+func Embedded(name string, files fs.FS, dir string) Component {
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		panic(fmt.Sprintf("migrate: %s migrations: %v", name, err))
+	}
+	return Component{Name: name, FS: sub}
+}
+
 // Apply brings every component up to date, in the order given, each file
 // in its own transaction. It is safe to run from several processes at once.
 func Apply(ctx context.Context, db *sql.DB, components ...Component) error {

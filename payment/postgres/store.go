@@ -8,7 +8,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"io/fs"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -23,15 +22,7 @@ var migrations embed.FS
 
 // Migrations are the payment tables' schema migrations; they build on
 // booking/postgres.Migrations (payments reference bookings and services).
-var Migrations = migrate.Component{Name: "payment", FS: mustSub(migrations, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = migrate.Embedded("payment", migrations, "migrations")
 
 // Store is the payment storage on the booking core's database.
 type Store struct {

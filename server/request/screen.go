@@ -23,9 +23,9 @@ func Screen(c *fiber.Ctx) error {
 	if enc := c.Request().Header.Peek(fiber.HeaderContentEncoding); len(enc) > 0 && !strings.EqualFold(strings.TrimSpace(string(enc)), "identity") {
 		return response.ErrEncodingUnsupported
 	}
-	segLimit := MaxPathSegment
+	segmentLimit := MaxPathSegment
 	if !strings.HasPrefix(c.Path(), "/api/") {
-		segLimit = MaxPagePathSegment
+		segmentLimit = MaxPagePathSegment
 	}
 	for _, seg := range strings.Split(c.Path(), "/") {
 		// The framework hands path parameters on as sent: check what
@@ -34,7 +34,7 @@ func Screen(c *fiber.Ctx) error {
 		if err != nil {
 			return errNotText("path")
 		}
-		if err := checkText("path", decoded, segLimit); err != nil {
+		if err := checkText("path", decoded, segmentLimit); err != nil {
 			return err
 		}
 	}

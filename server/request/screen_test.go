@@ -122,6 +122,8 @@ func TestScreen(t *testing.T) {
 		{"NUL in a query parameter's name", "GET", "/api/v1/locations?a%00=1", "", nil, 400, "text_invalid"},
 		{"overlong query parameter", "GET", "/api/v1/availability?location=" + strings.Repeat("x", 65), "", nil, 400, "too_long"},
 		{"overlong path segment", "GET", "/api/v1/bookings/" + strings.Repeat("x", MaxPathSegment+1), "", nil, 400, "too_long"},
+		{"a page's hold ticket in the path", "GET", "/reservierung/" + strings.Repeat("x", MaxPathSegment+1), "", nil, 204, ""},
+		{"overlong page path segment", "GET", "/reservierung/" + strings.Repeat("x", MaxPagePathSegment+1), "", nil, 400, "too_long"},
 		{"escaped NUL in the path", "DELETE", "/api/v1/bookings/%00", "", nil, 400, "text_invalid"},
 		{"escaped invalid UTF-8 in the path", "GET", "/api/v1/payments/%ff/return", "", nil, 400, "text_invalid"},
 		{"bad escape in the path", "GET", "/api/v1/payments/%zz/return", "", nil, 400, "text_invalid"},
