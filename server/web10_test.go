@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/digitale-verwaltung/termin/internal/browsertest"
@@ -41,6 +46,16 @@ func (c *visitor) downloadICS(code string) *mail.ICSComponent {
 		c.t.Fatalf("downloaded .ics without one VEVENT:\n%s", data)
 	}
 	return evs[0]
+}
+
+// forgetBooking deletes the booking's manage cookie (the tabs of one
+// browser share their cookies).
+func (c *visitor) forgetBooking(code string) {
+	c.t.Helper()
+	c.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, network.DeleteCookies, network.DeleteCookiesParams{Name: "termin_manage", URL: c.base + "/termin/" + code})
+		return chromedp.Void{}, err
+	})
 }
 
 func (c *visitor) bookingCode() string {
@@ -162,5 +177,82 @@ func TestCitizenPagesOfSeveralItems(t *testing.T) {
 	for _, lang := range []string{"de", "en"} {
 		t.Run("two-services-moved-"+lang, func(t *testing.T) { twoServicesMoved(t, newCitizen(t, b, s.URL, lang, w), in) })
 		t.Run("pool-two-types-"+lang, func(t *testing.T) { poolTwoTypesPaid(t, newCitizen(t, b, s.URL, lang, w), in) })
+	}
+}
+
+// mailedPath is the path and query of the first link to the booking's
+// pages in a mail (the mails link to PUBLIC_BASE_URL).
+func mailedPath(t *testing.T, text, code, suffix string) string {
+	t.Helper()
+	m := regexp.MustCompile(`https?://[^/\s]+(/termin/` + code + regexp.QuoteMeta(suffix) + `\?t=[A-Za-z0-9_-]+)`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no link /termin/%s%s?t=… in:\n%s", code, suffix, text)
+	}
+	return m[1]
+}
+
+// activatedFromMail books at a location with double opt-in, opens the
+// activation mail's link in a browser without the booking's cookie and
+// confirms there; then asks "find my booking" for the manage link again
+// and opens it.
+func activatedFromMail(t *testing.T, c *visitor, in *inbox) {
+	addr := uniqueAddress("aktiv-" + c.lang)
+	c.open("/buergeramt-koblenz/tag?s=meldebescheinigung")
+	c.waitPage("days")
+	c.click(`ul.days li:nth-child(2) a`, "times")
+	c.click(`.times .radio:nth-child(4) input`, "")
+	c.click(`button.primary`, "contact")
+	c.do(chromedp.SendKeys(chromedp.CSS(`#name`), "Berta Beispiel"), chromedp.SendKeys(chromedp.CSS(`#email`), addr))
+	c.click(`form[novalidate] button.primary`, "review")
+	c.click(`#book`, "booking")
+	code := c.bookingCode()
+	c.expectText("h1", tr(c.lang, "bestätigen", "confirm"))
+	c.check("43-pending-activation")
+
+	request := in.wait(t, addr, tr(c.lang, "Bitte bestätigen Sie Ihre Buchung "+code, "Please confirm your booking "+code))
+	link := mailedPath(t, request.Text, code, "/aktivieren")
+	fresh := newCitizen(t, c.b, c.base, c.lang, c.w)
+	fresh.forgetBooking(code) // as in the mail program's browser
+	fresh.open(link)
+	fresh.waitPage("activate")
+	if loc, _ := chromedp.Run(fresh.ctx, chromedp.Location()); !strings.Contains(loc, "/aktivieren") {
+		t.Fatalf("activation page at %s", loc)
+	}
+	fresh.check("44-activate")
+	fresh.click(`#activate-confirm`, "booking")
+	fresh.expectText(".ticket dl", tr(c.lang, "bestätigt", "confirmed"))
+	fresh.do(chromedp.WaitReady(chromedp.CSS(`img.qr`)))
+	in.wait(t, addr, tr(c.lang, "Terminbestätigung "+code, "Booking confirmed "+code))
+
+	finder := newCitizen(t, c.b, c.base, c.lang, c.w)
+	finder.forgetBooking(code) // another device
+	finder.open("/termin/" + code)
+	finder.waitPage("message")
+	finder.click(`a[href="/termin/suchen"]`, "find")
+	finder.check("45-find")
+	finder.do(chromedp.SendKeys(chromedp.CSS(`#code`), strings.ToLower(code)), chromedp.SendKeys(chromedp.CSS(`#email`), addr))
+	finder.click(`button.primary`, "find")
+	finder.check("46-find-sent")
+	again := in.wait(t, addr, tr(c.lang, "Ihr Link zur Buchung "+code, "Your link to booking "+code))
+	finder.open(mailedPath(t, again.Text, code, ""))
+	finder.waitPage("booking")
+	if got := finder.bookingCode(); got != code {
+		t.Fatalf("the mailed link opened %s, want %s", got, code)
+	}
+}
+
+func TestCitizenPagesActivationAndFind(t *testing.T) {
+	optIn := func(city []byte) []byte {
+		return bytes.Replace(city, []byte(`"slot_minutes": 5,`), []byte(`"slot_minutes": 5, "activation_minutes": 30,`), 1)
+	}
+	s, in := startCitizenServer(t, optIn)
+	if in == nil {
+		t.Skip("needs Mailpit")
+	}
+	b := browsertest.Start(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight})
+	w := &weights{m: map[string]int{}}
+	t.Cleanup(func() { w.print(t) })
+	for _, lang := range []string{"de", "en"} {
+		t.Run(lang, func(t *testing.T) { activatedFromMail(t, newCitizen(t, b, s.URL, lang, w), in) })
 	}
 }
