@@ -124,9 +124,14 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
+mail_line="off (Mailpit did not start; booking mails wait in the outbox)"
+if [ -n "${MAILPIT_URL:-}" ]; then
+	mail_line="Mailpit $MAILPIT_URL (every mail the server sends, SMTP $SMTP_ADDR)"
+fi
 cat <<MSG
 
 termin is running.
+  citizens     http://$HTTP_ADDR/   (book an appointment or a pool ticket)
   API          http://$HTTP_ADDR/api/v1/locations
   kiosk page   http://$KIOSK_LISTEN/   (counter kiosk, Bürgeramt Koblenz)
   kiosk sim    http://$KIOSK_LISTEN/sim/   (scan a code, paper out, unplug; tickets as PNG in .run/kiosk/tickets/)
@@ -136,7 +141,7 @@ termin is running.
   exports      $EXPORT_DIR (files for the finance system)
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_ADDR
-  mail         ${MAILPIT_URL:+Mailpit $MAILPIT_URL (every mail the server sends, SMTP $SMTP_ADDR)}${MAILPIT_URL:-off (Mailpit did not start; booking mails wait in the outbox)}
+  mail         $mail_line
 Press Ctrl-C to stop.
 
 MSG
