@@ -191,13 +191,14 @@ func TestChallengeRequired(t *testing.T) {
 	}
 }
 
-// The browser solver in docs/pow.js must find what the server accepts.
+// The browser solver the citizens' pages serve must find what the server
+// accepts.
 func TestJavaScriptSolver(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node not installed")
 	}
-	src, err := filepath.Abs("../../docs/pow.js")
+	src, err := filepath.Abs("../web/assets/pow.js")
 	if err != nil {
 		t.Fatal(err)
 	}

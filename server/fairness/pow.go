@@ -198,7 +198,7 @@ func leadingZeros(sum []byte) int {
 }
 
 // Solve finds the smallest counter that solves challenge at difficulty. It
-// is what a browser does (docs/pow.js), for tests and the load generator.
+// is what a browser does (server/web/assets/pow.js), for tests and the load generator.
 func Solve(challenge string, difficulty int) string {
 	buf := make([]byte, 0, len(challenge)+20)
 	buf = append(buf, challenge...)

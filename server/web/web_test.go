@@ -2,8 +2,6 @@ package web
 
 import (
 	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"testing"
@@ -49,18 +47,6 @@ func TestPagesParse(t *testing.T) {
 		if pages[want] == nil {
 			t.Errorf("page %s missing", want)
 		}
-	}
-}
-
-// The browser's proof-of-work solver is the project's docs/pow.js.
-func TestPowScriptIsTheProjects(t *testing.T) {
-	ours, _ := assetFS.ReadFile("assets/pow.js")
-	docs, err := readFileUp("docs/pow.js")
-	if err != nil {
-		t.Skip(err)
-	}
-	if string(ours) != string(docs) {
-		t.Fatal("assets/pow.js differs from docs/pow.js; copy it again")
 	}
 }
 
@@ -125,8 +111,4 @@ func TestFormats(t *testing.T) {
 			t.Errorf("%s euro %q", tt.lang, got)
 		}
 	}
-}
-
-func readFileUp(rel string) ([]byte, error) {
-	return os.ReadFile(filepath.Join("..", "..", rel))
 }
