@@ -104,6 +104,20 @@ func (h *Handler) lookup(c *fiber.Ctx, v *view) (*bookingData, string, error) {
 	return d, token, nil
 }
 
+// access reads the booking a manage page is about. When the citizen may
+// not see it, it answers with the no-access page and d is nil; err is then
+// that answer's error, as it is for any other failure.
+func (h *Handler) access(c *fiber.Ctx, v *view) (d *bookingData, token string, err error) {
+	d, token, err = h.lookup(c, v)
+	if errors.Is(err, booking.ErrBookingNotFound) {
+		return nil, "", h.noAccess(c)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return d, token, nil
+}
+
 func (h *Handler) noAccess(c *fiber.Ctx) error {
 	v := h.newView(c, "no_access_title", stepNone)
 	links := []link{{"/", v.texts.get("to_start")}}
@@ -127,11 +141,8 @@ func (h *Handler) manage(c *fiber.Ctx) error {
 		return h.render(c, fiber.StatusOK, "token", v)
 	}
 	v := h.newView(c, "booked_title", stepDone)
-	d, _, err := h.lookup(c, v)
-	if errors.Is(err, booking.ErrBookingNotFound) {
-		return h.noAccess(c)
-	}
-	if err != nil {
+	d, _, err := h.access(c, v)
+	if d == nil {
 		return err
 	}
 	switch {
@@ -184,11 +195,8 @@ func (h *Handler) ics(c *fiber.Ctx) error {
 
 func (h *Handler) cancelForm(c *fiber.Ctx) error {
 	v := h.newView(c, "cancel_title", stepNone)
-	d, _, err := h.lookup(c, v)
-	if errors.Is(err, booking.ErrBookingNotFound) {
-		return h.noAccess(c)
-	}
-	if err != nil {
+	d, _, err := h.access(c, v)
+	if d == nil {
 		return err
 	}
 	if !d.CanCancel {
@@ -202,11 +210,8 @@ func (h *Handler) cancelForm(c *fiber.Ctx) error {
 // token, never a GET (mail programs fetch links).
 func (h *Handler) cancel(c *fiber.Ctx) error {
 	v := h.newView(c, "cancel_title", stepNone)
-	d, token, err := h.lookup(c, v)
-	if errors.Is(err, booking.ErrBookingNotFound) {
-		return h.noAccess(c)
-	}
-	if err != nil {
+	d, token, err := h.access(c, v)
+	if d == nil {
 		return err
 	}
 	if !csrfOK(c) {
@@ -214,7 +219,9 @@ func (h *Handler) cancel(c *fiber.Ctx) error {
 		v.D = d
 		return h.render(c, fiber.StatusForbidden, "cancel", v)
 	}
-	if err := h.Bookings.Cancel(c.UserContext(), d.Booking.Code, token); err != nil && !errors.Is(err, booking.ErrBookingCancelled) {
+	// A second cancel (the form sent twice) lands on the cancelled booking.
+	if err := h.Bookings.Cancel(c.UserContext(), d.Booking.Code, token); err != nil &&
+		!errors.Is(err, booking.ErrBookingCancelled) && !errors.Is(err, booking.ErrAlreadyCancelled) {
 		return err
 	}
 	return c.Redirect("/termin/"+d.Booking.Code, fiber.StatusSeeOther)
@@ -270,11 +277,8 @@ func (h *Handler) activateForm(c *fiber.Ctx) error {
 		c.Request().Header.SetCookie(manageCookie, t)
 	}
 	v := h.newView(c, "activate_title", stepNone)
-	d, _, err := h.lookup(c, v)
-	if errors.Is(err, booking.ErrBookingNotFound) {
-		return h.noAccess(c)
-	}
-	if err != nil {
+	d, _, err := h.access(c, v)
+	if d == nil {
 		return err
 	}
 	if !d.Activate {
@@ -288,11 +292,8 @@ func (h *Handler) activateForm(c *fiber.Ctx) error {
 // activate confirms the booking: a POST with the form token.
 func (h *Handler) activate(c *fiber.Ctx) error {
 	v := h.newView(c, "activate_title", stepNone)
-	d, token, err := h.lookup(c, v)
-	if errors.Is(err, booking.ErrBookingNotFound) {
-		return h.noAccess(c)
-	}
-	if err != nil {
+	d, token, err := h.access(c, v)
+	if d == nil {
 		return err
 	}
 	if !csrfOK(c) {

@@ -14,11 +14,8 @@ import (
 // the booking to move carried along.
 func (h *Handler) moveStart(c *fiber.Ctx) error {
 	v := h.newView(c, "move_title", stepNone)
-	d, _, err := h.lookup(c, v)
-	if errors.Is(err, booking.ErrBookingNotFound) {
-		return h.noAccess(c)
-	}
-	if err != nil {
+	d, _, err := h.access(c, v)
+	if d == nil {
 		return err
 	}
 	if !d.CanMove {
@@ -43,11 +40,8 @@ type moveData struct {
 // moveReview shows the old and the new time before the move.
 func (h *Handler) moveReview(c *fiber.Ctx) error {
 	v := h.newView(c, "move_title", stepReview)
-	d, _, err := h.lookup(c, v)
-	if errors.Is(err, booking.ErrBookingNotFound) {
-		return h.noAccess(c)
-	}
-	if err != nil {
+	d, _, err := h.access(c, v)
+	if d == nil {
 		return err
 	}
 	hd, _, err := h.holdView(c, v)
@@ -62,11 +56,8 @@ func (h *Handler) moveReview(c *fiber.Ctx) error {
 // form token).
 func (h *Handler) move(c *fiber.Ctx) error {
 	v := h.newView(c, "move_title", stepReview)
-	d, token, err := h.lookup(c, v)
-	if errors.Is(err, booking.ErrBookingNotFound) {
-		return h.noAccess(c)
-	}
-	if err != nil {
+	d, token, err := h.access(c, v)
+	if d == nil {
 		return err
 	}
 	hd, t, err := h.holdView(c, v)
