@@ -164,8 +164,11 @@ func (h *Handler) manage(c *fiber.Ctx) error {
 // kiosk and the gate read.
 func (h *Handler) qr(c *fiber.Ctx) error {
 	v := h.newView(c, "booked_title", stepNone)
-	d, _, err := h.lookup(c, v)
-	if err != nil || d.Booking.Status != booking.StatusConfirmed {
+	d, _, err := h.access(c, v)
+	if d == nil {
+		return err
+	}
+	if d.Booking.Status != booking.StatusConfirmed {
 		return h.noAccess(c)
 	}
 	png, err := qrcode.Encode(booking.SignTicket(h.SigningKey, booking.ClaimsOf(d.Booking)), qrcode.Medium, 288)
@@ -179,8 +182,11 @@ func (h *Handler) qr(c *fiber.Ctx) error {
 
 func (h *Handler) ics(c *fiber.Ctx) error {
 	v := h.newView(c, "booked_title", stepNone)
-	d, _, err := h.lookup(c, v)
-	if err != nil || d.Booking.Status != booking.StatusConfirmed {
+	d, _, err := h.access(c, v)
+	if d == nil {
+		return err
+	}
+	if d.Booking.Status != booking.StatusConfirmed {
 		return h.noAccess(c)
 	}
 	name, ctype, data, err := h.Calendars.CalendarFile(c.UserContext(), d.Booking.ID, v.Lang)
