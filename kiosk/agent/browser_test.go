@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/digitale-verwaltung/termin/internal/browsertest"
+	"github.com/digitale-verwaltung/termin/internal/servicetest"
 	"github.com/digitale-verwaltung/termin/kiosk/agent"
 	"github.com/digitale-verwaltung/termin/kiosk/simhw"
 	"github.com/digitale-verwaltung/termin/printer"
@@ -64,13 +65,7 @@ func (k *kiosk) key(keys string) { k.t.Helper(); k.do(chromedp.KeyEvent(keys)) }
 
 func (k *kiosk) waitFocus(key string) {
 	k.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for k.focused() != key {
-		if time.Now().After(deadline) {
-			k.t.Fatalf("focus on %q, want %q", k.focused(), key)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	servicetest.Eventually(k.t, "focus on "+key, 5*time.Second, func() bool { return k.focused() == key })
 }
 
 func (k *kiosk) noTimedRefresh() {
@@ -125,7 +120,7 @@ func TestCounterPageAxe(t *testing.T) {
 		if err := r.scanner.Scan("https://example.org/not-a-ticket"); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the error", 5*time.Second, func() bool { st := r.status(); return st.Outcome != nil && st.Outcome.Error != nil })
+		servicetest.Eventually(t, "the error", 5*time.Second, func() bool { st := r.status(); return st.Outcome != nil && st.Outcome.Error != nil })
 		check(lang, "error")
 		r.post("/home", nil)
 		r.post("/display", url.Values{"toggle": {"large"}})
@@ -139,7 +134,7 @@ func TestCounterPageAxe(t *testing.T) {
 	r.post("/done", nil)
 	r.post("/lang", url.Values{"lang": {"ar"}})
 	r.printer.SetStatus(simhw.PaperOut())
-	eventually(t, "paper out", 5*time.Second, func() bool { return r.status().Printer.Problem == "paper_out" })
+	servicetest.Eventually(t, "paper out", 5*time.Second, func() bool { return r.status().Printer.Problem == "paper_out" })
 	check("ar", "paper out")
 	r.printer.SetStatus(printer.Status{})
 }
@@ -204,9 +199,10 @@ func TestCounterKeypadCheckIn(t *testing.T) {
 	k.waitFocus("appointment")
 	k.key(kb.Enter)
 	k.waitScreen("appointment")
-	if f := k.eval(`document.activeElement.id`); f != "code" {
-		t.Errorf("focus on %q, want the code field", f)
-	}
+	// The screen's script moves the focus once the screen is shown.
+	servicetest.Eventually(t, "focus on the code field", 5*time.Second, func() bool {
+		return k.eval(`document.activeElement.id`) == "code"
+	})
 	appt := s.appointmentNow(office, "personalausweis")
 	if err := r.scanner.Scan(appt.QR); err != nil {
 		t.Fatal(err)

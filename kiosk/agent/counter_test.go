@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitale-verwaltung/termin/internal/servicetest"
 	"github.com/digitale-verwaltung/termin/kiosk/agent"
 	"github.com/digitale-verwaltung/termin/kiosk/simhw"
 	"github.com/digitale-verwaltung/termin/printer"
@@ -63,7 +64,7 @@ func TestCounterCheckInAndWalkIn(t *testing.T) {
 	if len(rc.QR) != 1 || rc.QR[0] != "https://termin.example.de/warten/buergeramt-koblenz/T001" {
 		t.Errorf("ticket QR %q", rc.QR)
 	}
-	eventually(t, "check-in on screen", 5*time.Second, func() bool {
+	servicetest.Eventually(t, "check-in on screen", 5*time.Second, func() bool {
 		st := r.status()
 		return st.Screen == "result" && st.Outcome != nil && st.Outcome.Ticket != nil && st.Outcome.Ticket.Number == "T001"
 	})
@@ -123,7 +124,7 @@ func TestCounterCheckInAndWalkIn(t *testing.T) {
 func TestCounterRecoversAndReportsPaperOut(t *testing.T) {
 	s := startServer(t)
 	r := newRig(t, s, rigOptions{location: office, mode: "counter"})
-	eventually(t, "devices connected", 5*time.Second, func() bool {
+	servicetest.Eventually(t, "devices connected", 5*time.Second, func() bool {
 		st := r.status()
 		return st.Scanner.Connected && st.Printer.Connected && st.Printer.Paper == "ok"
 	})
@@ -137,7 +138,7 @@ func TestCounterRecoversAndReportsPaperOut(t *testing.T) {
 	if err := r.scanner.Unplug(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "unplug noticed", 5*time.Second, func() bool {
+	servicetest.Eventually(t, "unplug noticed", 5*time.Second, func() bool {
 		st := r.status()
 		return !st.Scanner.Connected && !st.Printer.Connected
 	})
@@ -151,7 +152,7 @@ func TestCounterRecoversAndReportsPaperOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("printer %s → %s, scanner %s → %s", oldPrinter, r.printer.PortName(), oldScanner, r.scanner.PortName())
-	eventually(t, "replug noticed", 5*time.Second, func() bool {
+	servicetest.Eventually(t, "replug noticed", 5*time.Second, func() bool {
 		st := r.status()
 		return st.Scanner.Connected && st.Printer.Connected
 	})
@@ -166,7 +167,7 @@ func TestCounterRecoversAndReportsPaperOut(t *testing.T) {
 	// The roll runs out: the server hears of it, the page shows it, and no
 	// number is drawn that cannot be printed.
 	r.printer.SetStatus(simhw.PaperOut())
-	eventually(t, "paper out at the server", 10*time.Second, func() bool {
+	servicetest.Eventually(t, "paper out at the server", 10*time.Second, func() bool {
 		var st agent.DeviceStatus
 		json.Unmarshal(s.deviceStatus(r.device.ID), &st)
 		return st.Printer.Paper == "out" && !st.Printer.Online && st.Scanner.Connected
@@ -185,7 +186,7 @@ func TestCounterRecoversAndReportsPaperOut(t *testing.T) {
 	}
 	// New roll.
 	r.printer.SetStatus(printer.Status{})
-	eventually(t, "paper ok at the server", 10*time.Second, func() bool {
+	servicetest.Eventually(t, "paper ok at the server", 10*time.Second, func() bool {
 		var st agent.DeviceStatus
 		json.Unmarshal(s.deviceStatus(r.device.ID), &st)
 		return st.Printer.Paper == "ok" && st.Printer.Online
@@ -207,7 +208,7 @@ func TestCounterIdleWarningAndMoreTime(t *testing.T) {
 	r.post("/display", url.Values{"toggle": {"large"}})
 	r.post("/services", nil)
 	start := time.Now()
-	eventually(t, "the warning", 5*time.Second, func() bool { return r.status().Warning })
+	servicetest.Eventually(t, "the warning", 5*time.Second, func() bool { return r.status().Warning })
 	if waited := time.Since(start); waited < 900*time.Millisecond {
 		t.Errorf("warning after %v, want about 1s", waited)
 	}
@@ -219,7 +220,7 @@ func TestCounterIdleWarningAndMoreTime(t *testing.T) {
 	if st := r.status(); st.Warning || st.Screen != "services" || st.Lang != "uk" {
 		t.Errorf("after more time: %+v", st)
 	}
-	eventually(t, "the timeout", 6*time.Second, func() bool { return r.status().Screen == "home" })
+	servicetest.Eventually(t, "the timeout", 6*time.Second, func() bool { return r.status().Screen == "home" })
 	if st := r.status(); st.Lang != "de" || strings.Contains(r.page(), `class="large`) {
 		t.Errorf("settings kept after the timeout: %+v", st)
 	}
@@ -271,12 +272,12 @@ func TestCounterReportsAQRTooLargeForThePaper(t *testing.T) {
 		c.TicketQR = long
 		c.PrinterWidthMM = 58
 	}})
-	eventually(t, "printer connected", 5*time.Second, func() bool { return r.status().Printer.Connected })
+	servicetest.Eventually(t, "printer connected", 5*time.Second, func() bool { return r.status().Printer.Connected })
 	r.post("/walk-in", url.Values{"service": {"meldebescheinigung"}})
 	if st := r.status(); st.Outcome == nil || st.Outcome.PrintError == nil || st.Outcome.PrintError.Code != "print_failed" {
 		t.Fatalf("walk-in with a QR too large: %+v", st.Outcome)
 	}
-	eventually(t, "fault at the server", 10*time.Second, func() bool {
+	servicetest.Eventually(t, "fault at the server", 10*time.Second, func() bool {
 		var st agent.DeviceStatus
 		json.Unmarshal(s.deviceStatus(r.device.ID), &st)
 		return st.Printer.PrintFault == "qr_too_large" && st.Printer.Paper == "ok"

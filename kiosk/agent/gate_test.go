@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/servicetest"
 	"github.com/digitale-verwaltung/termin/kiosk/agent"
 )
 
@@ -24,7 +25,7 @@ func (r *rig) scanDecision(payload string) agent.Decision {
 		r.t.Fatal(err)
 	}
 	var d agent.Decision
-	eventually(r.t, "gate decision", 5*time.Second, func() bool {
+	servicetest.Eventually(r.t, "gate decision", 5*time.Second, func() bool {
 		var ok bool
 		d, ok = r.agent.Gate().Last()
 		return ok && d.At != before.At
@@ -121,7 +122,7 @@ func TestGateOnlineAndOffline(t *testing.T) {
 
 	// The server returns: the scan is uploaded and recorded with its time.
 	s.Start()
-	eventually(t, "offline scan uploaded", 15*time.Second, func() bool {
+	servicetest.Eventually(t, "offline scan uploaded", 15*time.Second, func() bool {
 		st := r.status()
 		return st.PendingUploads != nil && *st.PendingUploads == 0
 	})
@@ -195,7 +196,7 @@ func TestGateRevokedTickets(t *testing.T) {
 	}
 	// ... and flagged for staff when it is uploaded, not counted as valid.
 	s.Start()
-	eventually(t, "offline scan uploaded", 15*time.Second, func() bool {
+	servicetest.Eventually(t, "offline scan uploaded", 15*time.Second, func() bool {
 		st := r.status()
 		return st.PendingUploads != nil && *st.PendingUploads == 0
 	})

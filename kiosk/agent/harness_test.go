@@ -441,13 +441,3 @@ func (r *rig) post(path string, form url.Values) {
 }
 
 // eventually polls cond until it holds or the time is up.
-func eventually(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

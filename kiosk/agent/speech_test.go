@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitale-verwaltung/termin/internal/servicetest"
 	"github.com/digitale-verwaltung/termin/kiosk/agent"
 )
 
@@ -159,7 +160,7 @@ func TestCounterWalkInSpeech(t *testing.T) {
 		t.Errorf("number spoken as %+v", u)
 	}
 	if real {
-		eventually(t, "the WAV", 10*time.Second, func() bool {
+		servicetest.Eventually(t, "the WAV", 10*time.Second, func() bool {
 			b, err := os.ReadFile(wav)
 			if err != nil {
 				return false
