@@ -92,6 +92,9 @@
       if (!next) { return; }
       var changed = screenKey(next) !== screenKey(app);
       var focusedKey = document.activeElement && document.activeElement.getAttribute('data-key');
+      // What the visitor is typing survives an update of the same screen
+      // (a printer status, say).
+      var typed = isCodeField(document.activeElement) ? document.activeElement.value : null;
       var root = document.documentElement;
       root.lang = doc.documentElement.lang;
       root.dir = doc.documentElement.dir;
@@ -105,7 +108,10 @@
         announce();
       } else if (focusedKey) {
         var same = app.querySelector('[data-key="' + focusedKey + '"]');
-        if (same) { focusQuietly(same); }
+        if (same) {
+          if (typed !== null && isCodeField(same)) { same.value = typed; }
+          focusQuietly(same);
+        }
       }
       beep();
     }).catch(function () { /* the agent is restarting; the stream reconnects */ }).then(function () {
