@@ -36,9 +36,10 @@ func (c Contact) lang() string {
 	return c.Lang
 }
 
-// validPhone accepts what people write as a phone number: digits, spaces,
-// and + ( ) / - . between 6 and 40 characters with at least 6 digits.
-func validPhone(p string) bool {
+// ValidPhone accepts what people write as a phone number: digits, spaces,
+// and + ( ) / - . between 6 and 40 characters with at least 6 digits. The
+// pages check a form with it before booking, so both say the same.
+func ValidPhone(p string) bool {
 	if len(p) < 6 || len(p) > 40 {
 		return false
 	}
@@ -69,7 +70,7 @@ func (c Contact) Validate() error {
 	if at < 1 || !strings.Contains(c.Email[at+1:], ".") {
 		return ErrEmailInvalid
 	}
-	if p := strings.TrimSpace(c.Phone); p != "" && !validPhone(p) {
+	if p := strings.TrimSpace(c.Phone); p != "" && !ValidPhone(p) {
 		return ErrPhoneInvalid
 	}
 	if c.Lang != "" && c.Lang != LangDE && c.Lang != LangEN {

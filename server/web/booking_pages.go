@@ -99,29 +99,10 @@ func (h *Handler) validateContact(ct Contact, t texts) []fieldError {
 	if a, err := mail.ParseAddress(ct.Email); err != nil || a.Address != ct.Email || len(ct.Email) > 254 || !strings.Contains(ct.Email[strings.LastIndexByte(ct.Email, '@')+1:], ".") {
 		errs = append(errs, fieldError{"email", t.get("err_email")})
 	}
-	if h.PhoneField && ct.Phone != "" && !phoneOK(ct.Phone) {
+	if h.PhoneField && ct.Phone != "" && !booking.ValidPhone(strings.TrimSpace(ct.Phone)) {
 		errs = append(errs, fieldError{"phone", t.get("err_phone")})
 	}
 	return errs
-}
-
-// phoneOK accepts what people write a phone number with: digits, spaces,
-// + ( ) / - . and at least six digits.
-func phoneOK(p string) bool {
-	if len(p) < 6 || len(p) > 40 {
-		return false
-	}
-	digits := 0
-	for _, r := range p {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case strings.ContainsRune(" +()/-.", r):
-		default:
-			return false
-		}
-	}
-	return digits >= 6
 }
 
 // review checks the contact form and shows everything once more; with

@@ -88,8 +88,8 @@ func TestPhone(t *testing.T) {
 		in string
 		ok bool
 	}{{"0261 129-0", true}, {"+49 (261) 129 0", true}, {"12345", false}, {"call me", false}, {"0261/1290", true}, {"+++++++", false}} {
-		if got := phoneOK(tt.in); got != tt.ok {
-			t.Errorf("phoneOK(%q) = %v", tt.in, got)
+		if got := booking.ValidPhone(tt.in); got != tt.ok {
+			t.Errorf("ValidPhone(%q) = %v", tt.in, got)
 		}
 	}
 }
