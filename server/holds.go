@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/digitale-verwaltung/termin/booking"
 )
 
@@ -17,20 +15,24 @@ import (
 // expired one.
 type releasedHolds struct {
 	*booking.Engine
-	rdb redis.UniversalClient
+	releases interface {
+		Note(ctx context.Context, holdID string, keep time.Duration) error
+		Released(ctx context.Context, holdID string) (bool, error)
+	}
 	// keep is how long a release is remembered.
 	keep time.Duration
 	log  *slog.Logger
 }
-
-func releasedKey(holdID string) string { return "termin:released-hold:" + holdID }
 
 // ReleaseHold gives the hold's units back and notes the release.
 func (r releasedHolds) ReleaseHold(ctx context.Context, id string) error {
 	if err := r.Engine.ReleaseHold(ctx, id); err != nil {
 		return err
 	}
-	if err := r.rdb.Set(ctx, releasedKey(id), 1, r.keep).Err(); err != nil {
+	if r.releases == nil {
+		return nil
+	}
+	if err := r.releases.Note(ctx, id, r.keep); err != nil {
 		// Only the answer to a later booking attempt is less precise.
 		r.log.WarnContext(ctx, "note released hold", "err", err)
 	}
@@ -40,10 +42,10 @@ func (r releasedHolds) ReleaseHold(ctx context.Context, id string) error {
 // explain turns the expiry of a hold that was released into
 // booking.ErrHoldReleased.
 func (r releasedHolds) explain(ctx context.Context, holdID string, err error) error {
-	if r.rdb == nil || !errors.Is(err, booking.ErrHoldExpired) {
+	if r.releases == nil || !errors.Is(err, booking.ErrHoldExpired) {
 		return err
 	}
-	if n, rerr := r.rdb.Exists(ctx, releasedKey(holdID)).Result(); rerr == nil && n > 0 {
+	if released, rerr := r.releases.Released(ctx, holdID); rerr == nil && released {
 		return booking.ErrHoldReleased
 	}
 	return err

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/camt"
 	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
@@ -36,7 +37,10 @@ func newApp(d *deps) *fiber.App {
 	limiter, challenges := newFairness(d)
 	now := func() time.Time { return d.engine.Now() }
 
-	released := releasedHolds{Engine: d.engine, rdb: d.rdb, keep: max(2*cfg.HoldTTL, time.Hour), log: d.log}
+	released := releasedHolds{Engine: d.engine, keep: max(2*cfg.HoldTTL, time.Hour), log: d.log}
+	if d.rdb != nil {
+		released.releases = bookingredis.NewReleases(d.rdb)
+	}
 	cit := &citizen.Handler{
 		Catalog: d.engine, Reservations: released, Bookings: citizenBookings{d.engine, d.pay.flow, released},
 		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey,
