@@ -274,6 +274,31 @@ type BookOptions struct {
 	Recorder BookingRecorder
 }
 
+// claimHold extends a hold while its booking is written, so it cannot
+// expire half-way, and says why when the hold is gone: booked already
+// (ErrHoldUsed) or expired (ErrHoldExpired, also when the hold store lost
+// its state).
+func (e *Engine) claimHold(ctx context.Context, l *Location, d Date, holdID string, now time.Time) (*HoldRecord, error) {
+	rec, err := e.holds.Claim(ctx, l.ID, d, holdID, now, now.Add(e.ConfirmGrace))
+	if errors.Is(err, ErrDayNotLoaded) {
+		rec, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil {
+		return rec, nil
+	}
+	used, err := e.records.HoldUsed(ctx, holdID)
+	if err != nil {
+		return nil, err
+	}
+	if used {
+		return nil, ErrHoldUsed
+	}
+	return nil, ErrHoldExpired
+}
+
 // Book turns a hold into a booking. The hold is claimed (extended) in Redis
 // first, the booking and its units are written in one PostgreSQL
 // transaction, and only then is the hold dropped from Redis with its bits
@@ -291,22 +316,9 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 		return nil, ErrHoldNotFound
 	}
 	now := e.Now()
-	rec, err := e.holds.Claim(ctx, l.ID, d, holdID, now, now.Add(e.ConfirmGrace))
-	if errors.Is(err, ErrDayNotLoaded) {
-		rec, err = nil, nil // the hold store lost its state: the hold is gone
-	}
+	rec, err := e.claimHold(ctx, l, d, holdID, now)
 	if err != nil {
 		return nil, err
-	}
-	if rec == nil {
-		used, err := e.records.HoldUsed(ctx, holdID)
-		if err != nil {
-			return nil, err
-		}
-		if used {
-			return nil, ErrHoldUsed
-		}
-		return nil, ErrHoldExpired
 	}
 	status := opt.Status
 	var activateBy *time.Time

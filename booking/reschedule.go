@@ -48,22 +48,9 @@ func (e *Engine) Reschedule(ctx context.Context, code, token, holdID string) (*B
 	if rec != nil && !sameItems(rec.items(), b.Items) {
 		return nil, ErrNotReschedulable
 	}
-	rec, err = e.holds.Claim(ctx, l.ID, d, holdID, now, now.Add(e.ConfirmGrace))
-	if errors.Is(err, ErrDayNotLoaded) {
-		rec, err = nil, nil
-	}
+	rec, err = e.claimHold(ctx, l, d, holdID, now)
 	if err != nil {
 		return nil, err
-	}
-	if rec == nil {
-		used, err := e.records.HoldUsed(ctx, holdID)
-		if err != nil {
-			return nil, err
-		}
-		if used {
-			return nil, ErrHoldUsed
-		}
-		return nil, ErrHoldExpired
 	}
 	unclaim := func() {
 		if uerr := e.holds.Unclaim(ctx, l.ID, d, holdID); uerr != nil && !errors.Is(uerr, ErrDayNotLoaded) {
