@@ -21,7 +21,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -601,15 +600,6 @@ func (s *Server) fee(gross int64) int64 {
 		return 0
 	}
 	return s.cfg.FeeFixedCents + (gross*s.cfg.FeeBasisPoints+5000)/10000
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
