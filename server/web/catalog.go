@@ -406,6 +406,21 @@ var catalog = map[string]map[string]string{
 	},
 }
 
+// addTexts merges the texts of one area of pages (staff, desk, waiting
+// room, ...) into the catalogue, so each area keeps its texts in a file of
+// its own. A key defined twice is a programming error caught at start-up.
+func addTexts(area map[string]map[string]string) bool {
+	for lang, m := range area {
+		for k, v := range m {
+			if _, dup := catalog[lang][k]; dup {
+				panic("web: text " + k + " defined twice")
+			}
+			catalog[lang][k] = v
+		}
+	}
+	return true
+}
+
 var monthsDE = []string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"}
 
 // texts is one language's catalogue with the formatting that differs
