@@ -2,8 +2,9 @@
 # make image: the server and kiosk images, built with buildah from
 # deploy/Containerfile without pulling from any registry.
 #
-#   deploy/image.sh [TAG]     build localhost/termin-server:TAG and
-#                             localhost/termin-kiosk:TAG (TAG: git describe)
+#   deploy/image.sh [TAG]     build localhost/termin-server:TAG,
+#                             localhost/termin-kiosk:TAG and the demo's
+#                             localhost/termin-simulator:TAG (TAG: git describe)
 #   deploy/image.sh context   only build the binaries and the context
 #                             (.cache/image), print its path
 #
@@ -24,6 +25,7 @@ context() {
 	# Static, reproducible binaries: no cgo, no local paths.
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$ctx/bin/termin" ./server
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$ctx/bin/termin-kiosk" ./kiosk
+	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$ctx/bin/termin-simulator" ./deploy/simulator
 	if [ ! -f /etc/ssl/certs/ca-certificates.crt ] || [ ! -d /usr/share/zoneinfo/Europe ]; then
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get -o "DPkg::Lock::Timeout=$apt_lock_timeout" install -y -qq ca-certificates tzdata >&2
 	fi
@@ -46,7 +48,7 @@ if ! command -v buildah >/dev/null 2>&1; then
 fi
 tag=${1:-$(git describe --always --dirty 2>/dev/null || echo dev)}
 context
-for target in server kiosk; do
+for target in server kiosk simulator; do
 	buildah --storage-driver vfs bud --quiet --layers=false -f deploy/Containerfile --target "$target" \
 		-t "localhost/termin-$target:$tag" "$ctx" >/dev/null
 	echo "image: localhost/termin-$target:$tag"

@@ -55,7 +55,7 @@ func TestServerImage(t *testing.T) {
 	}
 	image := "localhost/termin-server:" + tag
 	t.Cleanup(func() {
-		buildah(context.Background(), "rmi", image, "localhost/termin-kiosk:"+tag).Run()
+		buildah(context.Background(), "rmi", image, "localhost/termin-kiosk:"+tag, "localhost/termin-simulator:"+tag).Run()
 	})
 
 	var inspect struct {
