@@ -181,10 +181,24 @@ func openDB(ctx context.Context, url string) (*sqlx.DB, error) {
 }
 
 // newRedis returns a single-node client for one address and a cluster
-// client for several.
+// client for several. The cluster client reads the slot map again every
+// second: after a master fails and its replica takes over, commands to the
+// dead master fail without telling the client, so without a reload it
+// would keep dialling the dead address for a minute (go-redis's default).
 func newRedis(addrs []string) redis.UniversalClient {
-	return redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs:        addrs,
+	if len(addrs) > 1 {
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs:                      addrs,
+			PoolSize:                   64,
+			DialTimeout:                2 * time.Second,
+			ReadTimeout:                2 * time.Second,
+			WriteTimeout:               2 * time.Second,
+			MaxRetries:                 1,
+			ClusterStateReloadInterval: time.Second,
+		})
+	}
+	return redis.NewClient(&redis.Options{
+		Addr:         addrs[0],
 		PoolSize:     64,
 		DialTimeout:  2 * time.Second,
 		ReadTimeout:  2 * time.Second,
