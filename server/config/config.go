@@ -68,6 +68,11 @@ type Config struct {
 	// ActivationSweep is how often unactivated bookings past their
 	// deadline are released (double opt-in).
 	ActivationSweep time.Duration
+	// RetentionDays is how long after its appointment (or its
+	// cancellation) a booking keeps the citizen's name, e-mail address and
+	// phone number; RetentionEvery how often the job looks.
+	RetentionDays  int
+	RetentionEvery time.Duration
 }
 
 // Mail configures the outgoing citizen mail. Mail is off when Addr is
@@ -223,6 +228,8 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&p.AccountingFile, "accounting", "ACCOUNTING_FILE", "", "accounting file for seed; the demo accounting when empty")
 
 	s.Duration(&c.ReminderBefore, "reminder-before", "REMINDER_BEFORE", 24*time.Hour, "how long before an appointment the reminder mail goes out; 0 sends none")
+	s.Int(&c.RetentionDays, "retention-days", "RETENTION_DAYS", 30, "days after its appointment or cancellation that a booking's personal data is deleted")
+	s.Duration(&c.RetentionEvery, "retention-every", "RETENTION_EVERY", time.Hour, "how often the data-protection job looks for bookings past their retention")
 	s.Duration(&c.ActivationSweep, "activation-sweep", "ACTIVATION_SWEEP", 30*time.Second, "how often bookings not activated in time are released")
 
 	m := &c.Mail
@@ -264,6 +271,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("CONTACT_LIMIT_OFFICE and CONTACT_LIMIT_POOL must not be negative")
 	case c.ReminderBefore < 0:
 		return fmt.Errorf("REMINDER_BEFORE (-reminder-before) must not be negative")
+	case c.RetentionDays < 1:
+		return fmt.Errorf("RETENTION_DAYS (-retention-days) must be at least 1")
+	case c.RetentionEvery <= 0:
+		return fmt.Errorf("RETENTION_EVERY (-retention-every) must be positive")
 	case c.ActivationSweep <= 0:
 		return fmt.Errorf("ACTIVATION_SWEEP (-activation-sweep) must be positive")
 	case c.Mail.Every <= 0:
