@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/server/config"
 	fairnessredis "github.com/digitale-verwaltung/termin/server/fairness/redis"
+	"github.com/digitale-verwaltung/termin/server/metrics"
 )
 
 // serve is `server serve`: it runs the HTTP server, the payment and mail
@@ -56,6 +58,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Warn("warm redis from postgres", "err", err)
 	}
 	app := newApp(d)
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", d.metrics.Handler())
+		stopMetrics, err := serveInternal("metrics", cfg.MetricsAddr, mux, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	d.pay.start(ctx)
 	// The mail worker and the sweep stop and finish their round before
 	// the stores close (defers run last first).
@@ -110,6 +121,8 @@ type deps struct {
 	platform payment.Platform
 	// pay is built by newApp from platform.
 	pay *payments
+	// metrics is built by newApp.
+	metrics *metrics.Metrics
 }
 
 func newDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {

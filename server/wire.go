@@ -51,10 +51,12 @@ func newApp(d *deps) *fiber.App {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
 	}
+	d.metrics = newMetrics(d)
 	return router.New(router.Config{
-		Ready: d.engine.Ready,
-		Log:   d.log,
-		Pages: newWeb(d, queue, limiter, challenges, released),
+		Ready:   d.engine.Ready,
+		Log:     d.log,
+		Metrics: d.metrics.Middleware,
+		Pages:   newWeb(d, queue, limiter, challenges, released),
 		Groups: []router.Group{
 			cit,
 			&device.Handler{

@@ -42,6 +42,9 @@ type Config struct {
 	// counter kiosk around its start.
 	CheckInEarly, CheckInLate time.Duration
 	PprofAddr                 string
+	// MetricsAddr serves Prometheus metrics at /metrics on a listener of
+	// its own; off when empty.
+	MetricsAddr string
 	// Secret keys the proof-of-work signatures and the hashes that stand
 	// for client addresses and e-mail addresses; replicas must share it.
 	Secret string
@@ -194,6 +197,7 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Duration(&c.GateEarly, "gate-early", "GATE_EARLY", 15*time.Minute, "how long before its slot a ticket admits")
 	s.Duration(&c.GateLate, "gate-late", "GATE_LATE", 30*time.Minute, "how long after its slot ends a ticket still admits")
 	s.String(&c.PprofAddr, "pprof", "PPROF_ADDR", "", "serve net/http/pprof on this address; off when empty")
+	s.String(&c.MetricsAddr, "metrics", "METRICS_ADDR", "", "serve Prometheus metrics at /metrics on this address (not the public one); off when empty")
 	s.String(&c.Secret, "secret-key", "SECRET_KEY", "", "secret shared by all replicas: keys proof-of-work challenges and the hashes of client and e-mail addresses")
 	s.Float(&c.RateLimit, "rate-limit", "RATE_LIMIT", 1, "holds and bookings per second per client in the long run; 0 switches the limit off")
 	s.Int(&c.RateBurst, "rate-burst", "RATE_BURST", 20, "holds and bookings a client may make at once")

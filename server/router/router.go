@@ -32,7 +32,9 @@ type Config struct {
 	// Pages, when set, are mounted at the root after the API: the
 	// citizens' web pages.
 	Pages Group
-	Log   *slog.Logger
+	// Metrics, when set, runs first on every request (server/metrics).
+	Metrics fiber.Handler
+	Log     *slog.Logger
 }
 
 // New builds the application.
@@ -47,6 +49,9 @@ func New(cfg Config) *fiber.App {
 		BodyLimit:             256 << 10,
 	})
 	app.Use(recover.New())
+	if cfg.Metrics != nil {
+		app.Use(cfg.Metrics)
+	}
 	app.Use(request.Screen)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return response.OK(c, statusJSON{"ok"}) })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
