@@ -8,6 +8,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -303,7 +304,8 @@ func joinNonEmpty(ss []string, sep string) string {
 	return strings.Join(out, sep)
 }
 
-// WriteCSV writes a run's items and fees as ';'-separated CSV.
+// WriteCSV writes a run's items, fees and warnings as ';'-separated CSV;
+// warnings are rows of category "warning_" + their code.
 func WriteCSV(w io.Writer, r *Reconciliation) error {
 	cw := csv.NewWriter(w)
 	cw.Comma = ';'
@@ -314,6 +316,21 @@ func WriteCSV(w io.Writer, r *Reconciliation) error {
 	}
 	for _, f := range r.Fees {
 		_ = cw.Write([]string{"platform_fee", f.Reference, "", f.PlatformID, "", payment.FormatCents(-f.FeeCents), "", "", "Entgelt der Zahlungsplattform"})
+	}
+	for _, w := range r.Warnings {
+		ref := w.BankReference
+		if ref == "" {
+			ref = w.StatementID
+		}
+		where := "statement " + w.StatementID
+		if w.Entry > 0 {
+			where += " entry " + strconv.Itoa(w.Entry)
+		}
+		amount := ""
+		if w.Entry > 0 {
+			amount = payment.FormatCents(w.AmountCents)
+		}
+		_ = cw.Write([]string{"warning_" + w.Code, ref, "", "", "", "", "", amount, where + ": " + w.Detail})
 	}
 	cw.Flush()
 	return cw.Error()

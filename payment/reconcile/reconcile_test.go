@@ -327,13 +327,15 @@ func TestMatch(t *testing.T) {
 
 func TestWriteCSVListsItemsAndFees(t *testing.T) {
 	rep := report(line("TRMA", "TB01", 900, 36))
-	r := Match(rep, statement(payout(rep)), []payment.Posting{posting("TRMA", "TB01", 900, day)}, nil, Options{})
+	doc := statement(payout(rep), camt.Entry{Position: 2, AmountCents: 100, Credit: true, Status: camt.StatusPending, AcctSvcrRef: "PEND"})
+	r := Match(rep, doc, []payment.Posting{posting("TRMA", "TB01", 900, day)}, nil, Options{})
 	var buf bytes.Buffer
 	if err := WriteCSV(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"kategorie;referenz;", "matched;TRMA;TB01;P-TRMA;B-TB01;9.00;9.00;8.64;", "platform_fee;TRMA;;P-TRMA;;-0.36;"} {
+	for _, want := range []string{"kategorie;referenz;", "matched;TRMA;TB01;P-TRMA;B-TB01;9.00;9.00;8.64;", "platform_fee;TRMA;;P-TRMA;;-0.36;",
+		"warning_entry_skipped;PEND;;;;;;1.00;statement STMT-1 entry 2: entry with status PDNG, not matched"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("CSV lacks %q:\n%s", want, out)
 		}
