@@ -306,6 +306,7 @@ func ParseIn(r io.Reader, loc *time.Location) (Document, error) {
 		return Document{}, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, maxDocument)
 	}
 	dec := xml.NewDecoder(bytes.NewReader(raw))
+	dec.CharsetReader = charsetReader
 	start, err := findDocument(dec)
 	if err != nil {
 		return Document{}, err

@@ -323,6 +323,44 @@ func TestParseEnvelope(t *testing.T) {
 	}
 }
 
+// Statements declared in a Latin character set are read as such.
+func TestParseLatinCharsets(t *testing.T) {
+	f := fixture{version: 2}
+	utf := f.document(f.stmt(head("S", 1, iban("DE1")), f.entry(entry{amount: "1.00", txs: []string{f.tx("E", "1.00", "Jürgen Müßig", "Gebühr 5€")}})))
+	for _, tt := range []struct{ label, want string }{
+		{"ISO-8859-1", "Gebühr 5\u0080"}, // Latin-1 has no euro sign: 0x80 is a control character
+		{"ISO-8859-15", "Gebühr 5€"},
+		{"windows-1252", "Gebühr 5€"},
+	} {
+		t.Run(tt.label, func(t *testing.T) {
+			var raw []byte
+			for _, r := range strings.Replace(utf, `encoding="UTF-8"`, `encoding="`+tt.label+`"`, 1) {
+				switch {
+				case r < 0x100:
+					raw = append(raw, byte(r))
+				case r == '€' && tt.label == "ISO-8859-15":
+					raw = append(raw, 0xA4)
+				case r == '€':
+					raw = append(raw, 0x80)
+				default:
+					t.Fatalf("rune %q", r)
+				}
+			}
+			doc, err := Parse(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx := doc.Statements[0].Entries[0].Transactions[0]
+			if tx.DebtorName != "Jürgen Müßig" || tx.Remittance[0] != tt.want {
+				t.Fatalf("%q %q", tx.DebtorName, tx.Remittance)
+			}
+		})
+	}
+	if _, err := Parse(strings.NewReader(strings.Replace(utf, `encoding="UTF-8"`, `encoding="EBCDIC"`, 1))); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("unknown charset: %v", err)
+	}
+}
+
 // One entry that cannot be read is reported; the others are kept.
 func TestParseBadEntryIsReported(t *testing.T) {
 	f := fixture{version: 2}

@@ -164,7 +164,7 @@ func Match(rep settlement.Report, doc camt.Document, postings, dayPostings []pay
 	// The payout on the statement.
 	payoutFound := false
 	for _, e := range entries {
-		if rep.PayoutID == "" || !mentions(e.Texts(), rep.PayoutID) {
+		if rep.PayoutID == "" || e.Reversal || !mentions(e.Texts(), rep.PayoutID) {
 			continue
 		}
 		payoutFound = true

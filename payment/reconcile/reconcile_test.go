@@ -238,6 +238,15 @@ func TestMatch(t *testing.T) {
 			wantInDetail: "returned payment AC04 / charges BRKF -3.00 / Erstattung TB02", bankCents: []int64{864, 0, 450, -450},
 		},
 		{
+			name: "a reversal quoting the payout is not the payout",
+			rep:  report(a),
+			doc: statement(camt.Entry{AmountCents: 864, AcctSvcrRef: "REV", Reversal: true,
+				Transactions: []camt.Transaction{{Remittance: []string{"Storno PAYOUT-0514"}}}}, payout(report(a))),
+			postings: []payment.Posting{posting("TRMA", "TB01", 900, day)},
+			day:      []payment.Posting{posting("TRMA", "TB01", 900, day)},
+			want:     []string{"matched/TRMA", "bank_unmatched/REV"}, bankPayout: 864, feeTotal: 36, wantInDetail: "reversal of an earlier booking",
+		},
+		{
 			name: "pending and information entries are listed, not matched",
 			rep:  report(a),
 			doc: statement(payout(report(a)),
