@@ -470,11 +470,22 @@ func TestApplyBreakdown(t *testing.T) {
 }
 
 // Files in testdata (fixtures, and real statements where they may be
-// published) all read without error and keep the invariants.
+// published) all read without error and keep the invariants. A folder of
+// further statements (real ones that may not be published) is read too
+// when CAMT_SAMPLES names it:
+//
+//	CAMT_SAMPLES=/path/to/statements go test -run TestParseTestdata ./payment/camt
 func TestParseTestdata(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
 	if len(files) == 0 {
 		t.Fatal("no testdata")
+	}
+	if dir := os.Getenv("CAMT_SAMPLES"); dir != "" {
+		more, err := filepath.Glob(filepath.Join(dir, "*.xml"))
+		if err != nil || len(more) == 0 {
+			t.Fatalf("CAMT_SAMPLES=%s holds no *.xml: %v", dir, err)
+		}
+		files = append(files, more...)
 	}
 	for _, name := range files {
 		t.Run(filepath.Base(name), func(t *testing.T) {
