@@ -129,7 +129,7 @@ type bankItem struct {
 	entry     *camt.Entry
 	cents     int64 // signed
 	reference string
-	texts     []string // for matching
+	texts     []string // for matching, squeezed
 	shown     []string // for people: the texts as the bank wrote them
 	// unmatchable says why the item is listed without being matched (a
 	// reversal, a return); "" for items that can be matched.
@@ -164,7 +164,7 @@ func Match(rep settlement.Report, doc camt.Document, postings, dayPostings []pay
 	// The payout on the statement.
 	payoutFound := false
 	for _, e := range entries {
-		if rep.PayoutID == "" || e.Reversal || !mentions(e.Texts(), rep.PayoutID) {
+		if rep.PayoutID == "" || e.Reversal || !mentions(squeezeAll(e.Texts()), rep.PayoutID) {
 			continue
 		}
 		payoutFound = true
@@ -270,19 +270,28 @@ func Match(rep settlement.Report, doc camt.Document, postings, dayPostings []pay
 	return r
 }
 
-// mentions reports whether one of texts contains token, ignoring case
-// and blanks (banks write "TB 0000 0000 12" and cut lines anywhere).
+// mentions reports whether one of texts (squeezed) contains token,
+// ignoring case and blanks (banks write "TB 0000 0000 12" and cut lines
+// anywhere).
 func mentions(texts []string, token string) bool {
 	tok := squeeze(token)
 	if tok == "" {
 		return false
 	}
 	for _, s := range texts {
-		if strings.Contains(squeeze(s), tok) {
+		if strings.Contains(s, tok) {
 			return true
 		}
 	}
 	return false
+}
+
+func squeezeAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = squeeze(s)
+	}
+	return out
 }
 
 func squeeze(s string) string {

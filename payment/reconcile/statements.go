@@ -193,7 +193,7 @@ func batchFigures(e camt.Entry, reason string) (expected, found int64) {
 
 // entryItem is a whole entry as one bank item.
 func entryItem(e *camt.Entry) *bankItem {
-	it := &bankItem{entry: e, cents: e.SignedCents(), reference: e.AcctSvcrRef, texts: e.Texts(), shown: shownTexts(*e)}
+	it := &bankItem{entry: e, cents: e.SignedCents(), reference: e.AcctSvcrRef, texts: squeezeAll(e.Texts()), shown: shownTexts(*e)}
 	for _, t := range e.Transactions {
 		it.markReturn(t)
 		it.noteCharges(t.Charges)
@@ -209,7 +209,7 @@ func txItem(e *camt.Entry, i int, t camt.Transaction) *bankItem {
 	if ref == "" {
 		ref = e.AcctSvcrRef + "/" + strconv.Itoa(i+1)
 	}
-	it := &bankItem{entry: e, cents: t.SignedCents(), reference: ref, texts: t.Texts(), shown: shownTx(t)}
+	it := &bankItem{entry: e, cents: t.SignedCents(), reference: ref, texts: squeezeAll(t.Texts()), shown: shownTx(t)}
 	it.markReturn(t)
 	it.markReversal(*e)
 	it.noteCharges(t.Charges)
