@@ -5,11 +5,12 @@ import (
 	"strings"
 )
 
-// fixture writes camt messages the way banks of each version write them:
-// the entry status as text up to .001.06 and as <Cd> from .001.07, parties
-// with <Pty> from .001.07, transaction amounts in <AmtDtls> up to .001.03
-// and in <Amt> from .001.04 (where banks often send both), charges as one
-// record up to .001.03 and in <Rcrd> from .001.04.
+// fixture writes camt messages in the forms the versions use: the older
+// forms (the entry status as text, parties without <Pty>, transaction
+// amounts only in <AmtDtls>, one charge record) in the lower versions and
+// the newer ones (<Sts><Cd>, <Pty>, <Amt> beside <AmtDtls>, <Rcrd>) in the
+// higher. The parser reads either form in every version, so the exact
+// version where a form changed does not matter to it.
 type fixture struct {
 	kind    string // KindStatement (default) or KindNotification
 	version int    // 2 … 13
