@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +31,8 @@ import (
 
 // Metrics holds the server's collectors in a registry of its own.
 type Metrics struct {
-	reg      *prometheus.Registry
+	reg        *prometheus.Registry
+	collectors []prometheus.Collector
 	requests *prometheus.HistogramVec
 	outcomes *prometheus.CounterVec
 	redisErr *prometheus.CounterVec
@@ -52,8 +54,11 @@ func New() *Metrics {
 		Name: "termin_redis_errors_total",
 		Help: "Redis commands and pipelines that failed (a missing key is no error).",
 	}, []string{"kind"})
-	m.reg.MustRegister(m.requests, m.outcomes, m.redisErr,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Register(m.requests)
+	m.Register(m.outcomes)
+	m.Register(m.redisErr)
+	m.Register(collectors.NewGoCollector())
+	m.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -63,7 +68,34 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Register adds a collector, e.g. one of a store the server wires.
-func (m *Metrics) Register(c prometheus.Collector) { m.reg.MustRegister(c) }
+func (m *Metrics) Register(c prometheus.Collector) {
+	m.reg.MustRegister(c)
+	m.collectors = append(m.collectors, c)
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// Names lists the name of every metric family the server exports, for
+// checking dashboards and alert rules against it.
+func Names() []string {
+	m := New()
+	m.Pools(nil, nil)
+	m.Register(&Record{})
+	ch := make(chan *prometheus.Desc, 256)
+	go func() {
+		for _, c := range m.collectors {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var out []string
+	for d := range ch {
+		if n := fqName.FindStringSubmatch(d.String()); n != nil {
+			out = append(out, n[1])
+		}
+	}
+	return out
+}
 
 // actions names the routes whose outcomes are counted.
 var actions = map[string]string{
@@ -134,14 +166,14 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // Pools exports the PostgreSQL connection pool (open, in use, waits) and
 // the Redis pool (connections, hits, misses, timeouts).
 func (m *Metrics) Pools(db *sql.DB, rdb redis.UniversalClient) {
-	m.reg.MustRegister(collectors.NewDBStatsCollector(db, "termin"))
+	m.Register(collectors.NewDBStatsCollector(db, "termin"))
 	gauge := func(name, help string, f func(*redis.PoolStats) float64) {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+		m.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
 			func() float64 { return f(rdb.PoolStats()) }))
 	}
 	gauge("termin_redis_pool_connections", "Redis connections open.", func(s *redis.PoolStats) float64 { return float64(s.TotalConns) })
 	gauge("termin_redis_pool_idle_connections", "Redis connections idle.", func(s *redis.PoolStats) float64 { return float64(s.IdleConns) })
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "termin_redis_pool_timeouts_total",
+	m.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "termin_redis_pool_timeouts_total",
 		Help: "Times a Redis connection could not be had in time."}, func() float64 { return float64(rdb.PoolStats().Timeouts) }))
 }
 
