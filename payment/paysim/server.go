@@ -54,8 +54,14 @@ type Config struct {
 	AccountIBAN   string // the city's account; default an example IBAN
 	AccountOwner  string // default "Stadtkasse"
 
-	// NotifyURL receives pushed notifications (when Faults.Notify.Enabled),
-	// signed with NotifySecret.
+	// Extensions switches on what no real platform's public interface
+	// shows and the simulator offers only for trying the server's
+	// optional paths: pushed notifications (with Faults.Notify.Enabled)
+	// and the XBezahldienste refund call. Off, the simulator speaks the
+	// platforms' wire only.
+	Extensions bool
+	// NotifyURL receives pushed notifications (with Extensions and
+	// Faults.Notify.Enabled), signed with NotifySecret.
 	NotifyURL    string
 	NotifySecret []byte
 
@@ -214,7 +220,7 @@ func New(cfg Config) *Server {
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("POST /epay21/soap", s.handleSOAP)
+	s.mux.HandleFunc("POST "+Epay21Path, s.handleSOAP)
 	s.mux.HandleFunc("POST /xbezahldienste/paymenttransaction/{originator}/{endpoint}", s.handleXBZCreate)
 	s.mux.HandleFunc("GET /xbezahldienste/paymenttransaction/{originator}/{endpoint}/{id}", s.handleXBZStatus)
 	s.mux.HandleFunc("POST /xbezahldienste/paymenttransaction/{originator}/{endpoint}/{id}/refund", s.handleXBZRefund)
@@ -223,6 +229,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /sim/payments", s.handleList)
 	s.mux.HandleFunc("GET /sim/payments/{id}", s.handleGet)
 	s.mux.HandleFunc("POST /sim/payments/{id}/complete", s.handleComplete)
+	s.mux.HandleFunc("POST /sim/payments/{id}/refund", s.handleBackOfficeRefund)
 	s.mux.HandleFunc("GET /sim/faults", s.handleGetFaults)
 	s.mux.HandleFunc("POST /sim/faults", s.handleSetFaults)
 	s.mux.HandleFunc("GET /sim/settlement", s.handleSettlement)
