@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,8 +19,15 @@ func TransportError(what string, err error) error {
 	return fmt.Errorf("%w: %w: %s: %w", ErrUnavailable, ErrOutcomeUnknown, what, err)
 }
 
-// notSent reports an error from before the request was written: name
-// resolution or a connection that could not be opened.
+// RequestNotSent is implemented by errors that happen before a request
+// goes out (a Bearer token that could not be had, for example).
+type RequestNotSent interface {
+	RequestNotSent() bool
+}
+
+// notSent reports an error from before the request reached the platform's
+// application: name resolution, a connection that could not be opened, a
+// TLS handshake that failed, or a RequestNotSent error.
 func notSent(err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
@@ -29,5 +37,12 @@ func notSent(err error) bool {
 	if errors.As(err, &dns) {
 		return true
 	}
-	return false
+	var verify *tls.CertificateVerificationError
+	var alert tls.AlertError
+	var rh tls.RecordHeaderError
+	if errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &rh) {
+		return true
+	}
+	var ns RequestNotSent
+	return errors.As(err, &ns) && ns.RequestNotSent()
 }
