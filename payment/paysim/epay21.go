@@ -319,8 +319,10 @@ type epayPayPage struct {
 	PayPageURL string `xml:"PayPageUrl"`
 }
 
-// epayResult is the <Op>Result element of every answer.
+// epayResult is the <Op>Result element of every answer; writeSOAP names
+// it.
 type epayResult struct {
+	XMLName     xml.Name
 	Operation   epayOperation     `xml:"Operation"`
 	Payment     *epayPaymentBlock `xml:"Payment,omitempty"`
 	PayPageInfo *epayPayPage      `xml:"PayPageInfo,omitempty"`
@@ -363,17 +365,16 @@ func (s *Server) writeSOAP(w http.ResponseWriter, op string, res epayResult) {
 			*ts = s.epayTime(t)
 		}
 	}
+	res.XMLName = xml.Name{Local: op + "Result"}
 	inner, err := xml.Marshal(struct {
 		XMLName xml.Name
-		NS      string     `xml:"xmlns,attr"`
-		Result  epayResult `xml:"Result"`
+		NS      string `xml:"xmlns,attr"`
+		Result  epayResult
 	}{XMLName: xml.Name{Local: op + "Response"}, NS: Epay21Namespace, Result: res})
 	if err != nil {
 		http.Error(w, "marshal", http.StatusInternalServerError)
 		return
 	}
-	inner = bytes.Replace(inner, []byte("<Result>"), []byte("<"+op+"Result>"), 1)
-	inner = bytes.Replace(inner, []byte("</Result></"+op+"Response>"), []byte("</"+op+"Result></"+op+"Response>"), 1)
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<soap:Envelope xmlns:soap="%s"><soap:Body>%s</soap:Body></soap:Envelope>`, soapNS, inner)

@@ -39,3 +39,27 @@ func FuzzSimulatorRequests(f *testing.F) {
 		}
 	})
 }
+
+// The answer nests as the real service's: <Op>Response/<Op>Result/
+// Operation/Result, the Payment and PayPageInfo beside Operation.
+func TestEpay21AnswerNesting(t *testing.T) {
+	sim := paysim.New(paysim.Config{Logger: slog.New(slog.DiscardHandler)})
+	body := `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` +
+		`<InitPayment xmlns="` + paysim.Epay21Namespace + `"><OP><Mandant>07315000</Mandant><App>t</App></OP><Query><CallerPayID>T1</CallerPayID>` +
+		`<Purpose>KZ1 Bad</Purpose><Amount>100</Amount><Currency>EUR</Currency><ReturnURL>https://r</ReturnURL><CancelURL>https://c</CancelURL>` +
+		`<Art>online</Art><GetQrCode>false</GetQrCode><PaymentTimeout>5</PaymentTimeout></Query></InitPayment></soap:Body></soap:Envelope>`
+	req := httptest.NewRequest(http.MethodPost, paysim.Epay21Path, strings.NewReader(body))
+	req.Header.Set("SOAPAction", `"`+paysim.Epay21Namespace+`/InitPayment"`)
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	got := rec.Body.String()
+	for _, want := range []string{
+		`<InitPaymentResponse xmlns="` + paysim.Epay21Namespace + `"><InitPaymentResult><Operation><Result><OK>true</OK></Result></Operation><Payment><Type>none</Type>`,
+		`<TimestampFinish>0001-01-01T00:00:00</TimestampFinish></Payment><PayPageInfo><PayPageUrl>`,
+		`</PayPageInfo></InitPaymentResult></InitPaymentResponse>`,
+	} {
+		if rec.Code != 200 || !strings.Contains(got, want) {
+			t.Fatalf("answer %d lacks %s:\n%s", rec.Code, want, got)
+		}
+	}
+}

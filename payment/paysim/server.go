@@ -346,6 +346,10 @@ var (
 // with the same reference and amount returns the existing payment, so a
 // client retrying after a timeout does not create two.
 func (s *Server) create(p *Payment, timeoutMin int) (Payment, error) {
+	return s.createPayment(p, timeoutMin, false)
+}
+
+func (s *Server) createPayment(p *Payment, timeoutMin int, once bool) (Payment, error) {
 	if p.Reference == "" || len(p.Reference) > 36 || p.AmountCents <= 0 || p.Currency != "EUR" ||
 		len(p.Purpose) > payment.MaxPurposeLen || !absURL(p.ReturnURL) || !absURL(p.CancelURL) {
 		return Payment{}, fmt.Errorf("%w: reference, amount, currency, purpose or URLs", errInvalid)
@@ -358,6 +362,9 @@ func (s *Server) create(p *Payment, timeoutMin int) (Payment, error) {
 	key := p.API + "\x00" + p.Reference
 	if id, ok := s.byRef[key]; ok {
 		old := s.payments[id]
+		if once {
+			return Payment{}, fmt.Errorf("%w: requestId %s", errDuplicate, p.Reference)
+		}
 		if old.AmountCents != p.AmountCents {
 			return Payment{}, errDuplicate
 		}
@@ -382,13 +389,7 @@ func (s *Server) create(p *Payment, timeoutMin int) (Payment, error) {
 // createOnce registers p like create, but a reference used before is an
 // error (XBezahldienste's PAYMENT_EXISTS), never the earlier payment.
 func (s *Server) createOnce(p *Payment, timeoutMin int) (Payment, error) {
-	s.mu.Lock()
-	_, used := s.byRef[p.API+"\x00"+p.Reference]
-	s.mu.Unlock()
-	if used {
-		return Payment{}, fmt.Errorf("%w: requestId %s", errDuplicate, p.Reference)
-	}
-	return s.create(p, timeoutMin)
+	return s.createPayment(p, timeoutMin, true)
 }
 
 func absURL(s string) bool {
