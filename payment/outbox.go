@@ -113,7 +113,10 @@ func (w *Worker) deliver(ctx context.Context, kinds []string, do func(context.Co
 // letters.
 func (w *Worker) fail(ctx context.Context, j OutboxJob, cause error) {
 	f := w.Flow
-	dead := errors.Is(cause, errPermanent) || errors.Is(cause, ErrRejected) || errors.Is(cause, ErrInvalidRequest) || j.Attempts >= w.maxAttempts()
+	// A payment the platform does not know will not be found by asking
+	// again: like a rejection, it goes to the dead letters at once.
+	dead := errors.Is(cause, errPermanent) || errors.Is(cause, ErrRejected) || errors.Is(cause, ErrInvalidRequest) ||
+		errors.Is(cause, ErrNotFound) || j.Attempts >= w.maxAttempts()
 	base, max := w.RetryBase, w.RetryMax
 	if base <= 0 {
 		base = 10 * time.Second
