@@ -342,3 +342,27 @@ func TestRefundWorkListErrors(t *testing.T) {
 	}
 
 }
+
+// A platform with a refund call takes refunds behind the same interface:
+// the simulator's extension stands in for one. No task lands on the work
+// list and the Storno follows the platform's answer.
+func TestRefundCallOfAPlatformThatHasOne(t *testing.T) {
+	s := startPayServer(t, payOptions{platform: "xbezahldienste", extensions: true, args: []string{"-payment-simulator-refunds"}})
+	b := s.book(t, s.poolSlot(t), 1)
+	s.pay(t, b.Payment.Reference, true)
+	s.work(t)
+	if res := s.do(t, "DELETE", "/api/v1/bookings/"+b.Code, "", "Authorization", "Bearer "+b.ManageToken); res.Status != 200 {
+		t.Fatalf("cancel: %d %s", res.Status, res.Body)
+	}
+	s.work(t)
+	p := s.payment(t, b.Payment.Reference)
+	if p.State != payment.StateRefunded || len(s.refunds(t, "all")) != 0 {
+		t.Fatalf("after the refund: %+v", p)
+	}
+	if sp, _ := s.sim.Payment(p.PlatformID); sp.RefundedCents != 450 {
+		t.Fatalf("simulator refunded %d", sp.RefundedCents)
+	}
+	if n := s.count(t, `SELECT count(*) FROM postings WHERE kind = 'storno' AND amount_cents = -450`); n != 1 {
+		t.Fatalf("%d Storno postings", n)
+	}
+}
