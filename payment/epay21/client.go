@@ -229,6 +229,9 @@ func (c *Client) call(ctx context.Context, op string, msg any) ([]byte, error) {
 		return body, nil
 	case resp.StatusCode == http.StatusInternalServerError && bytes.Contains(body, []byte("Fault")):
 		return body, nil
+	case resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout:
+		// A gateway gave up waiting: the service may have done it.
+		return nil, fmt.Errorf("%w: %w: %s: HTTP %d", payment.ErrUnavailable, payment.ErrOutcomeUnknown, op, resp.StatusCode)
 	default:
 		return nil, fmt.Errorf("%w: %s: HTTP %d", payment.ErrUnavailable, op, resp.StatusCode)
 	}

@@ -262,7 +262,14 @@ func (e *APIError) Error() string {
 //     configuration; then a retry succeeds);
 //   - UNSPECIFIED and none → by HTTP status: 404 → ErrNotFound, 401, 403,
 //     408, 429 and 5xx → ErrUnavailable, other 4xx → ErrRejected.
+//
+// 502 and 504 (a gateway gave up) also match ErrOutcomeUnknown.
 func (e *APIError) Is(target error) bool {
+	if target == payment.ErrOutcomeUnknown {
+		// A gateway between us and the platform gave up waiting: the
+		// platform may have carried the request out.
+		return e.HTTPStatus == http.StatusBadGateway || e.HTTPStatus == http.StatusGatewayTimeout
+	}
 	var want error
 	switch e.Problem.FunctionalCode {
 	case CodePaymentExists, CodeCalculationError, CodeBookingDataMissing, CodeValidationError, CodeNoValidOriginator:

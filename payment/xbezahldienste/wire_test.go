@@ -126,6 +126,14 @@ func TestAPIErrorMapping(t *testing.T) {
 		if errors.Is(e, payment.ErrNotFound) != tt.notFound || errors.Is(e, payment.ErrRejected) != tt.rejected || errors.Is(e, payment.ErrUnavailable) != tt.unavailable {
 			t.Errorf("HTTP %d %s maps wrongly", tt.status, tt.code)
 		}
+		if errors.Is(e, payment.ErrOutcomeUnknown) {
+			t.Errorf("HTTP %d %s: an answer from the platform is not an unknown outcome", tt.status, tt.code)
+		}
+	}
+	for _, s := range []int{502, 504} {
+		if e := (&APIError{HTTPStatus: s}); !errors.Is(e, payment.ErrOutcomeUnknown) || !errors.Is(e, payment.ErrUnavailable) {
+			t.Errorf("HTTP %d from a gateway: not unavailable with an unknown outcome", s)
+		}
 	}
 }
 
