@@ -550,7 +550,9 @@ func TestStoreOutageIsUnavailable(t *testing.T) {
 // the deadline has passed without an answer the units are released, and
 // polling goes on so a payment made meanwhile is still found.
 func TestSweeperRetriesFailedStatusQueries(t *testing.T) {
-	r := newFlowRig(t, rigOptions{platform: "xbezahldienste", timeout: 300 * time.Millisecond})
+	// A deadline far enough off that a loaded machine still sweeps once
+	// before it.
+	r := newFlowRig(t, rigOptions{platform: "xbezahldienste", timeout: 1500 * time.Millisecond})
 	ctx := context.Background()
 	_, p := r.book(1)
 	r.sim.SetFaults(paysim.Faults{StatusFailNext: 1000})
@@ -565,7 +567,7 @@ func TestSweeperRetriesFailedStatusQueries(t *testing.T) {
 	if n, _ := r.flow.Sweep(ctx); n != 0 {
 		t.Fatalf("polled again before the next poll was due")
 	}
-	time.Sleep(350 * time.Millisecond) // past the deadline and the backoff
+	time.Sleep(time.Until(got.Deadline) + 50*time.Millisecond) // past the deadline and the backoff
 	if _, err := r.flow.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
