@@ -30,6 +30,9 @@ type Config struct {
 	CityFile string
 	WarmDays int
 	LogLevel slog.Level
+	// LogFormat is json (one object per line, for a log collector) or
+	// text (for a terminal).
+	LogFormat string
 	// Zone is the city's time zone (Europe/Berlin), loaded once at start:
 	// treasury value and booking dates are counted in it.
 	Zone *time.Location
@@ -277,6 +280,13 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&c.CityFile, "city", "CITY_FILE", "", "city file for seed; the built-in demo city when empty")
 	s.Int(&c.WarmDays, "warm-days", "WARM_DAYS", 14, "days ahead loaded into Redis at start")
 	s.LogLevel(&c.LogLevel, "log-level", "LOG_LEVEL", slog.LevelInfo, "debug, info, warn or error")
+	s.Func("log-format", "LOG_FORMAT", "json", "json (one object per line) or text", func(v string) error {
+		if v != "json" && v != "text" {
+			return fmt.Errorf("want json or text")
+		}
+		c.LogFormat = v
+		return nil
+	})
 	s.Zone(&c.Zone, "timezone", "TIMEZONE", "Europe/Berlin", "the city's time zone, in which treasury value and booking dates are counted")
 	s.String(&c.AdminAPIKey, "admin-api-key", "ADMIN_API_KEY", "", "bearer key for staff, admin and finance endpoints; empty closes them")
 	s.Duration(&c.CheckInEarly, "checkin-early", "CHECKIN_EARLY", 30*time.Minute, "how long before an appointment the kiosk checks it in")

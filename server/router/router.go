@@ -53,6 +53,7 @@ func New(cfg Config) *fiber.App {
 		BodyLimit:             256 << 10,
 	})
 	app.Use(recover.New())
+	app.Use(request.ID)
 	if cfg.Metrics != nil {
 		app.Use(cfg.Metrics)
 	}
