@@ -33,9 +33,9 @@ import (
 type Metrics struct {
 	reg        *prometheus.Registry
 	collectors []prometheus.Collector
-	requests *prometheus.HistogramVec
-	outcomes *prometheus.CounterVec
-	redisErr *prometheus.CounterVec
+	requests   *prometheus.HistogramVec
+	outcomes   *prometheus.CounterVec
+	redisErr   *prometheus.CounterVec
 }
 
 // New registers the request, outcome and process collectors.
