@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -61,6 +62,7 @@ func newApp(d *deps) *fiber.App {
 		Degraded: degraded,
 		Log:      d.log,
 		Metrics:  d.metrics.Middleware,
+		HSTS:     strings.HasPrefix(cfg.PublicURL(), "https://"),
 		Pages:    newWeb(d, queue, limiter, challenges, released),
 		Groups: []router.Group{
 			cit,

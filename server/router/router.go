@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -38,7 +39,10 @@ type Config struct {
 	Pages Group
 	// Metrics, when set, runs first on every request (server/metrics).
 	Metrics fiber.Handler
-	Log     *slog.Logger
+	// HSTS tells browsers to use https only (Strict-Transport-Security):
+	// on when citizens reach the server by https, TLS ending at a proxy.
+	HSTS bool
+	Log  *slog.Logger
 }
 
 // New builds the application.
@@ -54,6 +58,7 @@ func New(cfg Config) *fiber.App {
 	})
 	app.Use(recover.New())
 	app.Use(request.ID)
+	app.Use(securityHeaders(cfg.HSTS))
 	if cfg.Metrics != nil {
 		app.Use(cfg.Metrics)
 	}
@@ -108,6 +113,23 @@ func answerUnknownMethods(app *fiber.App) {
 		ctx.SetStatusCode(response.ErrMethodNotAllowed.Status)
 		ctx.SetContentType(fiber.MIMEApplicationJSONCharsetUTF8)
 		ctx.SetBody(body)
+	}
+}
+
+// securityHeaders are set on every answer: no content sniffing, no
+// referrer, HSTS behind TLS; the API's JSON may not be framed or run
+// anything. The pages set their own Content-Security-Policy (server/web).
+func securityHeaders(hsts bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+		if hsts {
+			c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+		}
+		if strings.HasPrefix(c.Path(), "/api/") || c.Path() == "/healthz" || c.Path() == "/readyz" {
+			c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
+		}
+		return c.Next()
 	}
 }
 
