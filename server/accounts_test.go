@@ -408,3 +408,37 @@ func TestStaffBootstrapKey(t *testing.T) {
 		t.Fatalf("page login with the key: %d", p.Status)
 	}
 }
+
+func TestStaffFirstAdministratorWithTheBootstrapKey(t *testing.T) {
+	s := startServer(t, "-admin-api-key=bootstrap-key-123")
+	key := []string{"Authorization", "Bearer bootstrap-key-123"}
+	body := `{"login":"Chefin","name":"Erste Verwaltung","password":"` + testPassword + `","roles":["admin"]}`
+	r := s.do(t, "POST", "/api/v1/admin/accounts", body, key...)
+	if r.Status != 201 || !strings.Contains(string(r.Body), `"login":"chefin"`) {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	for _, tt := range []struct {
+		body, code string
+	}{
+		{body, "login_taken"},
+		{`{"login":"x","name":"X","password":"` + testPassword + `","roles":["admin"]}`, "login_invalid"},
+		{`{"login":"zweite","name":"Z","password":"kurz","roles":["desk"]}`, "password_invalid"},
+		{`{"login":"zweite","name":"Z","password":"` + testPassword + `","roles":["boss"]}`, "roles_invalid"},
+		{`{"login":"zweite","name":"Z","password":"` + testPassword + `","roles":["desk"],"location":"mond"}`, "location_not_found"},
+	} {
+		if r := s.do(t, "POST", "/api/v1/admin/accounts", tt.body, key...); errorCode(t, r) != tt.code {
+			t.Errorf("%s: %d %s, want %s", tt.body, r.Status, r.Body, tt.code)
+		}
+	}
+	// The new administrator logs in to the pages, where the creation is
+	// in the audit log.
+	c := s.staffLogin(t, "chefin", testPassword)
+	if p := c.get(t, "/intern/protokoll"); !strings.Contains(p.Body, "admin-api-key") || !strings.Contains(p.Body, "account.create") {
+		t.Fatalf("audit log: %s", p.Body)
+	}
+	// An account's token of a non-administrator may not create accounts.
+	desk := s.staffAccount(t, "erika", testPassword, auth.RoleDesk)
+	if r := s.do(t, "POST", "/api/v1/admin/accounts", body, "Authorization", "Bearer "+s.staffToken(t, desk.ID)); r.Status != 403 {
+		t.Fatalf("desk token: %d", r.Status)
+	}
+}
