@@ -472,3 +472,15 @@ func TestStaffMultipartFormCarriesItsToken(t *testing.T) {
 		t.Fatalf("multipart with its token: %d %s", p.Status, p.Body)
 	}
 }
+
+// TestStaffLoginWithOddInput: a login or password no account can have is
+// an ordinary failed login, counted like one, never an error page.
+func TestStaffLoginWithOddInput(t *testing.T) {
+	s := startServer(t)
+	c := s.staffClient(t)
+	for _, login := range []string{"nul\x00byte", strings.Repeat("x", 300), "ünïcödé", "a'; DROP TABLE staff_accounts; --"} {
+		if p := c.login(t, login, "\x00\xff"); p.Status != http.StatusUnauthorized && p.Status != http.StatusBadRequest {
+			t.Errorf("login %q: %d %s", login, p.Status, p.Body)
+		}
+	}
+}
