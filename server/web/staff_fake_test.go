@@ -122,14 +122,18 @@ func (f *fakeAccounts) ChangePassword(context.Context, int64, string, string, st
 func (f *fakeAccounts) CreateToken(context.Context, int64, string) (*account.Token, string, error) {
 	return nil, "", account.ErrTokenNameInvalid
 }
-func (f *fakeAccounts) RevokeToken(context.Context, int64, int64) error { return account.ErrTokenUnknown }
+func (f *fakeAccounts) RevokeToken(context.Context, int64, int64) error {
+	return account.ErrTokenUnknown
+}
 func (f *fakeAccounts) Create(context.Context, account.NewAccount) (*account.Account, error) {
 	return nil, account.ErrLoginInvalid
 }
 func (f *fakeAccounts) Update(context.Context, int64, account.Update) (*account.Account, error) {
 	return nil, account.ErrNotFound
 }
-func (f *fakeAccounts) ResetPassword(context.Context, int64, string) error { return account.ErrNotFound }
+func (f *fakeAccounts) ResetPassword(context.Context, int64, string) error {
+	return account.ErrNotFound
+}
 
 // fakeAudit keeps the entries recorded.
 type fakeAudit struct {
