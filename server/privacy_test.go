@@ -5,11 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/browsertest"
 	"github.com/digitale-verwaltung/termin/payment"
 )
 
@@ -263,5 +265,59 @@ func TestDeleteMyDataCancelsAndAnonymises(t *testing.T) {
 	var generic map[string]any
 	if err := json.Unmarshal(raw, &generic); err != nil || generic["payment"] == nil {
 		t.Fatalf("download after the deletion has no payment: %v\n%s", err, raw)
+	}
+}
+
+// TestPrivacyPagesInTheBrowser: the manage page with its two data links,
+// the deletion's confirmation and its result, in German with scripts and
+// in English without, each free of axe-core violations.
+func TestPrivacyPagesInTheBrowser(t *testing.T) {
+	s := startPayServer(t, payOptions{platform: "epay21"})
+	b := browsertest.Start(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight})
+	w := &weights{m: map[string]int{}}
+	start := s.poolSlot(t)
+	for _, lang := range []string{"de", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			paid := s.book(t, start, 1)
+			s.pay(t, paid.Payment.Reference, true)
+			s.work(t)
+			c := newCitizen(t, b, s.URL, lang, w)
+			if lang == "en" {
+				c.scriptsOff()
+			}
+			c.open("/termin/" + paid.Code + "?t=" + paid.ManageToken)
+			c.waitPage("booking")
+			c.expectText("#my-data", tr(lang, "Meine Daten herunterladen", "Download my data"))
+			c.check("90-privacy-manage")
+			c.click(`#my-data a[href$="/daten-loeschen"]`, "erase")
+			c.expectText("#erase-cancel", tr(lang, "zuerst abgesagt", "cancelled and released first"))
+			c.check("91-privacy-delete-confirm")
+			if *webScreenshots && lang == "de" {
+				shot(t, c, "privacy-delete.png")
+			}
+			c.click(`#erase-confirm`, "erase")
+			c.expectText("#erase-done h1", tr(lang, "Ihre Daten sind gelöscht", "Your data has been deleted"))
+			c.check("92-privacy-deleted")
+			if *webScreenshots && lang == "de" {
+				shot(t, c, "privacy-deleted.png")
+			}
+			c.click(`a[href="/termin/`+paid.Code+`"]`, "booking")
+			c.expectText("#my-data", tr(lang, "sind gelöscht", "have been deleted"))
+			c.check("93-privacy-manage-deleted")
+		})
+	}
+	if where := findAnywhere(t, s, "erika@example.org"); where != "" {
+		t.Errorf("after both deletions the address is still in %s", where)
+	}
+}
+
+func shot(t *testing.T, c *visitor, name string) {
+	t.Helper()
+	if c.noJS {
+		c.scripts(true)
+		defer c.scripts(false)
+	}
+	if err := browsertest.Screenshot(c.ctx, filepath.Join("..", "docs", "screenshots", name)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -22,7 +22,7 @@ var _ = addTexts(map[string]map[string]string{
 		"erase_done_title":     "Ihre Daten sind gelöscht",
 		"erase_done_on":        "Gelöscht am",
 		"erase_done_text":      "Name, E-Mail-Adresse und Telefonnummer zu diesem Termin sind gelöscht. E-Mails, die noch nicht gesendet waren, werden nicht mehr gesendet. Über den Link zu diesem Termin sehen Sie nur noch Ort, Zeit und Status.",
-		"erase_done_code":      "Buchungsnummer:",
+		"erase_done_code":      "Buchungscode:",
 		"erase_to_booking":     "Zum Termin (ohne persönliche Daten)",
 	},
 	"en": {
