@@ -82,9 +82,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	workers.Add(1)
 	go func() { defer workers.Done(); sweepActivations(workCtx, d) }()
 	workers.Add(1)
-	go func() { defer workers.Done(); d.retention().Run(workCtx) }()
-	workers.Add(1)
 	go func() { defer workers.Done(); expireSessions(workCtx, d) }()
+	workers.Add(1)
+	go func() { defer workers.Done(); d.retention().Run(workCtx) }()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -125,12 +125,12 @@ type deps struct {
 	platform payment.Platform
 	// pay is built by newApp from platform.
 	pay *payments
-	// metrics is built by newApp.
-	metrics *metrics.Metrics
 	// accounts and audit are built by newApp: the staff accounts and the
 	// audit log.
 	accounts *account.Service
 	audit    *auditpg.Store
+	// metrics is built by newApp.
+	metrics *metrics.Metrics
 }
 
 func newDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {
