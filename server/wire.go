@@ -103,10 +103,16 @@ func newFairness(d *deps) (*fairness.Limiter, *fairness.Challenges) {
 }
 
 // newReleaseGuard slows down clients that release holds within seconds
-// again and again, with a bucket of its own in the fairness store.
+// again and again, with a bucket of its own in the fairness store. It is
+// a per-client rate limit, so -rate-limit 0 (every per-client limit off)
+// switches it off too.
 func newReleaseGuard(d *deps) *fairness.ReleaseGuard {
 	cfg := d.cfg
-	lim := fairness.NewLimiter(fairnessredis.New(d.rdb), cfg.SubKey("client"), cfg.QuickReleasePerMinute/60, cfg.QuickReleaseBurst)
+	rate := cfg.QuickReleasePerMinute / 60
+	if cfg.RateLimit == 0 {
+		rate = 0
+	}
+	lim := fairness.NewLimiter(fairnessredis.New(d.rdb), cfg.SubKey("client"), rate, cfg.QuickReleaseBurst)
 	return &fairness.ReleaseGuard{Limiter: lim, Quick: cfg.QuickRelease}
 }
 

@@ -212,7 +212,7 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Duration(&c.AvailabilitySnapshot, "availability-snapshot", "AVAILABILITY_SNAPSHOT", 250*time.Millisecond, "how long availability is served from a process's snapshot of a location-day before its version is checked in Redis (the staleness bound, at most 1s); negative: every read runs the bitmap script")
 	s.Bool(&c.OneHold, "one-hold", "ONE_HOLD", true, "one live hold per browser (pages) or client address (API) and location; a new hold replaces the last")
 	s.Duration(&c.QuickRelease, "quick-release", "QUICK_RELEASE", 30*time.Second, "a hold released or replaced sooner than this after it was placed counts as a quick release")
-	s.Float(&c.QuickReleasePerMinute, "quick-release-per-minute", "QUICK_RELEASE_PER_MINUTE", 2, "quick releases a client may make per minute in the long run; 0: unlimited")
+	s.Float(&c.QuickReleasePerMinute, "quick-release-per-minute", "QUICK_RELEASE_PER_MINUTE", 2, "quick releases a client may make per minute in the long run; 0 (or -rate-limit 0): unlimited")
 	s.Int(&c.QuickReleaseBurst, "quick-release-burst", "QUICK_RELEASE_BURST", 3, "quick releases a client may make at once")
 	s.List(&c.PowLocations, "pow-locations", "POW_LOCATIONS", nil, "locations whose holds always need a proof of work, comma-separated, or * for all")
 	s.Int(&c.PowAuto, "pow-auto", "POW_AUTO", 300, "hold requests per minute and location-day above which a proof of work is needed; 0: never automatically")
