@@ -35,10 +35,11 @@ func (s *testServer) freeAt(t *testing.T, start string) int {
 	return 0
 }
 
-// An API client (told apart by its address) has one live hold per
-// location: a second replaces the first.
+// With -one-hold-api an API client (told apart by its address) has one
+// live hold per location: a second replaces the first. A request with the
+// pages' browser cookie counts for that browser, also without it.
 func TestAPIOneHoldPerClient(t *testing.T) {
-	s := startServer(t)
+	s := startServer(t, "-one-hold-api")
 	start := s.poolSlot(t)
 	first := s.mustHold(t, s.pool, "erwachsene", start, 2)
 	if got := s.freeAt(t, start); got != 148 {
@@ -54,11 +55,34 @@ func TestAPIOneHoldPerClient(t *testing.T) {
 	}
 }
 
+// Without -one-hold-api, API clients without the browser cookie are not
+// bound (clients behind one address would replace each other's holds);
+// with the cookie, a browser is one holder on the API too.
+func TestAPIHoldsOfABrowser(t *testing.T) {
+	s := startServer(t)
+	start := s.poolSlot(t)
+	s.mustHold(t, s.pool, "erwachsene", start, 1)
+	s.mustHold(t, s.pool, "erwachsene", start, 1)
+	if got := s.freeAt(t, start); got != 148 {
+		t.Errorf("%d free after two holds without a cookie, want 148", got)
+	}
+	cookie := "termin_browser=" + booking.RandomCode(24)
+	body := fmt.Sprintf(`{"location":%q,"service":"erwachsene","start":%q,"units":2}`, s.pool, start)
+	for i := 0; i < 2; i++ {
+		if res := s.do(t, "POST", "/api/v1/holds", body, "Cookie", cookie); res.Status != 201 {
+			t.Fatalf("hold with the browser cookie: %d %s", res.Status, res.Body)
+		}
+	}
+	if got := s.freeAt(t, start); got != 146 {
+		t.Errorf("%d free after two holds of one browser, want 146: the second replaces the first", got)
+	}
+}
+
 // Releasing holds within seconds of placing them, again and again, is
 // slowed down with 429 released_too_quickly and Retry-After; the hold
 // stays. Replacing a young hold counts the same.
 func TestAPIQuickReleasesSlowedDown(t *testing.T) {
-	s := startServer(t, "-secret-key="+booking.RandomCode(32), "-rate-limit=100", "-rate-burst=100",
+	s := startServer(t, "-one-hold-api", "-secret-key="+booking.RandomCode(32), "-rate-limit=100", "-rate-burst=100",
 		"-quick-release-burst=1", "-quick-release-per-minute=1")
 	start := s.poolSlot(t)
 	id := s.mustHold(t, s.pool, "erwachsene", start, 1)

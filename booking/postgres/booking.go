@@ -93,9 +93,11 @@ func cellsOf(rows []cellRow) []booking.UnitCell {
 }
 
 // InsertBooking writes a booking and the units it occupies in one
-// transaction, counted against the contact's limit.
+// transaction, counted against the contact's limit. Concurrent calls
+// share a transaction, each booking in a savepoint of its own with its
+// own outcome (group.go).
 func (s *Store) InsertBooking(ctx context.Context, nb *booking.NewBooking) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return InsertBooking(ctx, tx, nb) })
+	return s.group.insert(ctx, nb)
 }
 
 // InsertBooking is the booking step of a transaction that writes more
