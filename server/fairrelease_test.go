@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/browsertest"
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
 )
 
@@ -184,4 +185,51 @@ func getPage(t *testing.T, url string) (int, string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
+}
+
+// The pages of the fair-release rules in the browser, with axe-core: the
+// notice of the next release on the day list and on the times of a day
+// not released yet (German and English), and the page for a browser that
+// released holds too quickly.
+func TestFairReleasePages(t *testing.T) {
+	rdb := servicetest.Redis(t)
+	s := launch(t, serverSetup{dbURL: servicetest.DatabaseURL(t, components...), redisAddrs: []string{rdb.Options().Addr},
+		pool: "stadtbad", rdb: rdb, city: releaseCity,
+		flags: []string{"-secret-key=" + booking.RandomCode(32), "-rate-limit=100", "-rate-burst=100", "-quick-release-burst=1"}})
+	b := browsertest.Start(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight})
+	w := &weights{m: map[string]int{}}
+	loc, tz, err := s.deps.engine.Location("buergeramt-koblenz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	win := loc.BookingWindow(time.Now(), tz)
+	closed := officeDay(t)
+	for _, lang := range []string{"de", "en"} {
+		t.Run("notices-"+lang, func(t *testing.T) {
+			c := newCitizen(t, b, s.URL, lang, w)
+			c.open("/buergeramt-koblenz/tag?s=personalausweis&von=" + win.Last.AddDays(-2).String())
+			c.waitPage("days")
+			c.expectText("#release", tr(lang, "Termine für den", "Appointments for"))
+			c.check("60-release-days")
+			c.open("/buergeramt-koblenz/zeit?s=personalausweis&tag=" + closed.String())
+			c.waitPage("times")
+			c.expectText("p.notice", tr(lang, "Termine für den", "Appointments for"))
+			c.check("61-release-day-closed")
+		})
+	}
+	t.Run("released-too-quickly", func(t *testing.T) {
+		c := newCitizen(t, b, s.URL, "de", w)
+		hold := func(next string) {
+			c.open("/buergeramt-koblenz/tag?s=personalausweis")
+			c.waitPage("days")
+			c.click(`ul.days li:nth-child(1) a`, "times")
+			c.click(`.times .radio:nth-child(1) input`, "")
+			c.click(`button.primary`, next)
+		}
+		hold("contact")
+		hold("contact") // replaces the first hold: the one quick release of the burst
+		hold("message")
+		c.expectText("h1", "Bitte etwas Geduld")
+		c.check("62-released-too-quickly")
+	})
 }
