@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -226,8 +227,22 @@ func TestFairReleasePages(t *testing.T) {
 			c.click(`.times .radio:nth-child(1) input`, "")
 			c.click(`button.primary`, next)
 		}
+		ctx := context.Background()
+		items := []booking.Item{{ServiceID: "personalausweis", Count: 1}}
+		today := booking.DateOf(time.Now().In(tz))
+		cal, err := s.deps.engine.Calendar(ctx, "buergeramt-koblenz", items, today, today)
+		if err != nil || cal.Next == nil {
+			t.Fatalf("next free start: %v", err)
+		}
+		first := cal.Next.Start
 		hold("contact")
 		hold("contact") // replaces the first hold: the one quick release of the burst
+		// One browser, one live hold: of the two holds of the same time one desk is taken.
+		day := booking.DateOf(first.In(tz))
+		slots, err := s.deps.engine.Availability(ctx, "buergeramt-koblenz", "personalausweis", day, day)
+		if err != nil || len(slots) == 0 || !slots[0].Start.Equal(first) || slots[0].Free != 3 {
+			t.Errorf("after two holds of one browser: %+v %v, want %s with 3 of 4 desks free", slots, err, first)
+		}
 		hold("message")
 		c.expectText("h1", "Bitte etwas Geduld")
 		c.check("62-released-too-quickly")
