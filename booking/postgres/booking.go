@@ -130,15 +130,18 @@ func InsertBooking(ctx context.Context, tx *sqlx.Tx, nb *booking.NewBooking) err
 		return classifyInsert(err)
 	}
 	b.Lang = lang
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO booking_units (booking_id, location_id, cell_start, unit) VALUES ($1, $2, $3, $4)`)
-	if err != nil {
-		return unavailable("prepare", err)
+	// All unit rows in one statement: one round trip however many cells,
+	// which counts when a group of bookings shares a transaction.
+	starts := make([]time.Time, len(nb.Cells))
+	units := make([]int64, len(nb.Cells))
+	for i, c := range nb.Cells {
+		starts[i], units[i] = c.CellStart.UTC(), int64(c.Unit)
 	}
-	defer stmt.Close()
-	for _, c := range nb.Cells {
-		if _, err := stmt.ExecContext(ctx, b.ID, b.LocationID, c.CellStart, c.Unit); err != nil {
-			return classifyInsert(err)
-		}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO booking_units (booking_id, location_id, cell_start, unit)
+		SELECT $1, $2, s, u FROM unnest($3::timestamptz[], $4::int[]) AS c(s, u)`,
+		b.ID, b.LocationID, pq.Array(starts), pq.Array(units)); err != nil {
+		return classifyInsert(err)
 	}
 	now := nb.Now
 	if now.IsZero() {

@@ -37,9 +37,11 @@ type insertGroup struct {
 const (
 	// maxGroupFlushers bounds the group transactions in flight at once,
 	// so a burst also leaves connections for other work.
-	maxGroupFlushers = 4
-	// maxGroup bounds one transaction.
-	maxGroup = 64
+	maxGroupFlushers = 8
+	// maxGroup bounds one transaction: the bookings of a group are
+	// written one after the other, so a group must stay short enough not
+	// to be the wait of its last booking.
+	maxGroup = 32
 )
 
 type insertCall struct {
