@@ -97,3 +97,50 @@ func TestBookingsWrittenInGroups(t *testing.T) {
 		t.Errorf("%d group transactions of %d bookings: the burst was not grouped", groups, grouped)
 	}
 }
+
+// BenchmarkBurstOfConfirms writes bursts of 200 concurrent bookings, in
+// groups and one transaction each. The difference is the commits' flush
+// to disk, so run it on a PostgreSQL with fsync on
+// (STACK_DURABLE=1 deploy/stack.sh start DIR):
+//
+//	go test ./booking/postgres -run - -bench BurstOfConfirms -benchtime 5x
+func BenchmarkBurstOfConfirms(b *testing.B) {
+	for _, limit := range []int{0, 1} {
+		name := "grouped"
+		if limit == 1 {
+			name = "one-transaction-each"
+		}
+		b.Run(name, func(b *testing.B) {
+			o := newOffice(b)
+			bookingpg.SetGroupLimit(o.store, limit)
+			ctx := context.Background()
+			const burst = 200
+			var worst time.Duration
+			for i := 0; i < b.N; i++ {
+				day := time.Date(2030, time.January, 7+7*i, 8, 0, 0, 0, o.tz)
+				var wg sync.WaitGroup
+				lat := make([]time.Duration, burst)
+				gate := make(chan struct{})
+				for k := 0; k < burst; k++ {
+					nb := o.newBooking(day.Add(time.Duration(k)*15*time.Minute), 0, "bench-"+booking.RandomCode(12), booking.RandomCode(8)+"@example.org", 0)
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-gate
+						t0 := time.Now()
+						if err := o.store.InsertBooking(ctx, nb); err != nil {
+							b.Error(err)
+						}
+						lat[k] = time.Since(t0)
+					}()
+				}
+				close(gate)
+				wg.Wait()
+				for _, l := range lat {
+					worst = max(worst, l)
+				}
+			}
+			b.ReportMetric(float64(worst)/float64(time.Millisecond), "worst-ms")
+		})
+	}
+}
