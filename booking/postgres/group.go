@@ -106,6 +106,9 @@ func (g *insertGroup) write(batch []*insertCall) {
 	if len(live) == 1 {
 		c := live[0]
 		c.err = pgtxInTx(c.ctx, g.db, func(tx *sqlx.Tx) error { return InsertBooking(c.ctx, tx, c.nb) })
+		if c.err != nil {
+			resetIDs(c.nb)
+		}
 		close(c.done)
 		return
 	}
@@ -119,6 +122,9 @@ func (g *insertGroup) write(batch []*insertCall) {
 		for _, c := range live {
 			resetIDs(c.nb)
 			c.err = pgtxInTx(c.ctx, g.db, func(tx *sqlx.Tx) error { return InsertBooking(c.ctx, tx, c.nb) })
+			if c.err != nil {
+				resetIDs(c.nb)
+			}
 			close(c.done)
 		}
 		return
