@@ -73,13 +73,15 @@ KIOSK_LISTEN=${KIOSK_LISTEN:-127.0.0.1:8090}
 # .run/export for the finance system.
 export PAYSIM_ADDR=${PAYSIM_ADDR:-127.0.0.1:8091}
 export PAYMENT_PLATFORM=${PAYMENT_PLATFORM:-epay21}
-if [ "$PAYMENT_PLATFORM" = xbezahldienste ]; then
+if [ "$PAYMENT_PLATFORM" != epay21 ] || [ "${PAYMENT_INTERFACE:-}" = xbezahldienste ]; then
 	export PAYMENT_URL=${PAYMENT_URL:-http://$PAYSIM_ADDR/xbezahldienste}
 else
-	export PAYMENT_URL=${PAYMENT_URL:-http://$PAYSIM_ADDR/epay21/soap}
+	export PAYMENT_URL=${PAYMENT_URL:-http://$PAYSIM_ADDR/epay21/service/v11/ePay21Service.asmx}
 fi
 export PAYMENT_USER=${PAYMENT_USER:-termin} PAYMENT_PASSWORD=${PAYMENT_PASSWORD:-simulator}
-export NOTIFY_SECRET=${NOTIFY_SECRET:-simulator-push-secret}
+# The simulator speaks the platforms' wire only: no pushes, no refund
+# call (refunds go to the finance work list). PAYSIM_EXTENSIONS=1 and a
+# NOTIFY_SECRET switch its pushed notifications on.
 # Mail: the stack's env exports SMTP_ADDR and SMTP_TLS=none for Mailpit, so
 # every mail the server sends lands there. The manage links in mails need
 # a secret that outlives a restart: one per checkout, kept in .run/.
@@ -92,7 +94,9 @@ export MAIL_FROM=${MAIL_FROM:-Stadt Koblenz <termine@koblenz.example>}
 export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://$HTTP_ADDR}
 export EXPORT_DIR=${EXPORT_DIR:-$run/export}
 "$run/bin/server" migrate
-"$run/bin/server" seed
+# The demo staff accounts (demo passwords, printed below) are made or
+# reset by every seed of this demo; a city's own setup never sets this.
+DEMO_ACCOUNTS=1 "$run/bin/server" seed >"$run/demo-accounts.txt"
 
 "$run/bin/simulator" payment >"$run/log/paysim.log" 2>&1 &
 children+=($!)
@@ -135,13 +139,15 @@ termin is running.
   API          http://$HTTP_ADDR/api/v1/locations
   kiosk page   http://$KIOSK_LISTEN/   (counter kiosk, Bürgeramt Koblenz)
   kiosk sim    http://$KIOSK_LISTEN/sim/   (scan a code, paper out, unplug; tickets as PNG in .run/kiosk/tickets/)
-  admin key    ADMIN_API_KEY=$ADMIN_API_KEY
+  staff pages  http://$HTTP_ADDR/intern   (log in with a demo account below)
+  admin key    ADMIN_API_KEY=$ADMIN_API_KEY   (API bootstrap, every role)
   health       http://$HTTP_ADDR/healthz  http://$HTTP_ADDR/readyz
   payment      simulator http://$PAYSIM_ADDR/sim/payments (pay pages under /pay/), platform $PAYMENT_PLATFORM
   exports      $EXPORT_DIR (files for the finance system)
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_ADDR
   mail         $mail_line
+$(cat "$run/demo-accounts.txt")
 Press Ctrl-C to stop.
 
 MSG

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	auditpg "github.com/digitale-verwaltung/termin/audit/postgres"
 	"github.com/digitale-verwaltung/termin/booking"
 	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
 	"github.com/digitale-verwaltung/termin/payment"
@@ -15,7 +16,6 @@ import (
 	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
 	"github.com/digitale-verwaltung/termin/payment/reconcile"
 	"github.com/digitale-verwaltung/termin/payment/settlement"
-	"github.com/digitale-verwaltung/termin/server/auth"
 	"github.com/digitale-verwaltung/termin/server/citizen"
 	"github.com/digitale-verwaltung/termin/server/device"
 	"github.com/digitale-verwaltung/termin/server/fairness"
@@ -33,7 +33,9 @@ func newApp(d *deps) *fiber.App {
 	d.pay = newPayments(d)
 	queue := booking.NewQueue(d.engine, d.pg)
 	queue.CheckInEarly, queue.CheckInLate = cfg.CheckInEarly, cfg.CheckInLate
-	staffAuth := auth.APIKey(cfg.AdminAPIKey)
+	d.accounts = newAccounts(cfg, d.db)
+	d.audit = auditpg.New(d.db)
+	staffAuth := staffAuthenticator(cfg, d.accounts)
 	limiter, challenges := newFairness(d)
 	now := func() time.Time { return d.engine.Now() }
 
@@ -66,18 +68,25 @@ func newApp(d *deps) *fiber.App {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
 	}
+	var degraded []router.Check
+	if d.pay.health != nil {
+		degraded = append(degraded, router.Check{Name: "payment_platform", Check: d.pay.health.Check})
+	}
 	return router.New(router.Config{
-		Ready: d.engine.Ready,
-		Log:   d.log,
-		Pages: newWeb(d, queue, limiter, challenges, released),
+		Ready:    d.engine.Ready,
+		Degraded: degraded,
+		Log:      d.log,
+		Pages:    newWeb(d, queue, limiter, challenges, released),
 		Groups: []router.Group{
 			cit,
 			&device.Handler{
 				Catalog: d.engine, Registry: d.pg, Queue: deviceQueue{queue, d.engine}, Revocations: queue,
 				PublicKey: d.signingKey.Public().(ed25519.PublicKey), GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
 			},
-			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now},
-			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store}, ExportDir: cfg.Pay.ExportDir, Staff: staffAuth},
+			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now,
+				Accounts: d.accounts, Audit: d.audit},
+			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store, reconcile.Options{PayoutAccount: cfg.Pay.PayoutAccount}},
+				ExportDir: cfg.Pay.ExportDir, Refunds: d.pay.refunds, Staff: staffAuth},
 			callbacks,
 		},
 	})
@@ -229,10 +238,13 @@ func (q deviceQueue) AppointmentStart(ctx context.Context, bookingID int64) (tim
 }
 
 // reconciler runs and reads reconciliations on the payment store.
-type reconciler struct{ store *paymentpg.Store }
+type reconciler struct {
+	store *paymentpg.Store
+	opt   reconcile.Options
+}
 
 func (r reconciler) Reconcile(ctx context.Context, rep settlement.Report, doc camt.Document) (*reconcile.Reconciliation, error) {
-	return reconcile.Run(ctx, r.store, rep, doc)
+	return reconcile.Run(ctx, r.store, rep, doc, r.opt)
 }
 
 func (r reconciler) Reconciliation(ctx context.Context, id int64) (*reconcile.Reconciliation, error) {

@@ -31,6 +31,10 @@ var (
 		"reference":  128,
 		"type":       64,
 		"occurredAt": 40,
+		"done_by":    120,
+		"note":       500,
+		"login":      64,
+		"password":   128,
 	}
 	// QueryParams are the query parameters, by name.
 	QueryParams = map[string]int{
