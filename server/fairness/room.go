@@ -159,7 +159,7 @@ type Room struct {
 	// this many hold requests per second (across replicas); 0: never.
 	AutoThreshold int
 	// Rate admits this many per second, at most Burst at once.
-	Rate  AdmissionRate
+	Rate AdmissionRate
 	// Keep is how long a browser may stay away and keep its place.
 	Keep time.Duration
 	// TokenTTL is how long an admission token is valid after the turn came.

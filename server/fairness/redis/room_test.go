@@ -20,7 +20,7 @@ type roomClock struct {
 	t  time.Time
 }
 
-func (c *roomClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *roomClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *roomClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 var release = time.Date(2030, time.March, 4, 7, 0, 0, 0, time.UTC) // 08:00 in Berlin
