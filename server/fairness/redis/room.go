@@ -36,7 +36,7 @@ func roomKeys(room fairness.RoomID) []string {
 const lateBase = "4503599627370496"
 
 // roomJoinScript: KEYS q, seen, adm, arr, meta; ARGV session, early score
-// (” after the opening), now ms, keep ms, ttl ms, late base. Returns 0
+// (empty after the opening), now ms, keep ms, ttl ms, late base. Returns 0
 // when the session has a place (kept or new), -1 when the early score is
 // already taken (the caller draws again).
 var roomJoinScript = goredis.NewScript(`
