@@ -83,8 +83,8 @@ type Entry struct {
 	Early bool
 	// Arrival numbers the joins of the room, 1 for the first.
 	Arrival int64
-	// Ahead counts the live places before this one (after the opening
-	// only; before it the order is not drawn yet).
+	// Ahead counts the places before this one (some may still lapse);
+	// -1 before the opening, when the order is not revealed yet.
 	Ahead int64
 	// Waiting counts every place not yet admitted.
 	Waiting int64
@@ -166,6 +166,9 @@ type Room struct {
 	TokenTTL time.Duration
 	// HoldsPerAdmission bounds the holds one admission may place.
 	HoldsPerAdmission int
+	// Proofs prices a place: a proof of work of its own difficulty,
+	// scoped to the room. Nil only in tests of the queue itself.
+	Proofs *Challenges
 	// Now is the clock; tests move it.
 	Now func() time.Time
 }
@@ -236,12 +239,34 @@ func (r *Room) CountHold(ctx context.Context, location string) error {
 	return nil
 }
 
-// Join gives the browser session a place in the active room. Before the
-// opening the place's score is a uniformly random 52-bit number from
+// Challenge is the proof of work a place costs at location.
+func (r *Room) Challenge(location string) Challenge {
+	return r.Proofs.Issue(roomScope(location))
+}
+
+// roomScope keeps the room's challenges apart from the holds' ones (which
+// may be easier): "~" appears in no location id.
+func roomScope(location string) string { return "room~" + location }
+
+// Join gives the browser session a place in the active room. A session
+// that has a live place keeps it and needs no new proof (a reload, a
+// second tab); any other needs a solved challenge from Challenge. Before
+// the opening the place's score is a uniformly random 52-bit number from
 // crypto/rand, drawn again on the rare tie, so the scores of the early
 // places are distinct and every order of them is equally likely (see
 // docs/fair-release.md); after the opening the place goes to the end.
-func (r *Room) Join(ctx context.Context, room RoomID, session string) (Entry, error) {
+func (r *Room) Join(ctx context.Context, room RoomID, session, challenge, solution string) (Entry, error) {
+	if e, err := r.Status(ctx, room, session); !errors.Is(err, ErrNotInRoom) {
+		return e, err
+	}
+	if r.Proofs != nil {
+		if challenge == "" || solution == "" {
+			return Entry{}, ErrChallengeRequired
+		}
+		if err := r.Proofs.Verify(ctx, roomScope(room.Location), "room", challenge, solution); err != nil {
+			return Entry{}, err
+		}
+	}
 	now := r.now()
 	for tries := 0; ; tries++ {
 		var score *uint64

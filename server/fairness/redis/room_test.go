@@ -81,7 +81,7 @@ func TestRoomRandomThenFIFO(t *testing.T) {
 		for i := 0; i < 40; i++ {
 			s := fmt.Sprintf("early-%02d", i)
 			clock.set(release.Add(-10*time.Minute + time.Duration(i)*time.Second))
-			e, err := r.Join(ctx, room, s)
+			e, err := r.Join(ctx, room, s, "", "")
 			if err != nil || !e.Early || e.Ahead != -1 || e.Arrival != int64(i+1) {
 				t.Fatalf("early join %d: %+v %v", i, e, err)
 			}
@@ -91,7 +91,7 @@ func TestRoomRandomThenFIFO(t *testing.T) {
 		for i := 0; i < 20; i++ {
 			s := fmt.Sprintf("late-%02d", i)
 			clock.set(release.Add(time.Duration(i) * time.Second))
-			e, err := r.Join(ctx, room, s)
+			e, err := r.Join(ctx, room, s, "", "")
 			if err != nil || e.Early {
 				t.Fatalf("late join %d: %+v %v", i, e, err)
 			}
@@ -172,7 +172,7 @@ func TestRoomEarlyOrderIsUniform(t *testing.T) {
 		room := fairness.RoomID{Location: base, Opens: release.Add(time.Duration(run) * time.Minute)}
 		clock.set(room.Opens.Add(-time.Minute))
 		for _, s := range sessions {
-			if _, err := r.Join(ctx, room, s); err != nil {
+			if _, err := r.Join(ctx, room, s, "", ""); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -222,12 +222,12 @@ func TestRoomOnePlacePerSession(t *testing.T) {
 		clock.set(release.Add(time.Second))
 		r.Rate = fairness.AdmissionRate{Rate: 0.0001, Burst: 1}
 		for _, s := range []string{"a", "b", "c"} {
-			if _, err := r.Join(ctx, room, s); err != nil {
+			if _, err := r.Join(ctx, room, s, "", ""); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for i := 0; i < 3; i++ {
-			again, err := r.Join(ctx, room, "b")
+			again, err := r.Join(ctx, room, "b", "", "")
 			if err != nil || again.Arrival != 2 || again.Waiting != 3 {
 				t.Fatalf("join again: %+v %v", again, err)
 			}
@@ -240,7 +240,7 @@ func TestRoomOnePlacePerSession(t *testing.T) {
 		if _, err := r.Status(ctx, room, "b"); !errors.Is(err, fairness.ErrNotInRoom) {
 			t.Fatalf("away too long: %v", err)
 		}
-		e, err := r.Join(ctx, room, "b")
+		e, err := r.Join(ctx, room, "b", "", "")
 		if err != nil || e.Arrival != 4 {
 			t.Fatalf("join after the place lapsed: %+v %v", e, err)
 		}
@@ -258,7 +258,7 @@ func TestRoomAdmissionRate(t *testing.T) {
 	var sessions []string
 	for i := 0; i < 30; i++ {
 		s := fmt.Sprintf("s%d", i)
-		if _, err := r.Join(ctx, room, s); err != nil {
+		if _, err := r.Join(ctx, room, s, "", ""); err != nil {
 			t.Fatal(err)
 		}
 		sessions = append(sessions, s)
@@ -300,7 +300,7 @@ func TestRoomSkipsLapsedPlaces(t *testing.T) {
 	clock.set(release.Add(time.Second))
 	r.Rate = fairness.AdmissionRate{Rate: 0.0001, Burst: 1}
 	for _, s := range []string{"gone", "here"} {
-		if _, err := r.Join(ctx, room, s); err != nil {
+		if _, err := r.Join(ctx, room, s, "", ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -324,7 +324,7 @@ func TestAdmissionTokens(t *testing.T) {
 	r, clock, room := newTestRoom(t, servicetest.SingleRedis)
 	ctx := context.Background()
 	loc := room.Location
-	if _, err := r.Join(ctx, room, "alice"); err != nil {
+	if _, err := r.Join(ctx, room, "alice", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	clock.set(release.Add(time.Second))
@@ -406,7 +406,7 @@ func TestRoomAutomatic(t *testing.T) {
 		if err != nil || !room.Opens.Equal(release) {
 			t.Fatalf("automatic room %+v %v", room, err)
 		}
-		e, err := r.Join(ctx, room, "y")
+		e, err := r.Join(ctx, room, "y", "", "")
 		if err != nil || e.Early {
 			t.Fatalf("join: %+v %v", e, err)
 		}
@@ -427,7 +427,7 @@ func TestRoomConcurrentJoins(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 25; i++ {
 				s := fmt.Sprintf("s%d", i) // every goroutine joins the same 25
-				e, err := r.Join(ctx, room, s)
+				e, err := r.Join(ctx, room, s, "", "")
 				if err != nil {
 					t.Error(err)
 					return
@@ -449,5 +449,38 @@ func TestRoomConcurrentJoins(t *testing.T) {
 	sort.Ints(keys)
 	if len(keys) != 25 || keys[0] != 1 || keys[24] != 25 {
 		t.Fatalf("arrivals %v", keys)
+	}
+}
+
+// A place costs a proof of work: none without one, one per solved
+// challenge (a bot with a thousand sessions solves a thousand), and a
+// challenge for holds does not buy a place. A session that has a place
+// keeps it without solving again.
+func TestRoomPlaceCostsProof(t *testing.T) {
+	r, _, room := newTestRoom(t, servicetest.SingleRedis)
+	ctx := context.Background()
+	pow := fairness.NewChallenges(New(servicetest.Redis(t)), []byte("pow key"))
+	pow.Difficulty = 6
+	r.Proofs = pow
+	if _, err := r.Join(ctx, room, "a", "", ""); !errors.Is(err, fairness.ErrChallengeRequired) {
+		t.Fatalf("without a proof: %v", err)
+	}
+	hold := pow.Issue(room.Location)
+	if _, err := r.Join(ctx, room, "a", hold.Challenge, fairness.Solve(hold.Challenge, hold.Difficulty)); !errors.Is(err, fairness.ErrChallengeInvalid) {
+		t.Fatalf("with a hold's challenge: %v", err)
+	}
+	c := r.Challenge(room.Location)
+	sol := fairness.Solve(c.Challenge, c.Difficulty)
+	if _, err := r.Join(ctx, room, "a", c.Challenge, "1"+sol); !errors.Is(err, fairness.ErrChallengeInvalid) && fairness.LeadingZeroBits(c.Challenge, "1"+sol) < c.Difficulty {
+		t.Fatalf("with a wrong solution: %v", err)
+	}
+	if _, err := r.Join(ctx, room, "a", c.Challenge, sol); err != nil {
+		t.Fatalf("with a proof: %v", err)
+	}
+	if _, err := r.Join(ctx, room, "b", c.Challenge, sol); !errors.Is(err, fairness.ErrChallengeInvalid) {
+		t.Fatalf("the same proof for a second session: %v", err)
+	}
+	if e, err := r.Join(ctx, room, "a", "", ""); err != nil || e.Arrival != 1 {
+		t.Fatalf("the same session again: %+v %v", e, err)
 	}
 }
