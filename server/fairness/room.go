@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -107,9 +108,10 @@ type RoomStore interface {
 	// Join gives session a place: with an early score (a uniformly random
 	// number below 2^52) before the opening, at the end in arrival order
 	// (score nil) after it. A session that already has a live place
-	// keeps it; one whose place lapsed (not seen for keep) joins anew.
-	// ErrScoreTaken asks for another draw.
-	Join(ctx context.Context, room RoomID, session string, score *uint64, now time.Time, keep, ttl time.Duration) (Entry, error)
+	// keeps it; one whose place lapsed (not seen for keep) or whose
+	// admission is older than admitted joins anew. ErrScoreTaken asks
+	// for another draw.
+	Join(ctx context.Context, room RoomID, session string, score *uint64, now time.Time, keep, admitted, ttl time.Duration) (Entry, error)
 	// Status admits whoever's turn has come (at rate, from the opening
 	// on), marks session seen and returns its entry; ErrNotInRoom when it
 	// has no live place.
@@ -187,6 +189,9 @@ func (r *Room) now() time.Time {
 	return time.Now()
 }
 
+// KeepMinutes is Keep in whole minutes, for the page.
+func (r *Room) KeepMinutes() int { return int(math.Ceil(r.Keep.Minutes())) }
+
 // Configured reports whether the location may have a room at all.
 func (r *Room) Configured(location string) bool {
 	return r != nil && (r.All || r.Locations[location] || r.AutoThreshold > 0)
@@ -256,7 +261,11 @@ func roomScope(location string) string { return "room~" + location }
 // places are distinct and every order of them is equally likely (see
 // docs/fair-release.md); after the opening the place goes to the end.
 func (r *Room) Join(ctx context.Context, room RoomID, session, challenge, solution string) (Entry, error) {
-	if e, err := r.Status(ctx, room, session); !errors.Is(err, ErrNotInRoom) {
+	e, err := r.Status(ctx, room, session)
+	if err == nil && !(e.Admitted && !r.now().Before(e.AdmittedAt.Add(r.TokenTTL))) {
+		return e, nil
+	}
+	if err != nil && !errors.Is(err, ErrNotInRoom) {
 		return e, err
 	}
 	if r.Proofs != nil {
@@ -274,7 +283,7 @@ func (r *Room) Join(ctx context.Context, room RoomID, session, challenge, soluti
 			s := randomScore()
 			score = &s
 		}
-		e, err := r.store.Join(ctx, room, session, score, now, r.Keep, r.ttl())
+		e, err := r.store.Join(ctx, room, session, score, now, r.Keep, r.TokenTTL, r.ttl())
 		if errors.Is(err, ErrScoreTaken) && tries < 8 {
 			continue
 		}

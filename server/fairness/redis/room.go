@@ -36,13 +36,20 @@ func roomKeys(room fairness.RoomID) []string {
 const lateBase = "4503599627370496"
 
 // roomJoinScript: KEYS q, seen, adm, arr, meta; ARGV session, early score
-// (empty after the opening), now ms, keep ms, ttl ms, late base. Returns 0
+// (empty after the opening), now ms, keep ms, ttl ms, late base, cutoff ms
+// (an admission before it has expired). Returns 0
 // when the session has a place (kept or new), -1 when the early score is
 // already taken (the caller draws again).
 var roomJoinScript = goredis.NewScript(`
 local sess, score, now, keep, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local function touch() for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ttl) end end
-if redis.call('HEXISTS', KEYS[3], sess) == 1 then return 0 end
+local adm = redis.call('HGET', KEYS[3], sess)
+if adm then
+  -- Admitted: the place is used up once its admission has expired.
+  if tonumber(string.match(adm, ':(%d+)$')) > tonumber(ARGV[7]) then return 0 end
+  redis.call('HDEL', KEYS[3], sess)
+  redis.call('ZREM', KEYS[2], sess)
+end
 local seen = redis.call('ZSCORE', KEYS[2], sess)
 if seen then
   if tonumber(seen) >= now - keep then
@@ -160,12 +167,12 @@ return n
 var roomScripts = []*goredis.Script{roomJoinScript, roomStatusScript, roomAutoScript, roomSpendScript, roomRefundScript}
 
 // Join implements fairness.RoomStore.
-func (s *Store) Join(ctx context.Context, room fairness.RoomID, session string, score *uint64, now time.Time, keep, ttl time.Duration) (fairness.Entry, error) {
+func (s *Store) Join(ctx context.Context, room fairness.RoomID, session string, score *uint64, now time.Time, keep, admitted, ttl time.Duration) (fairness.Entry, error) {
 	sc := ""
 	if score != nil {
 		sc = strconv.FormatUint(*score, 10)
 	}
-	n, err := roomJoinScript.Run(ctx, s.rdb, roomKeys(room), session, sc, now.UnixMilli(), keep.Milliseconds(), ttl.Milliseconds(), lateBase).Int64()
+	n, err := roomJoinScript.Run(ctx, s.rdb, roomKeys(room), session, sc, now.UnixMilli(), keep.Milliseconds(), ttl.Milliseconds(), lateBase, now.Add(-admitted).UnixMilli()).Int64()
 	if err != nil {
 		return fairness.Entry{}, fmt.Errorf("join waiting room: %w", err)
 	}

@@ -377,6 +377,10 @@ func TestAdmissionTokens(t *testing.T) {
 	if _, err := r.Gate(ctx, loc, "alice", token); !errors.Is(err, fairness.ErrAdmissionInvalid) {
 		t.Fatalf("expired: %v", err)
 	}
+	// An admission that expired unused lets the browser queue again, at the end.
+	if e, err := r.Join(ctx, room, "alice", "", ""); err != nil || e.Admitted || e.Arrival != 2 {
+		t.Fatalf("join after the admission expired: %+v %v", e, err)
+	}
 	// After the room closes, holds need no token.
 	clock.set(release.Add(r.After + time.Second))
 	if a, err := r.Gate(ctx, loc, "anyone", ""); err != nil || a != nil {
