@@ -41,9 +41,10 @@ func newApp(d *deps) *fiber.App {
 	if d.rdb != nil {
 		released.releases = bookingredis.NewReleases(d.rdb)
 	}
+	room := newRoom(d)
 	cit := &citizen.Handler{
 		Catalog: d.engine, Reservations: released, Bookings: citizenBookings{d.engine, d.pay.flow, released},
-		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey,
+		Limiter: limiter, Challenges: challenges, Room: room, Now: now, SigningKey: d.signingKey,
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
 	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), ResultPage: "/zahlung/", Log: d.log}
@@ -51,10 +52,12 @@ func newApp(d *deps) *fiber.App {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
 	}
+	pages := newWeb(d, queue, limiter, challenges, released)
+	pages.Room = room
 	return router.New(router.Config{
 		Ready: d.engine.Ready,
 		Log:   d.log,
-		Pages: newWeb(d, queue, limiter, challenges, released),
+		Pages: pages,
 		Groups: []router.Group{
 			cit,
 			&device.Handler{

@@ -100,6 +100,10 @@ type Handler struct {
 	Payments   Payments
 	Limiter    RateLimiter
 	Challenges Challenges
+	// Room is the waiting room in front of releases; nil: none.
+	Room WaitingRoom
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// ClientIPHeader names the header a trusted proxy puts the client
@@ -116,6 +120,9 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	v1.Get("/calendar", h.calendar)
 	v1.Get("/challenge", h.challenge)
 	v1.Post("/holds", h.rateLimited("holds"), h.createHold)
+	v1.Get("/waiting-rooms/:location", h.getRoom)
+	v1.Post("/waiting-rooms/:location/position", h.rateLimited("waiting-room"), h.joinRoom)
+	v1.Get("/waiting-rooms/:location/position", h.getPosition)
 	v1.Delete("/holds/:id", h.deleteHold)
 	v1.Post("/bookings", h.rateLimited("bookings"), h.createBooking)
 	v1.Get("/bookings/:code", auth.ManageToken, h.getBooking)
@@ -123,4 +130,11 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	v1.Post("/bookings/:code/activate", auth.ManageToken, h.activateBooking)
 	v1.Post("/bookings/:code/reschedule", h.rateLimited("bookings"), auth.ManageToken, h.rescheduleBooking)
 	v1.Post("/manage-links", h.rateLimited("manage-links"), h.sendManageLink)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }

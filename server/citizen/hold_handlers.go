@@ -1,6 +1,7 @@
 package citizen
 
 import (
+	"context"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -33,6 +34,10 @@ func (h *Handler) createHold(c *fiber.Ctx) error {
 	if err := h.requireProof(c, req.Location, booking.DateOf(start.In(tz)).String(), req.Pow); err != nil {
 		return err
 	}
+	adm, err := h.roomGate(c, req.Location)
+	if err != nil {
+		return err
+	}
 	var hold *booking.Hold
 	if req.Service != "" {
 		hold, err = h.Reservations.PlaceHold(c.UserContext(), req.Location, req.Service, start, items[0].Count)
@@ -40,6 +45,12 @@ func (h *Handler) createHold(c *fiber.Ctx) error {
 		hold, err = h.Reservations.PlaceHoldFor(c.UserContext(), req.Location, items, start)
 	}
 	if err != nil {
+		if adm != nil {
+			// A failed hold does not count against the admission.
+			if rerr := h.Room.Refund(context.WithoutCancel(c.UserContext()), *adm); rerr != nil {
+				h.Log.WarnContext(c.UserContext(), "waiting room refund", "err", rerr)
+			}
+		}
 		return err
 	}
 	return response.Created(c, newHoldJSON(hold))

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -317,7 +318,17 @@ func (h *Handler) hold(c *fiber.Ctx) error {
 			}
 		}
 	}
+	adm, done, err := h.roomGate(c, ch.Location.ID)
+	if done {
+		return err
+	}
 	hold, err := h.Reservations.PlaceHold(ctx, ch.Location.ID, ch.Items, start)
+	if err != nil && adm != nil {
+		// The hold failed: it does not count against the admission.
+		if rerr := h.Room.Refund(context.WithoutCancel(ctx), *adm); rerr != nil {
+			h.Log.WarnContext(ctx, "waiting room refund", "err", rerr)
+		}
+	}
 	switch {
 	case errors.Is(err, booking.ErrSlotFull):
 		v.Errors = []fieldError{{"", v.texts.get("err_slot_taken")}}

@@ -171,6 +171,8 @@ type Handler struct {
 	Queue      QueuePositions
 	Limiter    RateLimiter
 	Challenges Challenges
+	// Room is the waiting room in front of releases; nil: none.
+	Room WaitingRoom
 	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// Key signs the hold tickets in the page URLs and derives nothing
@@ -238,6 +240,10 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Get("/:location/tag", h.days)
 	app.Get("/:location/zeit", h.times)
 	app.Post("/:location/reservieren", h.hold)
+	if h.Room != nil {
+		app.Get("/:location/warteraum", h.room)
+		app.Post("/:location/warteraum", h.joinRoom)
+	}
 	app.Get("/:location", h.choice)
 	app.Get("/:location/:service", h.choice)
 	app.Use(func(c *fiber.Ctx) error {

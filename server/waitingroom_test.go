@@ -1,0 +1,210 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/server/fairness"
+)
+
+// The waiting room's release in these tests: Monday 7 January 2030,
+// 09:30 in Berlin; the room opens 30 minutes before.
+var roomRelease = time.Date(2030, time.January, 7, 9, 30, 0, 0, berlinZone)
+
+func startRoomServer(t *testing.T, flags ...string) *testServer {
+	t.Helper()
+	s := startServer(t, append([]string{"-secret-key=" + booking.RandomCode(32), "-waiting-room-locations=stadtbad",
+		"-waiting-room-releases=" + roomRelease.Format(time.RFC3339), "-waiting-room-pow-bits=4", "-waiting-room-rate=1000",
+		"-waiting-room-burst=1000", "-waiting-room-keep=1h"}, flags...)...)
+	s.clockAt(roomRelease.Add(-5 * time.Minute))
+	return s
+}
+
+// roomBrowser is one browser of the API tests: its termin_browser cookie
+// and, once admitted, its admission token.
+type roomBrowser struct {
+	cookie, token string
+}
+
+func (b *roomBrowser) header(extra ...string) []string {
+	h := append([]string{}, extra...)
+	if b.cookie != "" {
+		h = append(h, "Cookie", "termin_browser="+b.cookie)
+	}
+	return h
+}
+
+// join takes a place with a solved challenge and keeps the cookie.
+func (s *testServer) join(t *testing.T, b *roomBrowser) map[string]any {
+	t.Helper()
+	res := s.do(t, "GET", "/api/v1/waiting-rooms/stadtbad", "", b.header()...)
+	if res.Status != 200 {
+		t.Fatalf("room: %d %s", res.Status, res.Body)
+	}
+	var room struct{ Challenge fairness.Challenge }
+	res.decode(t, &room)
+	body, _ := json.Marshal(map[string]any{"pow": map[string]string{"challenge": room.Challenge.Challenge,
+		"solution": fairness.Solve(room.Challenge.Challenge, room.Challenge.Difficulty)}})
+	res = s.do(t, "POST", "/api/v1/waiting-rooms/stadtbad/position", string(body), b.header()...)
+	if res.Status != 201 {
+		t.Fatalf("join: %d %s", res.Status, res.Body)
+	}
+	for _, c := range (&http.Response{Header: res.Header}).Cookies() {
+		if c.Name == "termin_browser" {
+			b.cookie = c.Value
+		}
+	}
+	var p map[string]any
+	res.decode(t, &p)
+	return p
+}
+
+func (s *testServer) position(t *testing.T, b *roomBrowser) map[string]any {
+	t.Helper()
+	res := s.do(t, "GET", "/api/v1/waiting-rooms/stadtbad/position", "", b.header()...)
+	if res.Status != 200 {
+		t.Fatalf("position: %d %s", res.Status, res.Body)
+	}
+	var p map[string]any
+	res.decode(t, &p)
+	if tok, _ := p["admission_token"].(string); tok != "" {
+		b.token = tok
+	}
+	return p
+}
+
+// roomSlot is a pool start the day after the release.
+func (s *testServer) roomSlot(t *testing.T) string {
+	t.Helper()
+	res := s.do(t, "GET", "/api/v1/availability?location=stadtbad&service=erwachsene&from=2030-01-08&to=2030-01-08", "")
+	var av struct{ Slots []booking.Slot }
+	res.decode(t, &av)
+	if res.Status != 200 || len(av.Slots) < 2 {
+		t.Fatalf("availability: %d %s", res.Status, res.Body)
+	}
+	return av.Slots[1].Start.Format(time.RFC3339)
+}
+
+func (s *testServer) roomHold(t *testing.T, start string, b *roomBrowser, token string) response {
+	t.Helper()
+	h := []string{}
+	if token != "" {
+		h = append(h, "Admission-Token", token)
+	}
+	return s.do(t, "POST", "/api/v1/holds", fmt.Sprintf(`{"location":"stadtbad","service":"erwachsene","start":%q}`, start), b.header(h...)...)
+}
+
+// TestWaitingRoomAPI: while the room is active a hold needs the admission
+// token of its own browser; a place costs a proof of work; those who came
+// before the release are let in in a random order, later ones after them.
+func TestWaitingRoomAPI(t *testing.T) {
+	s := startRoomServer(t, "-waiting-room-holds=2")
+	start := s.roomSlot(t)
+	nobody := &roomBrowser{}
+	if res := s.roomHold(t, start, nobody, ""); res.Status != 403 || errorCode(t, res) != "admission_required" {
+		t.Fatalf("hold without admission: %d %s", res.Status, res.Body)
+	}
+	// Another location has no room: its holds need nothing.
+	if res := s.do(t, "GET", "/api/v1/waiting-rooms/buergeramt-koblenz", ""); res.Status != 409 || errorCode(t, res) != "waiting_room_inactive" {
+		t.Fatalf("room of another location: %d %s", res.Status, res.Body)
+	}
+	if res := s.do(t, "GET", "/api/v1/waiting-rooms/nirgendwo", ""); res.Status != 404 {
+		t.Fatalf("room of no location: %d %s", res.Status, res.Body)
+	}
+	// A place costs a proof of work.
+	if res := s.do(t, "POST", "/api/v1/waiting-rooms/stadtbad/position", `{}`); res.Status != 428 || errorCode(t, res) != "challenge_required" {
+		t.Fatalf("join without a proof: %d %s", res.Status, res.Body)
+	}
+	if res := s.do(t, "GET", "/api/v1/waiting-rooms/stadtbad/position", ""); res.Status != 404 || errorCode(t, res) != "not_in_waiting_room" {
+		t.Fatalf("position without a place: %d %s", res.Status, res.Body)
+	}
+	early := make([]*roomBrowser, 6)
+	for i := range early {
+		early[i] = &roomBrowser{}
+		p := s.join(t, early[i])
+		if p["state"] != "waiting" || p["early"] != true || p["ahead"] != nil || p["arrival"] != float64(i+1) {
+			t.Fatalf("early join %d: %v", i, p)
+		}
+	}
+	// Joining again (a reload) keeps the place and costs nothing.
+	if res := s.do(t, "POST", "/api/v1/waiting-rooms/stadtbad/position", `{}`, early[0].header()...); res.Status != 201 || !strings.Contains(string(res.Body), `"arrival":1,`) {
+		t.Fatalf("join again: %d %s", res.Status, res.Body)
+	}
+	if p := s.position(t, early[0]); p["state"] != "waiting" {
+		t.Fatalf("before the release: %v", p)
+	}
+
+	s.clockAt(roomRelease.Add(time.Second))
+	late := &roomBrowser{}
+	if p := s.join(t, late); p["early"] != false || p["state"] != "waiting" {
+		t.Fatalf("late join: %v", p)
+	}
+	seen := map[float64]bool{}
+	for i, b := range early {
+		p := s.position(t, b)
+		n, _ := p["admission_number"].(float64)
+		if p["state"] != "admitted" || n < 1 || n > 6 || seen[n] || b.token == "" {
+			t.Fatalf("early browser %d after the release: %v", i, p)
+		}
+		seen[n] = true
+	}
+	if p := s.position(t, late); p["admission_number"] != float64(7) {
+		t.Fatalf("the late browser is admitted after the early ones: %v", p)
+	}
+
+	a, b := early[0], early[1]
+	forged := a.token[:strings.LastIndexByte(a.token, '.')+1] + strings.Repeat("A", 43)
+	for _, c := range []struct {
+		name    string
+		browser *roomBrowser
+		token   string
+		status  int
+		code    string
+	}{
+		{"forged", a, forged, 403, "admission_invalid"},
+		{"from another browser", b, a.token, 403, "admission_invalid"},
+		{"without the browser's cookie", nobody, a.token, 403, "admission_invalid"},
+		{"garbage", a, "a1.stadtbad", 403, "admission_invalid"},
+		{"too long", a, strings.Repeat("x", 300), 403, "admission_invalid"},
+	} {
+		if res := s.roomHold(t, start, c.browser, c.token); res.Status != c.status || errorCode(t, res) != c.code {
+			t.Errorf("%s: %d %s, want %d %s", c.name, res.Status, res.Body, c.status, c.code)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if res := s.roomHold(t, start, a, a.token); res.Status != 201 {
+			t.Fatalf("hold %d with admission: %d %s", i, res.Status, res.Body)
+		}
+	}
+	if res := s.roomHold(t, start, a, a.token); res.Status != 409 || errorCode(t, res) != "admission_used" {
+		t.Fatalf("a third hold: %d %s", res.Status, res.Body)
+	}
+	// A hold that fails does not use up the admission.
+	if res := s.roomHold(t, "2030-01-08T03:17:00Z", b, b.token); res.Status != 422 {
+		t.Fatalf("hold at no slot: %d %s", res.Status, res.Body)
+	}
+	for i := 0; i < 2; i++ {
+		if res := s.roomHold(t, start, b, b.token); res.Status != 201 {
+			t.Fatalf("hold %d after a failed one: %d %s", i, res.Status, res.Body)
+		}
+	}
+	// Expired: ten minutes after the turn came.
+	s.clockAt(roomRelease.Add(time.Second + 10*time.Minute))
+	c := early[2]
+	if res := s.roomHold(t, start, c, c.token); res.Status != 403 || errorCode(t, res) != "admission_invalid" {
+		t.Fatalf("expired admission: %d %s", res.Status, res.Body)
+	}
+	// The room closes 30 minutes after the release: holds need nothing.
+	s.clockAt(roomRelease.Add(31 * time.Minute))
+	if res := s.roomHold(t, start, nobody, ""); res.Status != 201 {
+		t.Fatalf("hold after the room closed: %d %s", res.Status, res.Body)
+	}
+	if res := s.do(t, "GET", "/api/v1/waiting-rooms/stadtbad", ""); res.Status != 409 {
+		t.Fatalf("room after it closed: %d %s", res.Status, res.Body)
+	}
+}
