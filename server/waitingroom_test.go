@@ -1,14 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/browsertest"
 	"github.com/digitale-verwaltung/termin/server/fairness"
 )
 
@@ -206,5 +214,135 @@ func TestWaitingRoomAPI(t *testing.T) {
 	}
 	if res := s.do(t, "GET", "/api/v1/waiting-rooms/stadtbad", ""); res.Status != 409 {
 		t.Fatalf("room after it closed: %d %s", res.Status, res.Body)
+	}
+}
+
+// clearCookies forgets every cookie of the browser: a new visitor.
+func (c *visitor) clearCookies() {
+	c.t.Helper()
+	c.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, network.ClearBrowserCookies, cdp.Empty{})
+		return chromedp.Void{}, err
+	})
+}
+
+// waitFor waits until the expression is true in the page.
+func (c *visitor) waitFor(what, js string, timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for c.eval(`(`+js+`) ? "y" : ""`) != "y" {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s; page:\n%s", what, c.eval(`document.body.innerText`))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWaitingRoomPage: the waiting room in the browser, in German and
+// English, axe-clean in every state: the place costs a proof of work the
+// page solves, the place and estimate show and update in place, the turn
+// is announced once and lets the hold through; a hold without admission
+// is sent back to the room; without scripts the page explains and
+// reloads by itself.
+func TestWaitingRoomPage(t *testing.T) {
+	// Admission is driven by the clock: 0.01 a second, up to 100 at once.
+	// One release per language, two hours apart, each with a room of its own.
+	second := roomRelease.Add(2 * time.Hour)
+	s := startRoomServer(t, "-waiting-room-rate=0.01", "-waiting-room-burst=100",
+		"-waiting-room-releases="+roomRelease.Format(time.RFC3339)+","+second.Format(time.RFC3339))
+	b := browsertest.Start(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight})
+	w := &weights{m: map[string]int{}}
+	t.Cleanup(func() { w.print(t) })
+	for i, lang := range []string{"de", "en"} {
+		release := roomRelease.Add(time.Duration(i) * 2 * time.Hour)
+		t.Run(lang, func(t *testing.T) {
+			s.clockAt(release.Add(-5 * time.Minute))
+			for range 5 { // others in the room
+				s.join(t, &roomBrowser{})
+			}
+			// Without scripts: a hold without admission goes back to the
+			// room, which explains why it cannot take a place without them.
+			n := newCitizen(t, b, s.URL, lang, w)
+			n.clearCookies()
+			n.scriptsOff()
+			n.open("/stadtbad/zeit?n_erwachsene=1&tag=2030-01-08")
+			n.waitPage("times")
+			n.click(`.times .radio:nth-child(2) input`, "")
+			n.click(`button.primary`, "room")
+			n.expectText(".notice", tr(lang, "Warteraum aktiv", "waiting room is active"))
+			n.expectText("#room-status", tr(lang, "Ohne JavaScript", "Without JavaScript"))
+			n.check("60-room-without-js")
+
+			// With scripts the page solves the proof of work and takes the place.
+			c := newCitizen(t, b, s.URL, lang, w)
+			c.clearCookies()
+			c.open("/stadtbad/warteraum")
+			c.waitPage("room")
+			c.waitFor("the place", `document.getElementById("room-status").dataset.state === "waiting"`, 20*time.Second)
+			c.expectText("#room-status", tr(lang, "ausgelost", "drawn at random"))
+			c.check("61-room-before-release")
+
+			s.clockAt(release.Add(time.Second))
+			c.open("/stadtbad/warteraum")
+			c.waitPage("room")
+			c.expectText("#room-status", tr(lang, "Platz", "Place"))
+			c.expectText("#room-status", tr(lang, "Wartezeit", "wait"))
+			if c.eval(`document.getElementById("room-live").textContent`) != "" {
+				t.Fatal("the live region speaks on page load")
+			}
+			c.check("62-room-waiting")
+			if *webScreenshots && lang == "de" {
+				if err := browsertest.Screenshot(c.ctx, filepath.Join("..", "docs", "screenshots", "waiting-room.png")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The turn comes while the page is open: it updates itself
+			// and says so once.
+			s.clockAt(release.Add(20 * time.Minute))
+			c.waitFor("the turn", `document.getElementById("room-status").dataset.state === "admitted"`, 15*time.Second)
+			c.expectText("#room-live", tr(lang, "an der Reihe", "your turn"))
+			c.check("63-room-admitted")
+			c.click(`#room-continue`, "choice")
+			c.open("/stadtbad/zeit?n_erwachsene=1&tag=2030-01-08")
+			c.waitPage("times")
+			c.click(`.times .radio:nth-child(2) input`, "")
+			c.click(`button.primary`, "contact")
+
+		})
+	}
+	// The page of a location without a room sends on to the location.
+	res, err := http.Get(s.URL + "/buergeramt-koblenz/warteraum")
+	if err != nil || res.Request.URL.Path != "/buergeramt-koblenz" {
+		t.Fatalf("room of a location without one: %v %v", res.Request.URL, err)
+	}
+	res.Body.Close()
+}
+
+// TestWaitingRoomPageWithoutScripts: a browser that has a place and no
+// scripts gets a page that reloads itself every half minute (a meta
+// refresh inside noscript, which browsers with scripts ignore), with a
+// link to stop that.
+func TestWaitingRoomPageWithoutScripts(t *testing.T) {
+	s := startRoomServer(t, "-waiting-room-rate=0.01", "-waiting-room-burst=100")
+	p := &roomBrowser{}
+	s.join(t, p)
+	s.clockAt(roomRelease.Add(time.Second))
+	page := func(path string) string {
+		req, _ := http.NewRequest("GET", s.URL+path, nil)
+		req.Header.Set("Cookie", "termin_browser="+p.cookie)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	body := page("/stadtbad/warteraum")
+	if !strings.Contains(body, `<noscript><meta http-equiv="refresh" content="30"></noscript>`) || !strings.Contains(body, "?still=1") {
+		t.Fatalf("waiting page without the refresh fallback:\n%s", body)
+	}
+	if body := page("/stadtbad/warteraum?still=1"); strings.Contains(body, `http-equiv="refresh"`) {
+		t.Fatal("the still page reloads")
 	}
 }
