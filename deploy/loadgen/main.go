@@ -31,6 +31,10 @@ type options struct {
 	outDir              string
 	command             string
 	pow                 bool
+	// scenario picks what runs: the rush (default) or release, scenario
+	// (c) (release.go).
+	scenario string
+	release  releaseOptions
 }
 
 func main() {
@@ -53,12 +57,17 @@ func main() {
 	flag.StringVar(&o.outDir, "out", "", "directory for benchmarks.md and bench-latency.png; nothing written when empty")
 	flag.StringVar(&o.command, "command", "make bench", "the command named in the report")
 	flag.BoolVar(&o.pow, "pow", true, "solve proof-of-work challenges when the server asks for them")
+	releaseFlags(&o)
 	flag.Parse()
 	if o.ours == "" {
 		fmt.Fprintln(os.Stderr, "loadgen: -ours is required")
 		os.Exit(2)
 	}
-	if err := bench(context.Background(), o); err != nil {
+	run := bench
+	if o.scenario == "release" {
+		run = benchRelease
+	}
+	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
