@@ -48,6 +48,12 @@ func newApp(d *deps) *fiber.App {
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
 	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), ResultPage: "/zahlung/", Log: d.log}
+	if d.cfg.OneHold {
+		cit.Holders, cit.HolderKey, cit.Now = d.engine, cfg.SubKey("holder"), now
+	}
+	if guard := newReleaseGuard(d); guard.Enabled() {
+		cit.Releases = guard
+	}
 	if d.pay.flow != nil {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
@@ -97,6 +103,20 @@ func newFairness(d *deps) (*fairness.Limiter, *fairness.Challenges) {
 		pow.Locations[l] = true
 	}
 	return fairness.NewLimiter(store, cfg.SubKey("client"), cfg.RateLimit, cfg.RateBurst), pow
+}
+
+// newReleaseGuard slows down clients that release holds within seconds
+// again and again, with a bucket of its own in the fairness store. It is
+// a per-client rate limit, so -rate-limit 0 (every per-client limit off)
+// switches it off too.
+func newReleaseGuard(d *deps) *fairness.ReleaseGuard {
+	cfg := d.cfg
+	rate := cfg.QuickReleasePerMinute / 60
+	if cfg.RateLimit == 0 {
+		rate = 0
+	}
+	lim := fairness.NewLimiter(fairnessredis.New(d.rdb), cfg.SubKey("client"), rate, cfg.QuickReleaseBurst)
+	return &fairness.ReleaseGuard{Limiter: lim, Quick: cfg.QuickRelease}
 }
 
 // citizenBookings books holds without online payment and cancels

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"time"
 
+	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/server/fairness"
 	fairnessredis "github.com/digitale-verwaltung/termin/server/fairness/redis"
 )
@@ -23,7 +24,7 @@ func newRoom(d *deps) *fairness.Room {
 	}
 	store := fairnessredis.New(d.rdb)
 	r := fairness.NewRoom(store, roomKey)
-	r.Schedule = fairness.Releases(w.Releases)
+	r.Schedule = fairness.Schedules{locationReleases{d.engine}, fairness.Releases(w.Releases)}
 	for _, l := range w.Locations {
 		if l == "*" {
 			r.All = true
@@ -41,4 +42,19 @@ func newRoom(d *deps) *fairness.Room {
 	now := func() time.Time { return d.engine.Now() } // one clock (tests move it)
 	r.Now, r.Proofs.Now = now, now
 	return r
+}
+
+// locationReleases is the locations' own release schedules (the city
+// file's "release"), as the waiting room asks for them.
+type locationReleases struct{ engine *booking.Engine }
+
+// NextRelease is the first release at or after at; the booking core's
+// NextRelease counts those strictly after its argument.
+func (r locationReleases) NextRelease(location string, at time.Time) (time.Time, bool) {
+	loc, tz, err := r.engine.Location(location)
+	if err != nil {
+		return time.Time{}, false
+	}
+	t, _, ok := loc.NextRelease(at.Add(-time.Nanosecond), tz)
+	return t, ok
 }

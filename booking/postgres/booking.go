@@ -180,6 +180,34 @@ func (s *Store) BookedCells(ctx context.Context, location string, from, to time.
 	return cellsOf(rows), nil
 }
 
+// BlockedUnits lists the cancelled bookings of a location starting in
+// [from, to) whose units are still blocked at now (blocked_until is
+// written by CancelBooking).
+func (s *Store) BlockedUnits(ctx context.Context, location string, from, to, now time.Time) ([]booking.BlockedBooking, error) {
+	var rows []struct {
+		ID    int64         `db:"id"`
+		Start time.Time     `db:"start_at"`
+		End   time.Time     `db:"end_at"`
+		Units pq.Int64Array `db:"unit_indexes"`
+		Until time.Time     `db:"blocked_until"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `
+		SELECT id, start_at, end_at, unit_indexes, blocked_until FROM bookings
+		WHERE location_id = $1 AND start_at >= $2 AND start_at < $3 AND blocked_until > $4 AND status = 'cancelled'`,
+		location, from, to, now); err != nil {
+		return nil, unavailable("blocked units", err)
+	}
+	out := make([]booking.BlockedBooking, len(rows))
+	for i, r := range rows {
+		units := make([]int, len(r.Units))
+		for j, u := range r.Units {
+			units[j] = int(u)
+		}
+		out[i] = booking.BlockedBooking{ID: r.ID, Start: r.Start.UTC(), End: r.End.UTC(), Units: units, Until: r.Until.UTC()}
+	}
+	return out, nil
+}
+
 // HoldUsed reports whether a booking was made from the hold.
 func (s *Store) HoldUsed(ctx context.Context, holdID string) (bool, error) {
 	var used bool
@@ -251,7 +279,10 @@ func CancelBooking(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) ([
 		Was      string  `db:"was"`
 	}
 	err := tx.GetContext(ctx, &counted, `
-		UPDATE bookings b SET status = 'cancelled', cancelled_at = $2, sequence = b.sequence + 1
+		UPDATE bookings b SET status = 'cancelled', cancelled_at = $2, sequence = b.sequence + 1,
+			blocked_until = (SELECT CASE WHEN l.cancel_block_minutes > 0
+				THEN date_trunc('milliseconds', $2::timestamptz) + make_interval(mins => l.cancel_block_minutes) END
+				FROM locations l WHERE l.id = b.location_id)
 		FROM (SELECT id, status FROM bookings WHERE id = $1 FOR UPDATE) old
 		WHERE b.id = old.id AND old.status <> 'cancelled'
 		RETURNING b.location_id, b.local_day::text, b.contact_hash, b.lang, old.status AS was`, id, now)

@@ -53,6 +53,20 @@ type Config struct {
 	ContactLimitOffice int
 	ContactLimitPool   int
 
+	// AvailabilitySnapshot is how long an availability snapshot of a
+	// location-day is served before its version is checked in Redis
+	// again: the staleness bound of availability reads. Negative: off.
+	AvailabilitySnapshot time.Duration
+	// OneHold gives each browser (pages) and each client address (API)
+	// one live hold per location; a new hold replaces the last.
+	OneHold bool
+	// QuickRelease is the age under which releasing (or replacing) a
+	// hold counts as quick; QuickReleasePerMinute and QuickReleaseBurst
+	// are how many quick releases a client may make (0: unlimited).
+	QuickRelease          time.Duration
+	QuickReleasePerMinute float64
+	QuickReleaseBurst     int
+
 	PowLocations []string
 	PowAuto      int
 	PowBits      int
@@ -228,6 +242,11 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&c.ClientIPHeader, "client-ip-header", "CLIENT_IP_HEADER", "", "header a trusted proxy puts the client address in, e.g. X-Forwarded-For; its last entry is used; empty: the peer address")
 	s.Int(&c.ContactLimitOffice, "contact-limit-office", "CONTACT_LIMIT_OFFICE", 2, "bookings one e-mail address may hold per office and day; 0: no limit")
 	s.Int(&c.ContactLimitPool, "contact-limit-pool", "CONTACT_LIMIT_POOL", 4, "bookings one e-mail address may hold per pool and day; 0: no limit")
+	s.Duration(&c.AvailabilitySnapshot, "availability-snapshot", "AVAILABILITY_SNAPSHOT", 250*time.Millisecond, "how long availability is served from a process's snapshot of a location-day before its version is checked in Redis (the staleness bound, at most 1s); negative: every read runs the bitmap script")
+	s.Bool(&c.OneHold, "one-hold", "ONE_HOLD", true, "one live hold per browser (pages) or client address (API) and location; a new hold replaces the last")
+	s.Duration(&c.QuickRelease, "quick-release", "QUICK_RELEASE", 30*time.Second, "a hold released or replaced sooner than this after it was placed counts as a quick release")
+	s.Float(&c.QuickReleasePerMinute, "quick-release-per-minute", "QUICK_RELEASE_PER_MINUTE", 2, "quick releases a client may make per minute in the long run; 0 (or -rate-limit 0): unlimited")
+	s.Int(&c.QuickReleaseBurst, "quick-release-burst", "QUICK_RELEASE_BURST", 3, "quick releases a client may make at once")
 	s.List(&c.PowLocations, "pow-locations", "POW_LOCATIONS", nil, "locations whose holds always need a proof of work, comma-separated, or * for all")
 	s.Int(&c.PowAuto, "pow-auto", "POW_AUTO", 300, "hold requests per minute and location-day above which a proof of work is needed; 0: never automatically")
 	s.Int(&c.PowBits, "pow-bits", "POW_BITS", 16, "proof-of-work difficulty in leading zero bits")
@@ -315,6 +334,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("WARM_DAYS (-warm-days) must not be negative")
 	case c.HoldTTL <= 0:
 		return fmt.Errorf("HOLD_TTL (-hold-ttl) must be positive")
+	case c.AvailabilitySnapshot > time.Second:
+		return fmt.Errorf("AVAILABILITY_SNAPSHOT (-availability-snapshot) must be at most 1s, the documented staleness bound")
+	case c.QuickReleasePerMinute < 0 || c.QuickReleaseBurst < 1:
+		return fmt.Errorf("QUICK_RELEASE_PER_MINUTE must not be negative and QUICK_RELEASE_BURST must be at least 1")
 	case c.Pay.WorkerEvery <= 0:
 		return fmt.Errorf("PAYMENT_WORKER_EVERY (-payment-worker-every) must be positive")
 	case c.Pay.TreasuryMaxAttempts < 1:
