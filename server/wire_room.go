@@ -32,7 +32,7 @@ func newRoom(d *deps) *fairness.Room {
 		r.Locations[l] = true
 	}
 	r.Early, r.After, r.AutoThreshold = w.Early, w.After, w.Auto
-	r.Rate = fairness.AdmissionRate{Rate: w.Rate, Burst: w.Burst}
+	r.Rate = fairness.AdmissionRate{Rate: w.Rate, Burst: w.Burst, HoldTarget: w.HoldTarget}
 	r.Keep, r.TokenTTL, r.HoldsPerAdmission = w.Keep, w.TokenTTL, w.Holds
 	r.Proofs = fairness.NewChallenges(store, powKey)
 	r.Proofs.Difficulty = w.PowBits

@@ -111,6 +111,9 @@ type WaitingRoom struct {
 	Keep time.Duration
 	// TokenTTL is how long an admission is valid.
 	TokenTTL time.Duration
+	// HoldTarget pauses admission for a second after one with this many
+	// admitted holds; 0: no target.
+	HoldTarget int
 	// Holds is how many holds one admission may place; 0: no limit.
 	Holds int
 	// PowBits prices a place in the room.
@@ -275,6 +278,7 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Int(&w.Burst, "waiting-room-burst", "WAITING_ROOM_BURST", 20, "admissions a waiting room may let through at once")
 	s.Duration(&w.Keep, "waiting-room-keep", "WAITING_ROOM_KEEP", 5*time.Minute, "how long a browser may stay away from the waiting room and keep its place")
 	s.Duration(&w.TokenTTL, "waiting-room-token-ttl", "WAITING_ROOM_TOKEN_TTL", 10*time.Minute, "how long an admission from the waiting room is valid")
+	s.Int(&w.HoldTarget, "waiting-room-hold-target", "WAITING_ROOM_HOLD_TARGET", 0, "holds per second (all replicas) that admission keeps under: it pauses for a second after one that reached it; 0: only the rate")
 	s.Int(&w.Holds, "waiting-room-holds", "WAITING_ROOM_HOLDS", 2, "holds one admission may place; 0: no limit")
 	s.Int(&w.PowBits, "waiting-room-pow-bits", "WAITING_ROOM_POW_BITS", 18, "proof-of-work difficulty of a place in the waiting room, in leading zero bits")
 
@@ -360,8 +364,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("WAITING_ROOM_EARLY and WAITING_ROOM_AFTER must not be negative")
 	case c.Room.Keep <= 0 || c.Room.TokenTTL <= 0:
 		return fmt.Errorf("WAITING_ROOM_KEEP and WAITING_ROOM_TOKEN_TTL must be positive")
-	case c.Room.Auto < 0 || c.Room.Holds < 0:
-		return fmt.Errorf("WAITING_ROOM_AUTO and WAITING_ROOM_HOLDS must not be negative")
+	case c.Room.Auto < 0 || c.Room.Holds < 0 || c.Room.HoldTarget < 0:
+		return fmt.Errorf("WAITING_ROOM_AUTO, WAITING_ROOM_HOLDS and WAITING_ROOM_HOLD_TARGET must not be negative")
 	}
 	switch c.Mail.TLS {
 	case "none", "starttls", "tls":

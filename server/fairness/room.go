@@ -100,7 +100,19 @@ type Entry struct {
 type AdmissionRate struct {
 	Rate  float64
 	Burst int
+	// HoldTarget pauses admission while the holds placed with
+	// admissions in the last full second reached it; 0: no target.
+	HoldTarget int
 }
+
+// Kinds of requests the store counts per location and second.
+const (
+	// CountHoldRequests counts every hold request (the automatic trigger).
+	CountHoldRequests = "rate"
+	// CountAdmittedHolds counts holds placed with an admission (the hold
+	// target).
+	CountAdmittedHolds = "held"
+)
 
 // RoomStore keeps the rooms where every replica sees them (package
 // fairness/redis).
@@ -116,9 +128,11 @@ type RoomStore interface {
 	// on), marks session seen and returns its entry; ErrNotInRoom when it
 	// has no live place.
 	Status(ctx context.Context, room RoomID, session string, rate AdmissionRate, now time.Time, keep, ttl time.Duration) (Entry, error)
-	// CountRequest counts a request to a location in window win and
-	// returns the window's count.
-	CountRequest(ctx context.Context, location string, win int64, ttl time.Duration) (int64, error)
+	// CountRequest counts a request of a kind (CountHoldRequests,
+	// CountAdmittedHolds) to a location in the second win and returns
+	// that second's count. Status reads the admitted holds of the second
+	// before now for the hold target.
+	CountRequest(ctx context.Context, location, kind string, win int64, ttl time.Duration) (int64, error)
 	// AutoRoom returns the opening of the location's automatic room; with
 	// trigger set it switches one on at now (or keeps the current one)
 	// for ttl. false when none is on.
@@ -232,7 +246,7 @@ func (r *Room) CountHold(ctx context.Context, location string) error {
 		return nil
 	}
 	now := r.now()
-	n, err := r.store.CountRequest(ctx, location, now.Unix(), 3*time.Second)
+	n, err := r.store.CountRequest(ctx, location, CountHoldRequests, now.Unix(), 3*time.Second)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -456,6 +470,13 @@ func (r *Room) Gate(ctx context.Context, location, session, token string) (*Admi
 	}
 	if err := r.SpendHold(ctx, a); err != nil {
 		return nil, err
+	}
+	if r.Rate.HoldTarget > 0 {
+		// Counted before the hold is placed, refused ones too: a
+		// refused hold costs the store as much as a granted one.
+		if _, err := r.store.CountRequest(ctx, location, CountAdmittedHolds, r.now().Unix(), 3*time.Second); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 	}
 	return &a, nil
 }

@@ -22,6 +22,7 @@ import (
 //	room:{location}:<opens>:meta  hash arrivals, admitted, tokens, ts (the admission bucket)
 //	room:{location}:auto          the opening (ms) of the automatic room, while it lasts
 //	room:{location}:rate:<sec>    hold requests of one second
+//	room:{location}:held:<sec>    holds placed with an admission in one second
 //	room:{location}:tok:<nonce>   holds placed with one admission token
 //
 // <opens> is the release (or the automatic room's start) in Unix
@@ -29,6 +30,10 @@ import (
 func roomKeys(room fairness.RoomID) []string {
 	p := "room:{" + room.Location + "}:" + strconv.FormatInt(room.Opens.UnixMilli(), 10) + ":"
 	return []string{p + "q", p + "seen", p + "adm", p + "arr", p + "meta"}
+}
+
+func countKey(location, kind string, win int64) string {
+	return "room:{" + location + "}:" + kind + ":" + strconv.FormatInt(win, 10)
 }
 
 // lateBase is fairness's first late score (2^52), written out exactly:
@@ -75,9 +80,11 @@ touch()
 return 0
 `)
 
-// roomStatusScript: KEYS q, seen, adm, arr, meta; ARGV session, now ms,
-// keep ms, rate per s, burst, opens ms, ttl ms. First admits from the
-// head of the queue as many as the bucket allows (from the opening on),
+// roomStatusScript: KEYS q, seen, adm, arr, meta, held (the admitted
+// holds of the last full second); ARGV session, now ms, keep ms, rate per
+// s, burst, opens ms, ttl ms, hold target. First admits from the head of
+// the queue as many as the bucket allows (from the opening on; the bucket
+// does not fill while the last second's holds reached the target),
 // skipping places whose browser has not been seen for keep; then reports
 // the session: {1, arrival, joined, early, number, admitted} when
 // admitted, {0, arrival, joined, early, ahead (-1 before the opening),
@@ -89,7 +96,10 @@ if now >= opens and rate > 0 then
   local m = redis.call('HMGET', KEYS[5], 'tokens', 'ts', 'admitted')
   local tokens, ts, admitted = tonumber(m[1]) or 0, tonumber(m[2]) or opens, tonumber(m[3]) or 0
   if now > ts then
-    tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
+    local target = tonumber(ARGV[8])
+    if target <= 0 or (tonumber(redis.call('GET', KEYS[6]) or '0') < target) then
+      tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
+    end
     ts = now
   end
   -- Bounded work per call: lapsed places are skipped a few thousand at a time.
@@ -186,8 +196,9 @@ func (s *Store) Join(ctx context.Context, room fairness.RoomID, session string, 
 
 // Status implements fairness.RoomStore.
 func (s *Store) Status(ctx context.Context, room fairness.RoomID, session string, rate fairness.AdmissionRate, now time.Time, keep, ttl time.Duration) (fairness.Entry, error) {
-	v, err := roomStatusScript.Run(ctx, s.rdb, roomKeys(room), session, now.UnixMilli(), keep.Milliseconds(),
-		strconv.FormatFloat(rate.Rate, 'f', -1, 64), max(rate.Burst, 1), room.Opens.UnixMilli(), ttl.Milliseconds()).Int64Slice()
+	keys := append(roomKeys(room), countKey(room.Location, fairness.CountAdmittedHolds, now.Unix()-1))
+	v, err := roomStatusScript.Run(ctx, s.rdb, keys, session, now.UnixMilli(), keep.Milliseconds(),
+		strconv.FormatFloat(rate.Rate, 'f', -1, 64), max(rate.Burst, 1), room.Opens.UnixMilli(), ttl.Milliseconds(), rate.HoldTarget).Int64Slice()
 	if err != nil {
 		return fairness.Entry{}, fmt.Errorf("waiting room status: %w", err)
 	}
@@ -207,9 +218,8 @@ func (s *Store) Status(ctx context.Context, room fairness.RoomID, session string
 }
 
 // CountRequest implements fairness.RoomStore.
-func (s *Store) CountRequest(ctx context.Context, location string, win int64, ttl time.Duration) (int64, error) {
-	key := "room:{" + location + "}:rate:" + strconv.FormatInt(win, 10)
-	n, err := windowCountScript.Run(ctx, s.rdb, []string{key}, ttl.Milliseconds()).Int64()
+func (s *Store) CountRequest(ctx context.Context, location, kind string, win int64, ttl time.Duration) (int64, error) {
+	n, err := windowCountScript.Run(ctx, s.rdb, []string{countKey(location, kind, win)}, ttl.Milliseconds()).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("count requests: %w", err)
 	}

@@ -488,3 +488,50 @@ func TestRoomPlaceCostsProof(t *testing.T) {
 		t.Fatalf("the same session again: %+v %v", e, err)
 	}
 }
+
+// With a hold target, admission pauses for a second after one in which
+// the admitted holds reached it.
+func TestRoomHoldTarget(t *testing.T) {
+	r, clock, room := newTestRoom(t, servicetest.ClusterRedis)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		if _, err := r.Join(ctx, room, fmt.Sprintf("s%d", i), "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Rate = fairness.AdmissionRate{Rate: 1, Burst: 1, HoldTarget: 2}
+	r.HoldsPerAdmission = 5
+	admitted := func() []string {
+		var out []string
+		for i := 0; i < 5; i++ {
+			s := fmt.Sprintf("s%d", i)
+			if e, err := r.Status(ctx, room, s); err != nil {
+				t.Fatal(err)
+			} else if e.Admitted {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	t1 := release.Add(time.Second)
+	clock.set(t1)
+	first := admitted()
+	if len(first) != 1 {
+		t.Fatalf("first second: %v", first)
+	}
+	e, _ := r.Status(ctx, room, first[0])
+	token, _ := r.Admit(room, first[0], e)
+	for i := 0; i < 2; i++ {
+		if _, err := r.Gate(ctx, room.Location, first[0], token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.set(t1.Add(time.Second))
+	if got := admitted(); len(got) != 1 {
+		t.Fatalf("after a second at the target: %v admitted, want still 1", got)
+	}
+	clock.set(t1.Add(2 * time.Second))
+	if got := admitted(); len(got) != 2 {
+		t.Fatalf("after a quiet second: %v admitted, want 2", got)
+	}
+}
