@@ -35,7 +35,7 @@ type options struct {
 	// (c) (release.go).
 	scenario string
 	release  releaseOptions
-	storm               stormOptions
+	storm    stormOptions
 }
 
 func main() {
