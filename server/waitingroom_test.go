@@ -29,6 +29,17 @@ func startRoomServer(t *testing.T, flags ...string) *testServer {
 	s := startServer(t, append([]string{"-secret-key=" + booking.RandomCode(32), "-waiting-room-locations=stadtbad",
 		"-waiting-room-releases=" + roomRelease.Format(time.RFC3339), "-waiting-room-pow-bits=4", "-waiting-room-rate=1000",
 		"-waiting-room-burst=1000", "-waiting-room-keep=1h"}, flags...)...)
+	// Rooms of earlier runs on this Redis database have the same keys.
+	ctx := context.Background()
+	iter := s.deps.rdb.Scan(ctx, 0, "room:{stadtbad}:*", 0).Iterator()
+	for iter.Next(ctx) {
+		if err := s.deps.rdb.Del(ctx, iter.Val()).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
 	s.clockAt(roomRelease.Add(-5 * time.Minute))
 	return s
 }
@@ -265,6 +276,10 @@ func TestWaitingRoomPage(t *testing.T) {
 			n := newCitizen(t, b, s.URL, lang, w)
 			n.clearCookies()
 			n.scriptsOff()
+			n.open("/stadtbad")
+			n.waitPage("choice")
+			n.expectText(".notice", tr(lang, "Warteraum aktiv", "waiting room is active"))
+			n.check("59-room-choice-notice")
 			n.open("/stadtbad/zeit?n_erwachsene=1&tag=2030-01-08")
 			n.waitPage("times")
 			n.click(`.times .radio:nth-child(2) input`, "")
@@ -303,6 +318,9 @@ func TestWaitingRoomPage(t *testing.T) {
 			c.expectText("#room-live", tr(lang, "an der Reihe", "your turn"))
 			c.check("63-room-admitted")
 			c.click(`#room-continue`, "choice")
+			if c.eval(`document.querySelector("main .notice") ? "notice" : ""`) != "" {
+				t.Fatal("the choice page still points an admitted browser to the waiting room")
+			}
 			c.open("/stadtbad/zeit?n_erwachsene=1&tag=2030-01-08")
 			c.waitPage("times")
 			c.click(`.times .radio:nth-child(2) input`, "")

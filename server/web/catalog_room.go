@@ -41,6 +41,7 @@ var _ = addTexts(map[string]map[string]string{
 		"room_turn":           "Sie können jetzt einen Termin reservieren. Ihre Zulassung gilt bis %s in diesem Browser.",
 		"room_continue":       "Weiter zur Terminauswahl",
 		"room_stay":           "Bitte lassen Sie diese Seite geöffnet. Sie müssen nichts tun, bis Sie an der Reihe sind.",
+		"room_to_room":        "Zum Warteraum",
 	},
 	"en": {
 		"room_title":          "Waiting room",
@@ -81,5 +82,6 @@ var _ = addTexts(map[string]map[string]string{
 		"room_turn":           "You can reserve an appointment now. Your admission is valid in this browser until %s.",
 		"room_continue":       "Continue to choose a time",
 		"room_stay":           "Please keep this page open. You need not do anything until it is your turn.",
+		"room_to_room":        "To the waiting room",
 	},
 })

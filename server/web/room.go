@@ -234,3 +234,18 @@ func (h *Handler) roomGate(c *fiber.Ctx, location string) (adm *fairness.Admissi
 	c.Cookie(&fiber.Cookie{Name: admissionCookie, Path: "/" + location, MaxAge: -1, Expires: time.Unix(0, 0)})
 	return nil, true, c.Redirect("/"+location+"/warteraum?hinweis="+notice, fiber.StatusSeeOther)
 }
+
+// roomLink is the waiting room's address while one is active at the
+// location and this browser has no admission there; empty otherwise.
+func (h *Handler) roomLink(c *fiber.Ctx, location string) string {
+	if h.Room == nil || !h.Room.Configured(location) {
+		return ""
+	}
+	if _, err := h.Room.Active(c.UserContext(), location); err != nil {
+		return ""
+	}
+	if _, err := h.Room.VerifyAdmission(location, h.browserID(c), c.Cookies(admissionCookie)); err == nil {
+		return ""
+	}
+	return "/" + location + "/warteraum"
+}
