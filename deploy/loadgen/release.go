@@ -89,7 +89,8 @@ type orderCheck struct {
 	// admission order; Z = ρ·√(n−1) is about standard normal for a
 	// uniformly random order.
 	Spearman, Z float64
-	// Rate is the measured admissions per second while a queue waited.
+	// Rate is the measured admissions per second while the backlog of
+	// the opening (every early arrival) drained.
 	Rate float64
 	// Wait is the time to admission: from the opening for early arrivals,
 	// from joining for late ones.
@@ -391,15 +392,16 @@ func checkOrder(arrivals []releaseArrival, opens time.Time) orderCheck {
 		o.Spearman = 1 - 6*d2/(nf*(nf*nf-1))
 		o.Z = o.Spearman * math.Sqrt(nf-1)
 	}
-	// Admission rate over the span in which admissions happened.
+	// The admission rate while the backlog of the opening drained (the
+	// early arrivals, all waiting at once); later the arrivals bound it.
 	var times []time.Time
-	for _, a := range append(append([]releaseArrival(nil), early...), late...) {
+	for _, a := range early {
 		times = append(times, a.admitted)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
 	if len(times) > 1 {
-		if span := times[len(times)-1].Sub(times[0]).Seconds(); span > 0 {
-			o.Rate = float64(len(times)-1) / span
+		if span := times[len(times)-1].Sub(opens).Seconds(); span > 0 {
+			o.Rate = float64(len(times)) / span
 		}
 	}
 	waits := func(as []releaseArrival, from func(releaseArrival) time.Time) (time.Duration, time.Duration) {
@@ -470,7 +472,7 @@ func (r releaseResult) table(o releaseOptions) string {
 	p("| arrivals (spread over %s around the release) | %d, of which %d admitted (%d before the release, %d after) |\n", o.spread, len(r.Arrivals), ord.Admitted, ord.Early, ord.Late)
 	p("| joins (proof of work at %d bits, %s of solving in all) | %d, p50 / p99 %s / %s |\n", o.powBits, r.Solve.Round(time.Millisecond), r.Join.N, ms(r.Join.P50), ms(r.Join.P99))
 	p("| place requests (each browser as often as the server asks) | %d, %.0f/s, p50 / p99 %s / %s |\n", r.Poll.N, r.Poll.PerSec, ms(r.Poll.P50), ms(r.Poll.P99))
-	p("| admission rate (configured %.0f/s) | %.0f/s measured |\n", o.rate, ord.Rate)
+	p("| admission rate (configured %.0f/s), while the opening's backlog of %d drained | %.0f/s measured |\n", o.rate, ord.Early, ord.Rate)
 	p("| time to admission, before the release (from the opening) | p50 %s, p99 %s |\n", ord.EarlyP50.Round(time.Millisecond), ord.EarlyP99.Round(time.Millisecond))
 	p("| time to admission, after the release (from joining) | p50 %s, p99 %s |\n", ord.LateP50.Round(time.Millisecond), ord.LateP99.Round(time.Millisecond))
 	p("| holds with admission | %d (%s), p50 / p99 %s / %s |\n", r.Hold.N, statusList(r.Hold.Status), ms(r.Hold.P50), ms(r.Hold.P99))
@@ -589,8 +591,8 @@ func plotRelease(r releaseResult) []byte {
 		img.Set(x, y+1, c)
 		img.Set(x+1, y+1, c)
 	}
-	text(img, w-right-260, top+30, "before the release (random place)", early)
-	text(img, w-right-260, top+46, "after the release (arrival order)", late)
+	text(img, left+10, top+30, "before the release (random place)", early)
+	text(img, left+10, top+46, "after the release (arrival order)", late)
 	var buf bytes.Buffer
 	png.Encode(&buf, img)
 	return buf.Bytes()
