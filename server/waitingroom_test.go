@@ -218,6 +218,12 @@ func TestWaitingRoomAPI(t *testing.T) {
 	if res := s.roomHold(t, start, c, c.token); res.Status != 403 || errorCode(t, res) != "admission_invalid" {
 		t.Fatalf("expired admission: %d %s", res.Status, res.Body)
 	}
+	if p := s.position(t, c); p["state"] != "expired" || p["admission_token"] != nil {
+		t.Fatalf("position after the admission expired: %v", p)
+	}
+	if p := s.join(t, c); p["state"] != "waiting" || p["early"] != false {
+		t.Fatalf("queueing again after the admission expired: %v", p)
+	}
 	// The room closes 30 minutes after the release: holds need nothing.
 	s.clockAt(roomRelease.Add(31 * time.Minute))
 	if res := s.roomHold(t, start, nobody, ""); res.Status != 201 {

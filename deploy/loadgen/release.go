@@ -263,7 +263,7 @@ func runRelease(ctx context.Context, base string, o releaseOptions, db string) (
 					continue
 				}
 				p.add(st, d, a.status)
-				if a.status != 200 || json.Unmarshal(a.body, &pos) != nil {
+				if a.status != 200 || json.Unmarshal(a.body, &pos) != nil || pos.State == "expired" {
 					return
 				}
 			}

@@ -174,7 +174,13 @@ func (h *Handler) position(c *fiber.Ctx, room fairness.RoomID, id string, e fair
 	if e.Admitted {
 		tok, a := h.Room.Admit(room, id, e)
 		at := e.AdmittedAt
-		p.State, p.Number, p.AdmittedAt, p.Token, p.Expires = "admitted", e.Number, &at, tok, &a.Expires
+		p.State, p.Number, p.AdmittedAt, p.Expires = "admitted", e.Number, &at, &a.Expires
+		if a.Expires.After(h.now()) {
+			p.Token = tok
+		} else {
+			// The turn came and went unused: POST again to queue anew.
+			p.State = "expired"
+		}
 		return p
 	}
 	if e.Ahead >= 0 {
