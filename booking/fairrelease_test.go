@@ -85,6 +85,16 @@ func TestCancelledUnitsStayBlocked(t *testing.T) {
 				check("a second before the block ends", 0)
 				r.advance(time.Second)
 				check("when the block ends", 1)
+				// The check's hold took the unit; a repair load of the
+				// loaded day must not bring the ended block back (its
+				// sweep would free the hold's unit).
+				if err := r.engine.LoadDay(ctx, r.loc, r.tz, booking.DateOf(start.In(r.tz))); err != nil {
+					t.Fatal(err)
+				}
+				r.advance(time.Minute)
+				if got := r.freeOn(r.engine, r.svc("ticket"), start); got != 0 {
+					t.Errorf("after a repair load %d free, want 0: the new hold keeps its unit", got)
+				}
 				if n := r.liveUnits(start, start.Add(time.Hour)); n != 0 {
 					t.Errorf("%d live units in the record, want 0 (the new hold is not booked)", n)
 				}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/browsertest"
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
 )
 
@@ -35,10 +37,11 @@ func (s *testServer) freeAt(t *testing.T, start string) int {
 	return 0
 }
 
-// An API client (told apart by its address) has one live hold per
-// location: a second replaces the first.
+// With -one-hold-api an API client (told apart by its address) has one
+// live hold per location: a second replaces the first. A request with the
+// pages' browser cookie counts for that browser, also without it.
 func TestAPIOneHoldPerClient(t *testing.T) {
-	s := startServer(t)
+	s := startServer(t, "-one-hold-api")
 	start := s.poolSlot(t)
 	first := s.mustHold(t, s.pool, "erwachsene", start, 2)
 	if got := s.freeAt(t, start); got != 148 {
@@ -54,11 +57,34 @@ func TestAPIOneHoldPerClient(t *testing.T) {
 	}
 }
 
+// Without -one-hold-api, API clients without the browser cookie are not
+// bound (clients behind one address would replace each other's holds);
+// with the cookie, a browser is one holder on the API too.
+func TestAPIHoldsOfABrowser(t *testing.T) {
+	s := startServer(t)
+	start := s.poolSlot(t)
+	s.mustHold(t, s.pool, "erwachsene", start, 1)
+	s.mustHold(t, s.pool, "erwachsene", start, 1)
+	if got := s.freeAt(t, start); got != 148 {
+		t.Errorf("%d free after two holds without a cookie, want 148", got)
+	}
+	cookie := "termin_browser=" + booking.RandomCode(24)
+	body := fmt.Sprintf(`{"location":%q,"service":"erwachsene","start":%q,"units":2}`, s.pool, start)
+	for i := 0; i < 2; i++ {
+		if res := s.do(t, "POST", "/api/v1/holds", body, "Cookie", cookie); res.Status != 201 {
+			t.Fatalf("hold with the browser cookie: %d %s", res.Status, res.Body)
+		}
+	}
+	if got := s.freeAt(t, start); got != 146 {
+		t.Errorf("%d free after two holds of one browser, want 146: the second replaces the first", got)
+	}
+}
+
 // Releasing holds within seconds of placing them, again and again, is
 // slowed down with 429 released_too_quickly and Retry-After; the hold
 // stays. Replacing a young hold counts the same.
 func TestAPIQuickReleasesSlowedDown(t *testing.T) {
-	s := startServer(t, "-secret-key="+booking.RandomCode(32), "-rate-limit=100", "-rate-burst=100",
+	s := startServer(t, "-one-hold-api", "-secret-key="+booking.RandomCode(32), "-rate-limit=100", "-rate-burst=100",
 		"-quick-release-burst=1", "-quick-release-per-minute=1")
 	start := s.poolSlot(t)
 	id := s.mustHold(t, s.pool, "erwachsene", start, 1)
@@ -160,4 +186,65 @@ func getPage(t *testing.T, url string) (int, string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
+}
+
+// The pages of the fair-release rules in the browser, with axe-core: the
+// notice of the next release on the day list and on the times of a day
+// not released yet (German and English), and the page for a browser that
+// released holds too quickly.
+func TestFairReleasePages(t *testing.T) {
+	rdb := servicetest.Redis(t)
+	s := launch(t, serverSetup{dbURL: servicetest.DatabaseURL(t, components...), redisAddrs: []string{rdb.Options().Addr},
+		pool: "stadtbad", rdb: rdb, city: releaseCity,
+		flags: []string{"-secret-key=" + booking.RandomCode(32), "-rate-limit=100", "-rate-burst=100", "-quick-release-burst=1"}})
+	b := browsertest.Start(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight})
+	w := &weights{m: map[string]int{}}
+	loc, tz, err := s.deps.engine.Location("buergeramt-koblenz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	win := loc.BookingWindow(time.Now(), tz)
+	closed := officeDay(t)
+	for _, lang := range []string{"de", "en"} {
+		t.Run("notices-"+lang, func(t *testing.T) {
+			c := newCitizen(t, b, s.URL, lang, w)
+			c.open("/buergeramt-koblenz/tag?s=personalausweis&von=" + win.Last.AddDays(-2).String())
+			c.waitPage("days")
+			c.expectText("#release", tr(lang, "Termine für den", "Appointments for"))
+			c.check("60-release-days")
+			c.open("/buergeramt-koblenz/zeit?s=personalausweis&tag=" + closed.String())
+			c.waitPage("times")
+			c.expectText("p.notice", tr(lang, "Termine für den", "Appointments for"))
+			c.check("61-release-day-closed")
+		})
+	}
+	t.Run("released-too-quickly", func(t *testing.T) {
+		c := newCitizen(t, b, s.URL, "de", w)
+		hold := func(next string) {
+			c.open("/buergeramt-koblenz/tag?s=personalausweis")
+			c.waitPage("days")
+			c.click(`ul.days li:nth-child(1) a`, "times")
+			c.click(`.times .radio:nth-child(1) input`, "")
+			c.click(`button.primary`, next)
+		}
+		ctx := context.Background()
+		items := []booking.Item{{ServiceID: "personalausweis", Count: 1}}
+		today := booking.DateOf(time.Now().In(tz))
+		cal, err := s.deps.engine.Calendar(ctx, "buergeramt-koblenz", items, today, today)
+		if err != nil || cal.Next == nil {
+			t.Fatalf("next free start: %v", err)
+		}
+		first := cal.Next.Start
+		hold("contact")
+		hold("contact") // replaces the first hold: the one quick release of the burst
+		// One browser, one live hold: of the two holds of the same time one desk is taken.
+		day := booking.DateOf(first.In(tz))
+		slots, err := s.deps.engine.Availability(ctx, "buergeramt-koblenz", "personalausweis", day, day)
+		if err != nil || len(slots) == 0 || !slots[0].Start.Equal(first) || slots[0].Free != 3 {
+			t.Errorf("after two holds of one browser: %+v %v, want %s with 3 of 4 desks free", slots, err, first)
+		}
+		hold("message")
+		c.expectText("h1", "Bitte etwas Geduld")
+		c.check("62-released-too-quickly")
+	})
 }

@@ -49,7 +49,7 @@ func newApp(d *deps) *fiber.App {
 	}
 	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), ResultPage: "/zahlung/", Log: d.log}
 	if d.cfg.OneHold {
-		cit.Holders, cit.HolderKey, cit.Now = d.engine, cfg.SubKey("holder"), now
+		cit.Holders, cit.HoldersByAddress, cit.HolderKey, cit.Now = d.engine, cfg.OneHoldAPI, cfg.SubKey("holder"), now
 	}
 	if guard := newReleaseGuard(d); guard.Enabled() {
 		cit.Releases = guard

@@ -93,9 +93,11 @@ func cellsOf(rows []cellRow) []booking.UnitCell {
 }
 
 // InsertBooking writes a booking and the units it occupies in one
-// transaction, counted against the contact's limit.
+// transaction, counted against the contact's limit. Concurrent calls
+// share a transaction, each booking in a savepoint of its own with its
+// own outcome (group.go).
 func (s *Store) InsertBooking(ctx context.Context, nb *booking.NewBooking) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return InsertBooking(ctx, tx, nb) })
+	return s.group.insert(ctx, nb)
 }
 
 // InsertBooking is the booking step of a transaction that writes more
@@ -128,15 +130,18 @@ func InsertBooking(ctx context.Context, tx *sqlx.Tx, nb *booking.NewBooking) err
 		return classifyInsert(err)
 	}
 	b.Lang = lang
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO booking_units (booking_id, location_id, cell_start, unit) VALUES ($1, $2, $3, $4)`)
-	if err != nil {
-		return unavailable("prepare", err)
+	// All unit rows in one statement: one round trip however many cells,
+	// which counts when a group of bookings shares a transaction.
+	starts := make([]time.Time, len(nb.Cells))
+	units := make([]int64, len(nb.Cells))
+	for i, c := range nb.Cells {
+		starts[i], units[i] = c.CellStart.UTC(), int64(c.Unit)
 	}
-	defer stmt.Close()
-	for _, c := range nb.Cells {
-		if _, err := stmt.ExecContext(ctx, b.ID, b.LocationID, c.CellStart, c.Unit); err != nil {
-			return classifyInsert(err)
-		}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO booking_units (booking_id, location_id, cell_start, unit)
+		SELECT $1, $2, s, u FROM unnest($3::timestamptz[], $4::int[]) AS c(s, u)`,
+		b.ID, b.LocationID, pq.Array(starts), pq.Array(units)); err != nil {
+		return classifyInsert(err)
 	}
 	now := nb.Now
 	if now.IsZero() {

@@ -219,9 +219,18 @@ const analysis = `### Reading the figures and the profile
   row lock and waits for the one before it, but only the 500 granted ones
   write and flush; with durability off the baseline reached about 2 250
   holds/s in a run on this machine, much as with it on.
-- **Confirms** are one PostgreSQL transaction each (contact count, booking,
-  units) and are slowed by sharing the CPU with the flood of holds and by
-  the commit's disk flush.
+- **Confirms** write the contact count, the booking and its units; the
+  confirms that arrive together share one PostgreSQL transaction, each in a
+  savepoint of its own with its own UNIQUE guards and outcome
+  (booking/postgres/group.go), so a burst of confirms pays for one commit's
+  disk flush per group instead of one per booking. They are still slowed
+  by sharing the CPU with the flood of holds.
+- **The storm's reads** (scenario b) come from each server process's
+  snapshot of the location-day (booking/redis/snapshot.go): within the
+  snapshot interval a read costs no Redis call, after it one HGET of the
+  day's version that concurrent readers share; only a changed day runs the
+  bitmap script. What a read costs is then mostly HTTP and JSON, and the
+  readers' latency is queueing for the two cores the rush also uses.
 - **Where more would come from:** the load generator on another machine,
   and more cores: the server holds no lock of its own, so it scales with
   cores and with replicas.

@@ -125,11 +125,15 @@ type Handler struct {
 	// address in; empty means the peer address.
 	ClientIPHeader string
 	// Holders, when set, gives each API client one live hold per
-	// location. API clients are told apart by their address (an IPv6
-	// client by its /64, keyed with HolderKey): clients behind one
-	// address share one live hold per location. Nil turns the rule off.
-	Holders   Holders
-	HolderKey []byte
+	// location, as far as clients can be told apart: a request with the
+	// pages' browser cookie counts for that browser; others, with
+	// HoldersByAddress, for their address (an IPv6 client by its /64,
+	// keyed with HolderKey), so clients behind one address share one
+	// live hold per location; without it they are not bound. Nil turns
+	// the rule off.
+	Holders          Holders
+	HoldersByAddress bool
+	HolderKey        []byte
 	// Releases, when set, slows down clients that release holds within
 	// seconds again and again.
 	Releases ReleaseGuard

@@ -43,6 +43,10 @@ func (h *Handler) createHold(c *fiber.Ctx) error {
 	switch {
 	case h.Holders != nil:
 		holder := h.holder(c)
+		if holder == "" {
+			hold, err = h.Reservations.PlaceHoldFor(c.UserContext(), req.Location, items, start)
+			break
+		}
 		if err := h.guardReplace(c, holder, req.Location); err != nil {
 			return err
 		}
@@ -83,9 +87,36 @@ func (h *Handler) deleteHold(c *fiber.Ctx) error {
 	return response.NoContent(c)
 }
 
-// holder is who an API hold counts for: the client's address, keyed.
+// browserCookie is the pages' random browser id (server/web/session.go):
+// a browser that holds through the API and the pages is one holder.
+const browserCookie = "termin_browser"
+
+// holder is who an API hold counts for: the browser of the pages' cookie
+// when the request carries one; otherwise, with ByAddress, the client's
+// address (keyed); "" (no rule) otherwise.
 func (h *Handler) holder(c *fiber.Ctx) string {
-	return "a:" + fairness.ClientKey(h.HolderKey, ClientAddr(c, h.ClientIPHeader))
+	if id := c.Cookies(browserCookie); validBrowserID(id) {
+		return "b:" + id
+	}
+	if h.HoldersByAddress {
+		return "a:" + fairness.ClientKey(h.HolderKey, ClientAddr(c, h.ClientIPHeader))
+	}
+	return ""
+}
+
+// validBrowserID accepts only ids the pages could have made (24
+// characters of base64url), so a forged cookie cannot smuggle anything
+// into a Redis key.
+func validBrowserID(id string) bool {
+	if len(id) != 24 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // guardReplace applies the release guard to the hold a new hold of the

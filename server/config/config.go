@@ -60,6 +60,9 @@ type Config struct {
 	// OneHold gives each browser (pages) and each client address (API)
 	// one live hold per location; a new hold replaces the last.
 	OneHold bool
+	// OneHoldAPI binds API clients without a browser cookie to their
+	// address for that rule.
+	OneHoldAPI bool
 	// QuickRelease is the age under which releasing (or replacing) a
 	// hold counts as quick; QuickReleasePerMinute and QuickReleaseBurst
 	// are how many quick releases a client may make (0: unlimited).
@@ -333,7 +336,8 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Int(&c.ContactLimitOffice, "contact-limit-office", "CONTACT_LIMIT_OFFICE", 2, "bookings one e-mail address may hold per office and day; 0: no limit")
 	s.Int(&c.ContactLimitPool, "contact-limit-pool", "CONTACT_LIMIT_POOL", 4, "bookings one e-mail address may hold per pool and day; 0: no limit")
 	s.Duration(&c.AvailabilitySnapshot, "availability-snapshot", "AVAILABILITY_SNAPSHOT", 250*time.Millisecond, "how long availability is served from a process's snapshot of a location-day before its version is checked in Redis (the staleness bound, at most 1s); negative: every read runs the bitmap script")
-	s.Bool(&c.OneHold, "one-hold", "ONE_HOLD", true, "one live hold per browser (pages) or client address (API) and location; a new hold replaces the last")
+	s.Bool(&c.OneHold, "one-hold", "ONE_HOLD", true, "one live hold per browser and location (the pages' browser cookie, also on the API); a new hold replaces the last")
+	s.Bool(&c.OneHoldAPI, "one-hold-api", "ONE_HOLD_API", false, "also one live hold per client address and location on the API for clients without the browser cookie; off by default, as clients behind one address (a carrier's NAT, a proxy) would replace each other's holds")
 	s.Duration(&c.QuickRelease, "quick-release", "QUICK_RELEASE", 30*time.Second, "a hold released or replaced sooner than this after it was placed counts as a quick release")
 	s.Float(&c.QuickReleasePerMinute, "quick-release-per-minute", "QUICK_RELEASE_PER_MINUTE", 2, "quick releases a client may make per minute in the long run; 0 (or -rate-limit 0): unlimited")
 	s.Int(&c.QuickReleaseBurst, "quick-release-burst", "QUICK_RELEASE_BURST", 3, "quick releases a client may make at once")
