@@ -96,10 +96,10 @@ release_rate=${RELEASE_RATE:-500}
 release_bits=${RELEASE_POW_BITS:-8}
 release_at=$(date -u -d "+20 seconds" +%Y-%m-%dT%H:%M:%SZ)
 room_port=$(free_port)
-# The browsers of the load generator share one address: the API's one
-# live hold per address is off, as for the rush.
+# Each browser of the load generator sends its own termin_browser cookie,
+# so the one live hold per browser stays on, as in production.
 SECRET_KEY=bench "$dir/bin/server" serve -http "127.0.0.1:$room_port" \
-	-rate-limit 0 -pow-auto 0 -one-hold=false -warm-days 3 -log-level warn \
+	-rate-limit 0 -pow-auto 0 -warm-days 3 -log-level warn \
 	-waiting-room-locations release-hall -waiting-room-releases "$release_at" -waiting-room-early 2m \
 	-waiting-room-rate "$release_rate" -waiting-room-burst "$release_rate" -waiting-room-pow-bits "$release_bits" \
 	-waiting-room-holds 3 2>"$dir/room-server.log" &

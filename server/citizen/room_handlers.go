@@ -32,13 +32,9 @@ type WaitingRoom interface {
 // AdmissionHeader carries the admission token on a hold.
 const AdmissionHeader = "Admission-Token"
 
-// browserCookie is the pages' per-browser id (server/web/session.go):
-// the API and the pages share it, so a browser has one place whichever
-// it uses.
-const browserCookie = "termin_browser"
-
-// session returns the caller's browser id, setting the cookie when it
-// has none (or one no server could have made).
+// session returns the caller's browser id (the pages' cookie, shared
+// with holds: see holder), setting the cookie when it has none (or one
+// no server could have made).
 func session(c *fiber.Ctx) string {
 	if id := c.Cookies(browserCookie); validBrowserID(id) {
 		return id
@@ -49,18 +45,6 @@ func session(c *fiber.Ctx) string {
 	c.Cookie(&fiber.Cookie{Name: browserCookie, Value: id, Path: "/", HTTPOnly: true,
 		SameSite: fiber.CookieSameSiteLaxMode, Secure: c.Protocol() == "https"})
 	return id
-}
-
-func validBrowserID(id string) bool {
-	if len(id) != 24 {
-		return false
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 type roomJSON struct {
