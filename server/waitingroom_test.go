@@ -285,14 +285,14 @@ func TestWaitingRoomPage(t *testing.T) {
 			n.open("/stadtbad")
 			n.waitPage("choice")
 			n.expectText(".notice", tr(lang, "Warteraum aktiv", "waiting room is active"))
-			n.check("59-room-choice-notice")
+			n.check("70-room-choice-notice")
 			n.open("/stadtbad/zeit?n_erwachsene=1&tag=2030-01-08")
 			n.waitPage("times")
 			n.click(`.times .radio:nth-child(2) input`, "")
 			n.click(`button.primary`, "room")
 			n.expectText(".notice", tr(lang, "Warteraum aktiv", "waiting room is active"))
 			n.expectText("#room-status", tr(lang, "Ohne JavaScript", "Without JavaScript"))
-			n.check("60-room-without-js")
+			n.check("71-room-without-js")
 
 			// With scripts the page solves the proof of work and takes the place.
 			c := newCitizen(t, b, s.URL, lang, w)
@@ -301,7 +301,7 @@ func TestWaitingRoomPage(t *testing.T) {
 			c.waitPage("room")
 			c.waitFor("the place", `document.getElementById("room-status").dataset.state === "waiting"`, 20*time.Second)
 			c.expectText("#room-status", tr(lang, "ausgelost", "drawn at random"))
-			c.check("61-room-before-release")
+			c.check("72-room-before-release")
 
 			s.clockAt(release.Add(time.Second))
 			c.open("/stadtbad/warteraum")
@@ -311,7 +311,7 @@ func TestWaitingRoomPage(t *testing.T) {
 			if c.eval(`document.getElementById("room-live").textContent`) != "" {
 				t.Fatal("the live region speaks on page load")
 			}
-			c.check("62-room-waiting")
+			c.check("73-room-waiting")
 			if *webScreenshots && lang == "de" {
 				if err := browsertest.Screenshot(c.ctx, filepath.Join("..", "docs", "screenshots", "waiting-room.png")); err != nil {
 					t.Fatal(err)
@@ -322,7 +322,7 @@ func TestWaitingRoomPage(t *testing.T) {
 			s.clockAt(release.Add(20 * time.Minute))
 			c.waitFor("the turn", `document.getElementById("room-status").dataset.state === "admitted"`, 15*time.Second)
 			c.expectText("#room-live", tr(lang, "an der Reihe", "your turn"))
-			c.check("63-room-admitted")
+			c.check("74-room-admitted")
 			c.click(`#room-continue`, "choice")
 			if c.eval(`document.querySelector("main .notice") ? "notice" : ""`) != "" {
 				t.Fatal("the choice page still points an admitted browser to the waiting room")
