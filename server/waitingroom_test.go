@@ -320,7 +320,7 @@ func TestWaitingRoomPage(t *testing.T) {
 			// The turn comes while the page is open: it updates itself
 			// and says so once.
 			s.clockAt(release.Add(20 * time.Minute))
-			c.waitFor("the turn", `document.getElementById("room-status").dataset.state === "admitted"`, 15*time.Second)
+			c.waitFor("the turn", `document.getElementById("room-status").dataset.state === "admitted"`, 40*time.Second) // the page asks every 5 to 30 s
 			c.expectText("#room-live", tr(lang, "an der Reihe", "your turn"))
 			c.check("74-room-admitted")
 			c.click(`#room-continue`, "choice")

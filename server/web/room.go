@@ -42,10 +42,11 @@ const (
 	roomNoticeUsed    = "verbraucht"
 )
 
-// Poll and refresh intervals: the script asks every few seconds, a
+// Poll and refresh intervals: the script asks every 5 to 30 seconds, a
 // browser without scripts reloads every half minute.
 const (
 	roomPoll    = 5 * time.Second
+	roomPollMax = 30 * time.Second
 	roomRefresh = 30
 )
 
@@ -145,7 +146,8 @@ func (h *Handler) renderRoom(c *fiber.Ctx, errText string, status int) error {
 		return h.render(c, status, "room", v)
 	}
 	d.State = "waiting"
-	mins := int(math.Ceil(h.Room.Estimate(room, e).Minutes()))
+	est := h.Room.Estimate(room, e)
+	mins := int(math.Ceil(est.Minutes()))
 	if e.Ahead < 0 {
 		d.Before = t.f("room_before", t.clock(opens))
 		d.Count = t.f("room_before_count", e.Waiting)
@@ -173,7 +175,9 @@ func (h *Handler) renderRoom(c *fiber.Ctx, errText string, status int) error {
 		d.AsOf = t.f("room_as_of_still", t.clock(now.In(tz)))
 	} else {
 		v.RefreshAfter = roomRefresh
-		d.Poll = int(roomPoll.Milliseconds())
+		// A tenth of the wait, between 5 and 30 seconds: thousands of
+		// open pages asking every second would be a rush of their own.
+		d.Poll = int(min(roomPollMax, max(roomPoll, est/10)).Milliseconds())
 	}
 	return h.render(c, status, "room", v)
 }
