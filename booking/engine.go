@@ -49,6 +49,10 @@ type Engine struct {
 	// Holders, when set, keeps one live hold per holder and location
 	// (PlaceHoldAs); nil turns the rule off.
 	Holders HolderIndex
+	// Replaced, when set, hears of every hold PlaceHoldAs released
+	// because its holder placed another (the server remembers them, so
+	// booking one answers ErrHoldReleased).
+	Replaced func(ctx context.Context, holdID string)
 
 	mu       sync.RWMutex
 	catalog  map[string]*Location
@@ -276,6 +280,8 @@ func (e *Engine) PlaceHoldAs(ctx context.Context, holder, locationID string, ite
 	if prev != "" && prev != h.ID {
 		if err := e.ReleaseHold(ctx, prev); err != nil {
 			e.log.WarnContext(ctx, "release replaced hold", "err", err)
+		} else if e.Replaced != nil {
+			e.Replaced(ctx, prev)
 		}
 	}
 	return h, nil

@@ -52,8 +52,8 @@ func TestAPIOneHoldPerClient(t *testing.T) {
 		t.Errorf("%d free after the second hold, want 147: the first is replaced", got)
 	}
 	res := s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+first+`","name":"Erika Mustermann","email":"erika@example.org"}`)
-	if res.Status != 410 {
-		t.Errorf("booking the replaced hold: %d %s, want 410", res.Status, res.Body)
+	if res.Status != 410 || !bytes.Contains(res.Body, []byte(`"hold_released"`)) {
+		t.Errorf("booking the replaced hold: %d %s, want 410 hold_released", res.Status, res.Body)
 	}
 }
 

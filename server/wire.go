@@ -50,6 +50,15 @@ func newApp(d *deps) *fiber.App {
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
 	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), ResultPage: "/zahlung/", Log: d.log}
+	if released.releases != nil {
+		// A hold replaced by its holder's next one was released, not
+		// left to expire: booking it says so.
+		d.engine.Replaced = func(ctx context.Context, id string) {
+			if err := released.releases.Note(ctx, id, released.keep); err != nil {
+				d.log.WarnContext(ctx, "note replaced hold", "err", err)
+			}
+		}
+	}
 	if d.cfg.OneHold {
 		cit.Holders, cit.HoldersByAddress, cit.HolderKey, cit.Now = d.engine, cfg.OneHoldAPI, cfg.SubKey("holder"), now
 	}
