@@ -44,9 +44,10 @@ func newApp(d *deps) *fiber.App {
 	if d.rdb != nil {
 		released.releases = bookingredis.NewReleases(d.rdb)
 	}
+	room := newRoom(d)
 	cit := &citizen.Handler{
 		Catalog: d.engine, Reservations: released, Bookings: citizenBookings{d.engine, d.pay.flow, released},
-		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey,
+		Limiter: limiter, Challenges: challenges, Room: room, Now: now, SigningKey: d.signingKey,
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
 	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), ResultPage: "/zahlung/", Log: d.log}
@@ -69,6 +70,8 @@ func newApp(d *deps) *fiber.App {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
 	}
+	pages := newWeb(d, queue, limiter, challenges, released)
+	pages.Room = room
 	var degraded []router.Check
 	if d.pay.health != nil {
 		degraded = append(degraded, router.Check{Name: "payment_platform", Check: d.pay.health.Check})
@@ -80,7 +83,7 @@ func newApp(d *deps) *fiber.App {
 		Log:      d.log,
 		Metrics:  d.metrics.Middleware,
 		HSTS:     strings.HasPrefix(cfg.PublicURL(), "https://"),
-		Pages:    newWeb(d, queue, limiter, challenges, released),
+		Pages:    pages,
 		Groups: []router.Group{
 			cit,
 			&device.Handler{

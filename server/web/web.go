@@ -171,6 +171,8 @@ type Handler struct {
 	Queue      QueuePositions
 	Limiter    RateLimiter
 	Challenges Challenges
+	// Room is the waiting room in front of releases; nil: none.
+	Room WaitingRoom
 	// Holders, when set, gives each browser (its browser cookie) one
 	// live hold per location: a new hold replaces the last.
 	Holders Holders
@@ -259,6 +261,10 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Get("/:location/tag", h.days)
 	app.Get("/:location/zeit", h.times)
 	app.Post("/:location/reservieren", h.hold)
+	if h.Room != nil {
+		app.Get("/:location/warteraum", h.room)
+		app.Post("/:location/warteraum", h.joinRoom)
+	}
 	app.Get("/:location", h.choice)
 	app.Get("/:location/:service", h.choice)
 	app.Use(func(c *fiber.Ctx) error {
