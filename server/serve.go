@@ -163,9 +163,13 @@ func (d *deps) build(ctx context.Context) error {
 // useRedis (re)builds the booking engine on rdb.
 func (d *deps) useRedis(ctx context.Context, rdb redis.UniversalClient) error {
 	holds := bookingredis.New(rdb)
+	holds.UseSnapshots(d.cfg.AvailabilitySnapshot)
 	engine, err := booking.NewEngine(ctx, d.pg, holds, d.log)
 	if err != nil {
 		return err
+	}
+	if d.cfg.OneHold {
+		engine.Holders = bookingredis.NewHolders(rdb)
 	}
 	d.rdb, d.holds, d.engine = rdb, holds, engine
 	configureEngine(d.cfg, engine)

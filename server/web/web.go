@@ -188,6 +188,14 @@ type Handler struct {
 	Queue      QueuePositions
 	Limiter    RateLimiter
 	Challenges Challenges
+	// Room is the waiting room in front of releases; nil: none.
+	Room WaitingRoom
+	// Holders, when set, gives each browser (its browser cookie) one
+	// live hold per location: a new hold replaces the last.
+	Holders Holders
+	// Releases, when set, slows down browsers that release holds within
+	// seconds again and again.
+	Releases ReleaseGuard
 	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// Key signs the hold tickets in the page URLs and derives nothing
@@ -275,6 +283,10 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Get("/:location/tag", h.days)
 	app.Get("/:location/zeit", h.times)
 	app.Post("/:location/reservieren", h.hold)
+	if h.Room != nil {
+		app.Get("/:location/warteraum", h.room)
+		app.Post("/:location/warteraum", h.joinRoom)
+	}
 	app.Get("/:location", h.choice)
 	app.Get("/:location/:service", h.choice)
 	app.Use(func(c *fiber.Ctx) error {
