@@ -86,8 +86,16 @@ type QueueTicket struct {
 	State      string
 	Desk       *string
 	CreatedAt  time.Time
-	CalledAt   *time.Time
-	FinishedAt *time.Time
+	// CalledAt is the first call (the wait ends there), LastCalledAt the
+	// latest: a recall or the call after a transfer (the service starts
+	// there, and the call display orders by it).
+	CalledAt     *time.Time
+	LastCalledAt *time.Time
+	FinishedAt   *time.Time
+	// Recalls counts the calls repeated to the waiting room.
+	Recalls int
+	// TransferredFrom is the service a desk transferred the ticket from.
+	TransferredFrom *string
 	// EstimatedWait is filled in when a ticket is drawn.
 	EstimatedWait time.Duration
 	// Ahead is the number of people waiting before this ticket.
@@ -121,6 +129,13 @@ type QueueStore interface {
 	// FinishTicket moves a called ticket to state; ErrTicketState when it
 	// is not called, ErrTicketNotFound when it does not exist.
 	FinishTicket(ctx context.Context, location string, id int64, state string) (*QueueTicket, error)
+	// RecallTicket calls a called ticket again, to desk; errors as
+	// FinishTicket.
+	RecallTicket(ctx context.Context, location string, id int64, desk string) (*QueueTicket, error)
+	// TransferTicket gives a called ticket another service and lets it
+	// wait again at its place of arrival; ErrTicketState also when the
+	// ticket already has that service.
+	TransferTicket(ctx context.Context, location string, id int64, serviceID string) (*QueueTicket, error)
 	// Tickets lists a day's tickets, newest call first, then the waiting.
 	Tickets(ctx context.Context, location string, day Date) ([]QueueTicket, error)
 	// Redeem records an admission unless the ticket was admitted before
@@ -266,6 +281,26 @@ func (q *Queue) Finish(ctx context.Context, locationID string, id int64, state s
 		return nil, ErrTicketState
 	}
 	return q.store.FinishTicket(ctx, locationID, id, state)
+}
+
+// Recall calls a called ticket once more (the citizen did not come):
+// it goes back to the top of the call display, to desk.
+func (q *Queue) Recall(ctx context.Context, locationID string, id int64, desk string) (*QueueTicket, error) {
+	if _, _, err := q.engine.Location(locationID); err != nil {
+		return nil, err
+	}
+	return q.store.RecallTicket(ctx, locationID, id, desk)
+}
+
+// Transfer sends a called ticket to another service of its location. The
+// ticket keeps its number and its place in the line: it waits again as
+// of its original arrival, so the citizen does not queue twice, and the
+// next desk to call takes it before those who came later.
+func (q *Queue) Transfer(ctx context.Context, locationID string, id int64, serviceID string) (*QueueTicket, error) {
+	if _, err := q.engine.Service(locationID, serviceID); err != nil {
+		return nil, err
+	}
+	return q.store.TransferTicket(ctx, locationID, id, serviceID)
 }
 
 // Today lists the day's tickets of a location, newest call first for the
