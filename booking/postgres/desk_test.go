@@ -262,4 +262,3 @@ func TestListenQueueEndsWithoutDatabase(t *testing.T) {
 		t.Fatal("ListenQueue without a database did not end with its context")
 	}
 }
-
