@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // CheckInPrefix starts the queue numbers of checked-in appointments.
@@ -49,6 +50,24 @@ var (
 	// flagged for staff.
 	ErrAdmittedRevoked = errors.New("ticket admitted offline although its booking is not valid")
 )
+
+// MaxDeskLength is the longest desk name ("3", "12a", "Info").
+const MaxDeskLength = 20
+
+// ValidDesk reports whether s can name a desk on the call display:
+// 1 to MaxDeskLength letters, digits, spaces or hyphens, not starting
+// with a space.
+func ValidDesk(s string) bool {
+	if s == "" || len([]rune(s)) > MaxDeskLength || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ' ' && r != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // ScanClockSkew is how far ahead of the server's clock a device's scan
 // time may be: device clocks drift, but a scan cannot come from the

@@ -108,6 +108,9 @@ type deps struct {
 	platform payment.Platform
 	// pay is built by newApp from platform.
 	pay *payments
+	// live is built by newApp: the fan-out of queue changes to the
+	// event streams of this replica.
+	live *liveQueue
 }
 
 func newDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {

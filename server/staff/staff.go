@@ -23,6 +23,8 @@ type Queue interface {
 	Today(ctx context.Context, locationID string) ([]booking.QueueTicket, error)
 	CallNext(ctx context.Context, locationID, desk string) (*booking.QueueTicket, error)
 	Finish(ctx context.Context, locationID string, id int64, state string) (*booking.QueueTicket, error)
+	Recall(ctx context.Context, locationID string, id int64, desk string) (*booking.QueueTicket, error)
+	Transfer(ctx context.Context, locationID string, id int64, serviceID string) (*booking.QueueTicket, error)
 }
 
 // Devices is the registry of kiosks and scanners.
@@ -60,6 +62,8 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	desk.Get("/locations/:id/queue", h.queue)
 	desk.Post("/locations/:id/call", h.callNext)
 	desk.Post("/locations/:id/tickets/:ticket/finish", h.finish)
+	desk.Post("/locations/:id/tickets/:ticket/recall", h.recall)
+	desk.Post("/locations/:id/tickets/:ticket/transfer", h.transfer)
 	desk.Get("/locations/:id/flagged-admissions", h.flaggedAdmissions)
 
 	admin := v1.Group("/admin", auth.RequireStaff(h.Staff, auth.RoleAdmin))

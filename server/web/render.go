@@ -66,6 +66,9 @@ type view struct {
 	Feedback  string
 	// Refresh sends the browser on to this path at once.
 	Refresh string
+	// NoScriptRefresh, when set, reloads the page every so many seconds
+	// in a browser without JavaScript (live pages update by script).
+	NoScriptRefresh int
 	// Page names the template, for tests and styles.
 	Page  string
 	D     any

@@ -116,6 +116,9 @@ type QueuePositions interface {
 	// Position returns the ticket of that number with the people before
 	// it and the estimated wait; booking.ErrTicketNotFound when none.
 	Position(ctx context.Context, locationID, number string) (*booking.QueueTicket, error)
+	// Today lists the day's tickets of a location, newest call first,
+	// then the waiting in the order they are called (the call display).
+	Today(ctx context.Context, locationID string) ([]booking.QueueTicket, error)
 }
 
 // Activator confirms a booking waiting for the citizen's double opt-in.
@@ -168,7 +171,13 @@ type Handler struct {
 	// confirmation page then offers no download.
 	Calendars CalendarFiles
 	// Queue is nil when no page shows a queue ticket's place.
-	Queue      QueuePositions
+	Queue QueuePositions
+	// Live signals queue changes to the event streams of the call
+	// display and the ticket page; nil when those pages only reload.
+	Live LiveQueue
+	// KeepAlive spaces the event streams' keep-alive comments; 15 s when
+	// zero.
+	KeepAlive  time.Duration
 	Limiter    RateLimiter
 	Challenges Challenges
 	// SigningKey signs the QR payload of a confirmed booking.
@@ -219,6 +228,9 @@ func (h *Handler) Routes(app fiber.Router) {
 	}
 	if h.Queue != nil {
 		app.Get("/warten/:location/:number", h.waiting)
+		app.Get("/warten/:location/:number/events", h.waitingEvents)
+		app.Get("/display/:location", h.display)
+		app.Get("/display/:location/events", h.displayEvents)
 	}
 	app.Get("/termin/:code/qr.png", h.qr)
 	if h.Calendars != nil {
