@@ -45,7 +45,7 @@ type Config struct {
 	// event streams send a keep-alive comment (a proxy closes a silent
 	// connection; a client that went away is noticed at the next one).
 	EventKeepAlive time.Duration
-	PprofAddr                 string
+	PprofAddr      string
 	// Secret keys the proof-of-work signatures and the hashes that stand
 	// for client addresses and e-mail addresses; replicas must share it.
 	Secret string

@@ -209,7 +209,7 @@ func (h *Handler) stream(c *fiber.Ctx, location string, state func(ctx context.C
 			}
 			return write("event: queue\ndata: " + string(b) + "\n\n")
 		}
-		if !write("retry: " + strconv.Itoa(int(eventRetry/time.Millisecond)) + "\n\n") || !send() {
+		if !write("retry: "+strconv.Itoa(int(eventRetry/time.Millisecond))+"\n\n") || !send() {
 			return
 		}
 		ticker := time.NewTicker(keep)
