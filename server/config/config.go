@@ -41,11 +41,7 @@ type Config struct {
 	// CheckInEarly and CheckInLate bound an appointment's check-in at the
 	// counter kiosk around its start.
 	CheckInEarly, CheckInLate time.Duration
-	// EventKeepAlive is how often the call display's and ticket page's
-	// event streams send a keep-alive comment (a proxy closes a silent
-	// connection; a client that went away is noticed at the next one).
-	EventKeepAlive time.Duration
-	PprofAddr      string
+	PprofAddr                 string
 	// Secret keys the proof-of-work signatures and the hashes that stand
 	// for client addresses and e-mail addresses; replicas must share it.
 	Secret string
@@ -72,6 +68,11 @@ type Config struct {
 	// ActivationSweep is how often unactivated bookings past their
 	// deadline are released (double opt-in).
 	ActivationSweep time.Duration
+
+	// EventKeepAlive is how often the call display's and ticket page's
+	// event streams send a keep-alive comment (a proxy closes a silent
+	// connection; a client that went away is noticed at the next one).
+	EventKeepAlive time.Duration
 }
 
 // Mail configures the outgoing citizen mail. Mail is off when Addr is
