@@ -75,11 +75,13 @@
       p.dataset.at = top.at;
       p.appendChild(el("span", "number", top.number));
       p.appendChild(document.createTextNode(" "));
+      var dest = el("span", "dest");
       var to = el("span", "to", "→");
       to.setAttribute("aria-hidden", "true");
-      p.appendChild(to);
-      p.appendChild(document.createTextNode(" "));
-      p.appendChild(el("span", "desk", top.desk_text));
+      dest.appendChild(to);
+      dest.appendChild(document.createTextNode(" "));
+      dest.appendChild(el("span", "desk", top.desk_text));
+      p.appendChild(dest);
       if (fresh) p.classList.add("fresh");
       latest.appendChild(p);
     } else {
