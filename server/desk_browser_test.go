@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/digitale-verwaltung/termin/internal/browsertest"
+	"github.com/digitale-verwaltung/termin/server/auth"
 )
 
 // waitJS polls a script in the tab until it returns "y"; it fails the
@@ -159,4 +160,125 @@ func TestCallDisplayPages(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// TestDeskPages: a member of staff logs in, chooses a desk and calls
+// numbers, while the call display in a second browser, served by the
+// other replica, shows each call within a second and the ticket page of
+// the called number names the desk. Recall, served, no-show and transfer
+// work by form posts, also without JavaScript; the desk page is
+// axe-clean in German and English.
+func TestDeskPages(t *testing.T) {
+	a, b := startReplicas(t, "-admin-api-key", testAdminKey)
+	a.staffAccountAt(t, "schalter1", testPassword, deskOffice, auth.RoleDesk)
+	_, qr := a.bookAt(t, deskOffice, "personalausweis", time.Date(2030, time.January, 7, 9, 40, 0, 0, berlinZone), 1)
+	kiosk := a.enrolledDevice(t, deskOffice, "counter")
+	if res := a.do(t, "POST", "/api/v1/kiosk/check-ins", `{"qr":"`+qr+`"}`, "Authorization", "Bearer "+kiosk); res.Status != 201 {
+		t.Fatalf("check-in: %d %s", res.Status, res.Body)
+	}
+	walkIns := a.walkIns(t, kiosk, 4)
+
+	staffBrowser := browsertest.Start(t, browsertest.Options{Width: 1280, Height: 900})
+	screenBrowser := browsertest.Start(t, browsertest.Options{Width: 1920, Height: 1080})
+	w := &weights{m: map[string]int{}}
+
+	desk := newCitizen(t, staffBrowser, a.URL, "de", w)
+	desk.viewport(1280, 900)
+	desk.do(loginBrowser(a.URL, "schalter1", testPassword)...)
+	desk.open("/intern/schalter")
+	desk.waitPage("staff_desk")
+	// A desk number the display could not show is refused next to the
+	// field, and what was typed is kept.
+	desk.do(chromedp.SendKeys(chromedp.CSS("#schalter"), "3/4"))
+	desk.click(`form[action="/intern/schalter/platz"] button`, "staff_desk")
+	desk.expectText("#error-summary", "Schalternummer")
+	desk.expectText(".field-error", "Schalternummer")
+	if v := desk.eval(`document.getElementById("schalter").value`); v != "3/4" {
+		t.Fatalf("the refused desk number was not kept: %q", v)
+	}
+	desk.b.CheckAxe(t, desk.ctx, "desk-choose-error-de")
+	desk.do(chromedp.SetValue(chromedp.CSS("#schalter"), "3"))
+	desk.click(`form[action="/intern/schalter/platz"] button`, "staff_desk")
+	desk.expectText("#desk-notice", "Sie arbeiten an Schalter 3.")
+	desk.expectText("#desk-queue", walkIns[0])
+	desk.expectText("#desk-queue", "Termin")
+	desk.waitJS("the desk's live list", `document.getElementById("desk-queue").dataset.live === "1"`, 5*time.Second)
+
+	display := newCitizen(t, screenBrowser, b.URL, "de", w)
+	display.viewport(1920, 1080)
+	display.open("/display/" + deskOffice)
+	display.waitPage("display")
+	display.waitJS("the display's live stream", `document.body.dataset.live === "1"`, 5*time.Second)
+	ticket := newCitizen(t, screenBrowser, b.URL, "de", w)
+	ticket.open("/warten/" + deskOffice + "/" + walkIns[0])
+	ticket.waitPage("waiting")
+	ticket.waitJS("the ticket's live stream", `!document.getElementById("ticket-live").hidden`, 5*time.Second)
+
+	// The checked-in appointment is called first.
+	start := time.Now()
+	desk.click("#call-next", "staff_desk")
+	display.waitJS("T001 on the display", `document.querySelector("#latest .number").textContent === "T001"`, 2*time.Second)
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("the call reached the display on the other replica after %v", took)
+	}
+	desk.expectText("#desk-notice", "T001 ist zu Schalter 3 aufgerufen.")
+	desk.expectText(".desk-mine", "T001")
+	ticket.waitJS("the ticket page to count down", `document.getElementById("ticket-ahead").textContent.startsWith("Niemand")`, time.Second)
+
+	desk.click(`form[action="/intern/schalter/erledigt"] button`, "staff_desk")
+	desk.expectText("#desk-notice", "T001 ist erledigt.")
+	start = time.Now()
+	desk.click("#call-next", "staff_desk")
+	ticket.waitJS("the ticket page to show the desk", `document.getElementById("ticket-called").textContent.includes("Schalter 3")`, 2*time.Second)
+	display.waitJS(walkIns[0]+" on the display", `document.querySelector("#latest .number").textContent === "`+walkIns[0]+`"`, time.Second)
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("the call reached the ticket page after %v", took)
+	}
+	ticket.screenshot("ticket-live")
+
+	// A recall is a new call: highlighted on the display again.
+	display.eval(`document.querySelector("#latest .call").classList.remove("fresh"); ""`)
+	desk.click(`form[action="/intern/schalter/wiederholen"] button`, "staff_desk")
+	desk.expectText("#desk-notice", walkIns[0]+" ist erneut aufgerufen.")
+	display.waitJS("the recall highlighted", `document.querySelector("#latest .call").classList.contains("fresh")`, time.Second)
+	desk.click(`form[action="/intern/schalter/nicht-erschienen"] button`, "staff_desk")
+	desk.expectText("#desk-notice", walkIns[0]+" ist als nicht erschienen vermerkt.")
+
+	// A transferred number waits again, first in the line, with a note.
+	desk.click("#call-next", "staff_desk")
+	desk.expectText(".desk-mine", walkIns[1])
+	desk.do(chromedp.SetValue(chromedp.CSS(".desk-transfer select"), "reisepass"))
+	desk.click(`.desk-transfer button`, "staff_desk")
+	desk.expectText("#desk-notice", walkIns[1]+" wartet wieder")
+	desk.expectText("#desk-queue tbody tr:first-child", walkIns[1])
+	desk.expectText("#desk-queue tbody tr:first-child", "weitergeleitet von Meldebescheinigung")
+
+	// Another desk calls (through the API): the desk's list follows by
+	// itself.
+	a.deskPost(t, "/call", `{"desk":"5"}`, 200)
+	desk.waitJS("the list to show desk 5", `document.getElementById("desk-queue").textContent.includes("`+walkIns[1]+`") && document.querySelector("#others-h + table") !== null`, 2*time.Second)
+	desk.click("#call-next", "staff_desk")
+	desk.b.CheckAxe(t, desk.ctx, "desk-de")
+	desk.screenshot("staff-desk")
+
+	// English, and without JavaScript: the forms post and come back.
+	en := newCitizen(t, staffBrowser, a.URL, "en", w)
+	en.scriptsOff()
+	en.viewport(1280, 900)
+	en.open("/intern/schalter")
+	en.waitPage("staff_desk")
+	en.expectText(".desk-mine", "Desk 3")
+	en.check("desk")
+	en.click(`form[action="/intern/schalter/erledigt"] button`, "staff_desk")
+	en.expectText("#desk-notice", "is served.")
+	en.click("#call-next", "staff_desk")
+	en.expectText("#desk-notice", walkIns[3]+" is called to desk 3.")
+	en.click(`form[action="/intern/schalter/erledigt"] button`, "staff_desk")
+	en.click("#call-next", "staff_desk")
+	en.expectText("#desk-notice", "Nobody is waiting.")
+
+	// A desk account of this office cannot open another.
+	en.open("/intern/schalter?standort=stadtbad")
+	en.waitPage("message")
+	en.expectText("main", "another location")
 }

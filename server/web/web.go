@@ -175,6 +175,8 @@ type Handler struct {
 	// Live signals queue changes to the event streams of the call
 	// display and the ticket page; nil when those pages only reload.
 	Live LiveQueue
+	// Desk is the desk view's queue; nil: no desk view.
+	Desk DeskQueue
 	// KeepAlive spaces the event streams' keep-alive comments; 15 s when
 	// zero.
 	KeepAlive  time.Duration
@@ -227,6 +229,7 @@ func (h *Handler) Routes(app fiber.Router) {
 		// form-token middleware comes first; each area adds one line.
 		app.Use("/intern", h.staffSession)
 		h.accountRoutes(app)
+		h.deskRoutes(app)
 	}
 	app.Get("/", h.index)
 	app.Get("/sprache", h.language)
