@@ -93,14 +93,3 @@ func FuzzParseTicket(f *testing.F) {
 		}
 	})
 }
-
-func TestValidDesk(t *testing.T) {
-	for s, want := range map[string]bool{
-		"3": true, "12a": true, "Info": true, "Platz 4": true, "A-1": true, "Schalter für Gäste": true,
-		"": false, " 3": false, "3 ": false, "3<b>": false, "1\n2": false, "123456789012345678901": false,
-	} {
-		if got := ValidDesk(s); got != want {
-			t.Errorf("ValidDesk(%q) = %v, want %v", s, got, want)
-		}
-	}
-}

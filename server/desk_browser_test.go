@@ -234,7 +234,6 @@ func TestDeskPages(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("the call reached the ticket page after %v", took)
 	}
-	ticket.screenshot("ticket-live")
 
 	// A recall is a new call: highlighted on the display again.
 	display.eval(`document.querySelector("#latest .call").classList.remove("fresh"); ""`)
