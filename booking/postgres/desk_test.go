@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/digitale-verwaltung/termin/booking"
 	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 )
@@ -232,6 +234,33 @@ func TestQueueNotifications(t *testing.T) {
 		t.Fatalf("a refused recall was announced (%s)", loc)
 	case <-time.After(300 * time.Millisecond):
 	}
+
+	// The connection is lost (the server ends it, as a network loss
+	// would): the listener reconnects by itself, says that changes may
+	// have been missed, and hears the next change.
+	db, err := sqlx.Open("postgres", o.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var ended int
+	if err := db.Get(&ended, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN%'`); err != nil || ended != 1 {
+		t.Fatalf("ended %d listening connections: %v", ended, err)
+	}
+	select {
+	case loc := <-heard:
+		if loc != "" {
+			t.Fatalf("after the reconnect heard %q, want \"\" (every location)", loc)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the listener did not reconnect")
+	}
+	if _, err := o.queue.WalkIn(bg, o.loc, o.svc); err != nil {
+		t.Fatal(err)
+	}
+	expect("a ticket drawn after the reconnect")
+
 	cancel()
 	select {
 	case err := <-done:
