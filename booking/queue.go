@@ -155,7 +155,8 @@ type QueueStore interface {
 	// wait again at its place of arrival; ErrTicketState also when the
 	// ticket already has that service.
 	TransferTicket(ctx context.Context, location string, id int64, serviceID string) (*QueueTicket, error)
-	// Tickets lists a day's tickets, newest call first, then the waiting.
+	// Tickets lists a day's tickets, newest call first, then the waiting
+	// in the order CallNext calls them.
 	Tickets(ctx context.Context, location string, day Date) ([]QueueTicket, error)
 	// Redeem records an admission unless the ticket was admitted before
 	// and returns the first admission of the ticket. A nonce that already
@@ -265,22 +266,56 @@ func (q *Queue) estimate(ctx context.Context, t *QueueTicket) error {
 	if err != nil {
 		return err
 	}
+	q.fillWait(t, st, st.Ahead)
+	return nil
+}
+
+// fillWait sets a waiting ticket's people ahead and its estimated wait
+// from the location's load.
+func (q *Queue) fillWait(t *QueueTicket, load QueueLoad, ahead int) {
 	mean := 15 * time.Minute
 	if t.ServiceID != nil {
 		if s, err := q.engine.Service(t.LocationID, *t.ServiceID); err == nil {
 			mean = time.Duration(s.DurationMinutes) * time.Minute
 		}
 	}
-	if st.MeanService > 0 {
-		mean = st.MeanService
+	if load.MeanService > 0 {
+		mean = load.MeanService
 	}
-	desks := st.Desks
+	desks := load.Desks
 	if desks < 1 {
 		desks = 1
 	}
-	t.Ahead = st.Ahead
-	t.EstimatedWait = time.Duration(math.Ceil(float64(st.Ahead)/float64(desks))) * mean
-	return nil
+	t.Ahead = ahead
+	t.EstimatedWait = time.Duration(math.Ceil(float64(ahead)/float64(desks))) * mean
+}
+
+// Board lists the day's tickets of a location as Today does, with the
+// people ahead and the estimated wait of every waiting ticket filled in:
+// what the live pages show, read in two queries however many wait.
+func (q *Queue) Board(ctx context.Context, locationID string) ([]QueueTicket, error) {
+	_, day, err := q.today(locationID)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := q.store.Tickets(ctx, locationID, day)
+	if err != nil {
+		return nil, err
+	}
+	// Ticket id 0 is no ticket: the load without anyone ahead.
+	load, err := q.store.QueueLoad(ctx, locationID, day, 0)
+	if err != nil {
+		return nil, err
+	}
+	// Tickets lists the waiting in the order they are called.
+	ahead := 0
+	for i := range ts {
+		if ts[i].State == QueueWaiting {
+			q.fillWait(&ts[i], load, ahead)
+			ahead++
+		}
+	}
+	return ts, nil
 }
 
 // CallNext calls the next waiting ticket to a desk: checked-in

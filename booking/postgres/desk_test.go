@@ -291,3 +291,39 @@ func TestListenQueueEndsWithoutDatabase(t *testing.T) {
 		t.Fatal("ListenQueue without a database did not end with its context")
 	}
 }
+
+// TestBoardAgreesWithPosition: the live pages' board counts the people
+// ahead and the wait as the ticket page's Position does, appointments
+// first.
+func TestBoardAgreesWithPosition(t *testing.T) {
+	o := newOffice(t)
+	ctx := context.Background()
+	for range 3 {
+		if _, err := o.queue.WalkIn(ctx, o.loc, o.svc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := o.book(t, 10, 0)
+	if _, err := o.queue.CheckIn(ctx, o.loc, b.Code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.queue.CallNext(ctx, o.loc, "1"); err != nil {
+		t.Fatal(err)
+	}
+	board, err := o.queue.Board(ctx, o.loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(board) != 4 || board[0].Number != "T001" || board[0].State != booking.QueueCalled {
+		t.Fatalf("board %+v", board)
+	}
+	for i, tk := range board[1:] {
+		pos, err := o.queue.Position(ctx, o.loc, tk.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tk.Ahead != i || pos.Ahead != tk.Ahead || pos.EstimatedWait != tk.EstimatedWait {
+			t.Fatalf("%s: board %d ahead, %v; position %d ahead, %v", tk.Number, tk.Ahead, tk.EstimatedWait, pos.Ahead, pos.EstimatedWait)
+		}
+	}
+}

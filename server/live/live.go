@@ -9,17 +9,21 @@ import "sync"
 
 // Hub keeps the subscriptions of one server process.
 type Hub struct {
-	mu     sync.Mutex
-	subs   map[string]map[*subscription]struct{}
-	done   chan struct{}
-	closed bool
+	mu   sync.Mutex
+	subs map[string]map[*subscription]struct{}
+	// versions count the changes per location, all those of every
+	// location: a state read at one version is current until it moves.
+	versions map[string]uint64
+	all      uint64
+	done     chan struct{}
+	closed   bool
 }
 
 type subscription struct{ c chan struct{} }
 
 // NewHub returns a hub without subscriptions.
 func NewHub() *Hub {
-	return &Hub{subs: map[string]map[*subscription]struct{}{}, done: make(chan struct{})}
+	return &Hub{subs: map[string]map[*subscription]struct{}{}, versions: map[string]uint64{}, done: make(chan struct{})}
 }
 
 // Subscribe returns a channel that receives a signal after each change of
@@ -62,12 +66,23 @@ func (h *Hub) Publish(location string) {
 		}
 	}
 	if location == "" {
+		h.all++
 		for _, set := range h.subs {
 			signal(set)
 		}
 		return
 	}
+	h.versions[location]++
 	signal(h.subs[location])
+}
+
+// Version counts the changes of a location heard so far. A state read
+// after Version returned v reflects every change up to v, so readers of
+// one location can share it while the version stays v.
+func (h *Hub) Version(location string) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.versions[location] + h.all
 }
 
 // Subscribers counts the open subscriptions, for tests and metrics.

@@ -33,6 +33,12 @@ func TestHubSignalsTheLocationsSubscribers(t *testing.T) {
 			t.Fatalf("%s not signalled by a change of every location", name)
 		}
 	}
+	if v := h.Version("amt"); v != 3 {
+		t.Fatalf("version of amt %d after two changes of it and one of all, want 3", v)
+	}
+	if v := h.Version("bad"); v != 1 {
+		t.Fatalf("version of bad %d, want 1", v)
+	}
 	if n := h.Subscribers(); n != 2 {
 		t.Fatalf("%d subscribers, want 2", n)
 	}

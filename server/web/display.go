@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -24,6 +25,54 @@ type LiveQueue interface {
 	Subscribe(location string) (<-chan struct{}, func())
 	// Done is closed when the server shuts down: every stream ends.
 	Done() <-chan struct{}
+	// Version counts the changes of the location heard so far: a state
+	// read at one version is shared by the streams until it moves.
+	Version(location string) uint64
+}
+
+// boards shares the live pages' reads: all streams of a location are
+// woken by one change and read one board, once per change and replica
+// however many screens and phones follow it.
+type boards struct {
+	mu sync.Mutex
+	m  map[string]*boardEntry
+}
+
+type boardEntry struct {
+	mu      sync.Mutex
+	read    bool
+	version uint64
+	tickets []booking.QueueTicket
+}
+
+// board returns the location's tickets with the people ahead and the
+// wait of each waiting one, read again only after a change. The tickets
+// are shared: read them, never change them.
+func (h *Handler) board(ctx context.Context, location string) ([]booking.QueueTicket, error) {
+	h.boards.mu.Lock()
+	if h.boards.m == nil {
+		h.boards.m = map[string]*boardEntry{}
+	}
+	e := h.boards.m[location]
+	if e == nil {
+		e = &boardEntry{}
+		h.boards.m[location] = e
+	}
+	h.boards.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	// The version is taken before the read: a change during it moves the
+	// version, and the next reader reads again.
+	v := h.Live.Version(location)
+	if e.read && e.version == v {
+		return e.tickets, nil
+	}
+	ts, err := h.Queue.Board(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	e.read, e.version, e.tickets = true, v, ts
+	return ts, nil
 }
 
 // displayCalls is how many called numbers the call display shows: the
@@ -145,7 +194,7 @@ func (h *Handler) displayEvents(c *fiber.Ctx) error {
 	}
 	t := textsFor(lang(c))
 	return h.stream(c, loc.ID, func(ctx context.Context) (any, error) {
-		ts, err := h.Queue.Today(ctx, loc.ID)
+		ts, err := h.board(ctx, loc.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -282,13 +331,15 @@ func (h *Handler) waitingEvents(c *fiber.Ctx) error {
 	}
 	t := textsFor(lang(c))
 	return h.stream(c, loc.ID, func(ctx context.Context) (any, error) {
-		tk, err := h.Queue.Position(ctx, loc.ID, number)
-		if errors.Is(err, booking.ErrTicketNotFound) {
-			return ticketState{State: "unknown", Done: t.get("waiting_unknown")}, nil
-		}
+		ts, err := h.board(ctx, loc.ID)
 		if err != nil {
 			return nil, err
 		}
-		return h.ticketStateOf(t, tz, tk), nil
+		for i := range ts {
+			if ts[i].Number == number {
+				return h.ticketStateOf(t, tz, &ts[i]), nil
+			}
+		}
+		return ticketState{State: "unknown", Done: t.get("waiting_unknown")}, nil
 	})
 }

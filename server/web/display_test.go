@@ -1,8 +1,11 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,5 +81,54 @@ func TestDeskNotice(t *testing.T) {
 		if got := deskNotice(de, c.ok, c.nr, c.problem, "3"); got != c.want {
 			t.Errorf("%+v: %q", c, got)
 		}
+	}
+}
+
+type countingBoard struct {
+	QueuePositions
+	mu    sync.Mutex
+	reads int
+}
+
+func (q *countingBoard) Board(context.Context, string) ([]booking.QueueTicket, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.reads++
+	return []booking.QueueTicket{{Number: "A001", State: booking.QueueWaiting}}, nil
+}
+
+type versionOnly struct {
+	LiveQueue
+	v atomic.Uint64
+}
+
+func (l *versionOnly) Version(string) uint64 { return l.v.Load() }
+
+// TestBoardIsSharedPerChange: the streams of a location woken by one
+// change read the queue once between them.
+func TestBoardIsSharedPerChange(t *testing.T) {
+	q, live := &countingBoard{}, &versionOnly{}
+	h := &Handler{Queue: q, Live: live}
+	read := func() {
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if ts, err := h.board(context.Background(), "amt"); err != nil || len(ts) != 1 {
+					t.Error(ts, err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	read()
+	if q.reads != 1 {
+		t.Fatalf("%d reads for 50 streams, want 1", q.reads)
+	}
+	live.v.Add(1)
+	read()
+	if q.reads != 2 {
+		t.Fatalf("%d reads after one change, want 2", q.reads)
 	}
 }

@@ -119,6 +119,9 @@ type QueuePositions interface {
 	// Today lists the day's tickets of a location, newest call first,
 	// then the waiting in the order they are called (the call display).
 	Today(ctx context.Context, locationID string) ([]booking.QueueTicket, error)
+	// Board is Today with the people ahead and the wait of every waiting
+	// ticket (the live pages' streams).
+	Board(ctx context.Context, locationID string) ([]booking.QueueTicket, error)
 }
 
 // Activator confirms a booking waiting for the citizen's double opt-in.
@@ -179,7 +182,9 @@ type Handler struct {
 	Desk DeskQueue
 	// KeepAlive spaces the event streams' keep-alive comments; 15 s when
 	// zero.
-	KeepAlive  time.Duration
+	KeepAlive time.Duration
+	// boards are the live pages' shared reads of each location's queue.
+	boards     boards
 	Limiter    RateLimiter
 	Challenges Challenges
 	// SigningKey signs the QR payload of a confirmed booking.
