@@ -46,9 +46,11 @@ type boardEntry struct {
 }
 
 // board returns the location's tickets with the people ahead and the
-// wait of each waiting one, read again only after a change. The tickets
-// are shared: read them, never change them.
-func (h *Handler) board(ctx context.Context, location string) ([]booking.QueueTicket, error) {
+// wait of each waiting one, read again only after a change, or when
+// fresh (a stream's first state: a change this replica has not heard of
+// yet must not be missing from it). The tickets are shared: read them,
+// never change them.
+func (h *Handler) board(ctx context.Context, location string, fresh bool) ([]booking.QueueTicket, error) {
 	h.boards.mu.Lock()
 	if h.boards.m == nil {
 		h.boards.m = map[string]*boardEntry{}
@@ -64,7 +66,7 @@ func (h *Handler) board(ctx context.Context, location string) ([]booking.QueueTi
 	// The version is taken before the read: a change during it moves the
 	// version, and the next reader reads again.
 	v := h.Live.Version(location)
-	if e.read && e.version == v {
+	if e.read && e.version == v && !fresh {
 		return e.tickets, nil
 	}
 	ts, err := h.Queue.Board(ctx, location)
@@ -193,8 +195,8 @@ func (h *Handler) displayEvents(c *fiber.Ctx) error {
 		return h.notFound(c)
 	}
 	t := textsFor(lang(c))
-	return h.stream(c, loc.ID, func(ctx context.Context) (any, error) {
-		ts, err := h.board(ctx, loc.ID)
+	return h.stream(c, loc.ID, func(ctx context.Context, first bool) (any, error) {
+		ts, err := h.board(ctx, loc.ID, first)
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +217,7 @@ func (h *Handler) keepAlive() time.Duration {
 // write fails), when the server shuts down, or when the live queue
 // closes. state must not use the request's context: it runs after the
 // handler returned.
-func (h *Handler) stream(c *fiber.Ctx, location string, state func(ctx context.Context) (any, error)) error {
+func (h *Handler) stream(c *fiber.Ctx, location string, state func(ctx context.Context, first bool) (any, error)) error {
 	if h.Live == nil {
 		return h.notFound(c)
 	}
@@ -240,10 +242,10 @@ func (h *Handler) stream(c *fiber.Ctx, location string, state func(ctx context.C
 			}
 			return w.Flush() == nil
 		}
-		send := func() bool {
+		send := func(first bool) bool {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			v, err := state(ctx)
+			v, err := state(ctx, first)
 			if err != nil {
 				// The store is out: keep the stream, the next change
 				// (or the browser's reload) tries again.
@@ -258,7 +260,7 @@ func (h *Handler) stream(c *fiber.Ctx, location string, state func(ctx context.C
 			}
 			return write("event: queue\ndata: " + string(b) + "\n\n")
 		}
-		if !write("retry: "+strconv.Itoa(int(eventRetry/time.Millisecond))+"\n\n") || !send() {
+		if !write("retry: "+strconv.Itoa(int(eventRetry/time.Millisecond))+"\n\n") || !send(true) {
 			return
 		}
 		ticker := time.NewTicker(keep)
@@ -270,7 +272,7 @@ func (h *Handler) stream(c *fiber.Ctx, location string, state func(ctx context.C
 			case <-closed:
 				return
 			case <-changes:
-				if !send() {
+				if !send(false) {
 					return
 				}
 			case <-ticker.C:
@@ -330,8 +332,8 @@ func (h *Handler) waitingEvents(c *fiber.Ctx) error {
 		return h.notFound(c)
 	}
 	t := textsFor(lang(c))
-	return h.stream(c, loc.ID, func(ctx context.Context) (any, error) {
-		ts, err := h.board(ctx, loc.ID)
+	return h.stream(c, loc.ID, func(ctx context.Context, first bool) (any, error) {
+		ts, err := h.board(ctx, loc.ID, first)
 		if err != nil {
 			return nil, err
 		}

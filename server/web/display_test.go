@@ -115,7 +115,7 @@ func TestBoardIsSharedPerChange(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if ts, err := h.board(context.Background(), "amt"); err != nil || len(ts) != 1 {
+				if ts, err := h.board(context.Background(), "amt", false); err != nil || len(ts) != 1 {
 					t.Error(ts, err)
 				}
 			}()
@@ -130,5 +130,9 @@ func TestBoardIsSharedPerChange(t *testing.T) {
 	read()
 	if q.reads != 2 {
 		t.Fatalf("%d reads after one change, want 2", q.reads)
+	}
+	// A stream's first state is read afresh.
+	if _, err := h.board(context.Background(), "amt", true); err != nil || q.reads != 3 {
+		t.Fatalf("a fresh read: %d reads, %v", q.reads, err)
 	}
 }
