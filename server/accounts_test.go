@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -440,5 +441,46 @@ func TestStaffFirstAdministratorWithTheBootstrapKey(t *testing.T) {
 	desk := s.staffAccount(t, "erika", testPassword, auth.RoleDesk)
 	if r := s.do(t, "POST", "/api/v1/admin/accounts", body, "Authorization", "Bearer "+s.staffToken(t, desk.ID)); r.Status != 403 {
 		t.Fatalf("desk token: %d", r.Status)
+	}
+}
+
+// TestStaffMultipartFormCarriesItsToken: uploads (multipart forms) pass
+// the form-token check like any form.
+func TestStaffMultipartFormCarriesItsToken(t *testing.T) {
+	s := startServer(t)
+	s.staffAccount(t, "kasse", testPassword, auth.RoleFinance)
+	c := s.staffLogin(t, "kasse", testPassword)
+	send := func(token string) page {
+		var b strings.Builder
+		w := multipart.NewWriter(&b)
+		if token != "" {
+			w.WriteField("csrf", token)
+		}
+		w.WriteField("name", "Upload-Test")
+		w.Close()
+		req, err := http.NewRequest("POST", s.URL+"/intern/konto/tokens", strings.NewReader(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		return c.send(t, req)
+	}
+	if p := send(""); p.Status != http.StatusForbidden {
+		t.Fatalf("multipart without a token: %d", p.Status)
+	}
+	if p := send(c.csrf(t)); p.Status != 200 || !strings.Contains(p.Body, `id="new-token"`) {
+		t.Fatalf("multipart with its token: %d %s", p.Status, p.Body)
+	}
+}
+
+// TestStaffLoginWithOddInput: a login or password no account can have is
+// an ordinary failed login, counted like one, never an error page.
+func TestStaffLoginWithOddInput(t *testing.T) {
+	s := startServer(t)
+	c := s.staffClient(t)
+	for _, login := range []string{"nul\x00byte", strings.Repeat("x", 300), "ünïcödé", "a'; DROP TABLE staff_accounts; --"} {
+		if p := c.login(t, login, "\x00\xff"); p.Status != http.StatusUnauthorized && p.Status != http.StatusBadRequest {
+			t.Errorf("login %q: %d %s", login, p.Status, p.Body)
+		}
 	}
 }
