@@ -96,13 +96,15 @@ type deskRow struct {
 	Note      string
 }
 
-type deskOffice struct {
+// selectOption is one option of a select: an office to work at, a service to
+// transfer to.
+type selectOption struct {
 	ID, Name string
 }
 
 type deskData struct {
 	formProblems
-	Offices  []deskOffice
+	Offices  []selectOption
 	Location string
 	Name     string
 	Desk     string
@@ -110,7 +112,7 @@ type deskData struct {
 	Mine     []deskRow
 	Waiting  []deskRow
 	Others   []deskRow
-	Services []deskOffice
+	Services []selectOption
 	Notice   string
 	Events   string
 	// DeskValue is what the desk field shows after a refused entry.
@@ -148,7 +150,7 @@ func (h *Handler) deskPage(c *fiber.Ctx) error {
 	if l == nil {
 		for _, loc := range h.Catalog.Locations() {
 			if loc.Kind == booking.KindOffice {
-				d.Offices = append(d.Offices, deskOffice{loc.ID, loc.Name})
+				d.Offices = append(d.Offices, selectOption{loc.ID, loc.Name})
 			}
 		}
 		return h.renderStaff(c, fiber.StatusOK, "staff_desk", "desk_title", d)
@@ -172,7 +174,7 @@ func (h *Handler) fillDesk(ctx context.Context, d *deskData, t texts, l *booking
 	if svcs, err := h.Catalog.Services(l.ID); err == nil {
 		for _, sv := range svcs {
 			names[sv.ID] = sv.Name
-			d.Services = append(d.Services, deskOffice{sv.ID, sv.Name})
+			d.Services = append(d.Services, selectOption{sv.ID, sv.Name})
 		}
 	}
 	// Arrival times come from PostgreSQL's clock, so the wait is measured
