@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -273,7 +274,9 @@ func (h *Handler) deskChoose(c *fiber.Ctx) error {
 	if l != nil {
 		loc = l.ID
 	}
-	desk := c.FormValue("schalter")
+	// A copy: the framework reuses the request's bytes, and the session
+	// keeps the desk.
+	desk := strings.Clone(c.FormValue("schalter"))
 	if err := h.setDesk(c, desk); err != nil {
 		if !errors.Is(err, account.ErrDeskInvalid) {
 			return err
