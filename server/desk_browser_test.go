@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,4 +307,91 @@ func TestDeskPages(t *testing.T) {
 	en.open("/intern/schalter?standort=stadtbad")
 	en.waitPage("message")
 	en.expectText("main", "another location")
+}
+
+// dropProxy forwards TCP connections to a server and can cut them all,
+// as a network loss between a screen and the servers does.
+type dropProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	down   bool
+}
+
+func newDropProxy(t *testing.T, target string) *dropProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &dropProxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); p.cut(false) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			down := p.down
+			p.mu.Unlock()
+			if down {
+				c.Close()
+				continue
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *dropProxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+// cut closes every connection; while down, new ones are refused.
+func (p *dropProxy) cut(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns, p.down = nil, down
+}
+
+// TestCallDisplayReconnects: the screen loses its connection, a call is
+// made meanwhile; the display says the connection is lost, reconnects by
+// itself once the network is back and shows the call it missed.
+func TestCallDisplayReconnects(t *testing.T) {
+	a, b := startReplicas(t, "-admin-api-key", testAdminKey)
+	kiosk := a.enrolledDevice(t, deskOffice, "counter")
+	numbers := a.walkIns(t, kiosk, 2)
+	a.deskPost(t, "/call", `{"desk":"2"}`, 200)
+	proxy := newDropProxy(t, strings.TrimPrefix(b.URL, "http://"))
+
+	br := browsertest.Start(t, browsertest.Options{Width: 1920, Height: 1080})
+	d := newCitizen(t, br, proxy.URL(), "de", &weights{m: map[string]int{}})
+	d.viewport(1920, 1080)
+	d.open("/display/" + deskOffice)
+	d.waitPage("display")
+	d.waitJS("the live stream", `document.body.dataset.live === "1"`, 5*time.Second)
+	d.expectText("#latest", numbers[0])
+
+	proxy.cut(true)
+	d.waitJS("the display to say the connection is lost", `document.getElementById("status").textContent.includes("Verbindung unterbrochen")`, 5*time.Second)
+	a.deskPost(t, "/call", `{"desk":"6"}`, 200)
+	time.Sleep(time.Second)
+	d.expectText("#latest", numbers[0]) // nothing reaches the screen meanwhile
+	proxy.cut(false)
+	d.waitJS("the missed call after the reconnect", `document.querySelector("#latest .number").textContent === "`+numbers[1]+`"`, 10*time.Second)
+	d.waitJS("the connection notice gone", `document.getElementById("status").textContent === ""`, time.Second)
+	d.expectText("#latest", "Schalter 6")
 }
