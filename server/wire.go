@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -59,11 +60,14 @@ func newApp(d *deps) *fiber.App {
 	if d.pay.health != nil {
 		degraded = append(degraded, router.Check{Name: "payment_platform", Check: d.pay.health.Check})
 	}
+	d.metrics = newMetrics(d)
 	d.live = startLive(d)
 	app := router.New(router.Config{
 		Ready:    d.engine.Ready,
 		Degraded: degraded,
 		Log:      d.log,
+		Metrics:  d.metrics.Middleware,
+		HSTS:     strings.HasPrefix(cfg.PublicURL(), "https://"),
 		Pages:    newWeb(d, queue, limiter, challenges, released),
 		Groups: []router.Group{
 			cit,

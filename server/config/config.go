@@ -30,6 +30,9 @@ type Config struct {
 	CityFile string
 	WarmDays int
 	LogLevel slog.Level
+	// LogFormat is json (one object per line, for a log collector) or
+	// text (for a terminal).
+	LogFormat string
 	// Zone is the city's time zone (Europe/Berlin), loaded once at start:
 	// treasury value and booking dates are counted in it.
 	Zone *time.Location
@@ -42,6 +45,9 @@ type Config struct {
 	// counter kiosk around its start.
 	CheckInEarly, CheckInLate time.Duration
 	PprofAddr                 string
+	// MetricsAddr serves Prometheus metrics at /metrics on a listener of
+	// its own; off when empty.
+	MetricsAddr string
 	// Secret keys the proof-of-work signatures and the hashes that stand
 	// for client addresses and e-mail addresses; replicas must share it.
 	Secret string
@@ -68,6 +74,11 @@ type Config struct {
 	// ActivationSweep is how often unactivated bookings past their
 	// deadline are released (double opt-in).
 	ActivationSweep time.Duration
+	// RetentionDays is how long after its appointment (or its
+	// cancellation) a booking keeps the citizen's name, e-mail address and
+	// phone number; RetentionEvery how often the job looks.
+	RetentionDays  int
+	RetentionEvery time.Duration
 
 	// Staff configures the staff accounts and their pages.
 	Staff Staff
@@ -294,6 +305,13 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&c.CityFile, "city", "CITY_FILE", "", "city file for seed; the built-in demo city when empty")
 	s.Int(&c.WarmDays, "warm-days", "WARM_DAYS", 14, "days ahead loaded into Redis at start")
 	s.LogLevel(&c.LogLevel, "log-level", "LOG_LEVEL", slog.LevelInfo, "debug, info, warn or error")
+	s.Func("log-format", "LOG_FORMAT", "json", "json (one object per line) or text", func(v string) error {
+		if v != "json" && v != "text" {
+			return fmt.Errorf("want json or text")
+		}
+		c.LogFormat = v
+		return nil
+	})
 	s.Zone(&c.Zone, "timezone", "TIMEZONE", "Europe/Berlin", "the city's time zone, in which treasury value and booking dates are counted")
 	s.String(&c.AdminAPIKey, "admin-api-key", "ADMIN_API_KEY", "", "bearer key for staff, admin and finance endpoints; empty closes them")
 	s.Duration(&c.CheckInEarly, "checkin-early", "CHECKIN_EARLY", 30*time.Minute, "how long before an appointment the kiosk checks it in")
@@ -302,6 +320,7 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Duration(&c.GateEarly, "gate-early", "GATE_EARLY", 15*time.Minute, "how long before its slot a ticket admits")
 	s.Duration(&c.GateLate, "gate-late", "GATE_LATE", 30*time.Minute, "how long after its slot ends a ticket still admits")
 	s.String(&c.PprofAddr, "pprof", "PPROF_ADDR", "", "serve net/http/pprof on this address; off when empty")
+	s.String(&c.MetricsAddr, "metrics", "METRICS_ADDR", "", "serve Prometheus metrics at /metrics on this address (not the public one); off when empty")
 	s.String(&c.Secret, "secret-key", "SECRET_KEY", "", "secret shared by all replicas: keys proof-of-work challenges and the hashes of client and e-mail addresses")
 	s.Float(&c.RateLimit, "rate-limit", "RATE_LIMIT", 1, "holds and bookings per second per client in the long run; 0 switches the limit off")
 	s.Int(&c.RateBurst, "rate-burst", "RATE_BURST", 20, "holds and bookings a client may make at once")
@@ -356,6 +375,8 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&p.PayoutAccount, "payout-account", "PAYOUT_ACCOUNT", "", "IBAN (or bank account id) the platform pays out to; reconciliation matches only its booked entries; empty: every account in a statement")
 
 	s.Duration(&c.ReminderBefore, "reminder-before", "REMINDER_BEFORE", 24*time.Hour, "how long before an appointment the reminder mail goes out; 0 sends none")
+	s.Int(&c.RetentionDays, "retention-days", "RETENTION_DAYS", 30, "days after its appointment or cancellation that a booking's personal data is deleted")
+	s.Duration(&c.RetentionEvery, "retention-every", "RETENTION_EVERY", time.Hour, "how often the data-protection job looks for bookings past their retention")
 	s.Duration(&c.ActivationSweep, "activation-sweep", "ACTIVATION_SWEEP", 30*time.Second, "how often bookings not activated in time are released")
 
 	st := &c.Staff
@@ -410,6 +431,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("CONTACT_LIMIT_OFFICE and CONTACT_LIMIT_POOL must not be negative")
 	case c.ReminderBefore < 0:
 		return fmt.Errorf("REMINDER_BEFORE (-reminder-before) must not be negative")
+	case c.RetentionDays < 1:
+		return fmt.Errorf("RETENTION_DAYS (-retention-days) must be at least 1")
+	case c.RetentionEvery <= 0:
+		return fmt.Errorf("RETENTION_EVERY (-retention-every) must be positive")
 	case c.ActivationSweep <= 0:
 		return fmt.Errorf("ACTIVATION_SWEEP (-activation-sweep) must be positive")
 	case c.Mail.Every <= 0:
