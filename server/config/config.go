@@ -102,6 +102,11 @@ type Config struct {
 
 	// Staff configures the staff accounts and their pages.
 	Staff Staff
+
+	// EventKeepAlive is how often the call display's and ticket page's
+	// event streams send a keep-alive comment (a proxy closes a silent
+	// connection; a client that went away is noticed at the next one).
+	EventKeepAlive time.Duration
 }
 
 // Staff configures staff logins: sessions, the lockout after failed
@@ -364,6 +369,7 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&c.AdminAPIKey, "admin-api-key", "ADMIN_API_KEY", "", "bearer key for staff, admin and finance endpoints; empty closes them")
 	s.Duration(&c.CheckInEarly, "checkin-early", "CHECKIN_EARLY", 30*time.Minute, "how long before an appointment the kiosk checks it in")
 	s.Duration(&c.CheckInLate, "checkin-late", "CHECKIN_LATE", 15*time.Minute, "how long after an appointment's start the kiosk still checks it in")
+	s.Duration(&c.EventKeepAlive, "event-keepalive", "EVENT_KEEPALIVE", 15*time.Second, "how often the live pages' event streams send a keep-alive comment")
 	s.Duration(&c.GateEarly, "gate-early", "GATE_EARLY", 15*time.Minute, "how long before its slot a ticket admits")
 	s.Duration(&c.GateLate, "gate-late", "GATE_LATE", 30*time.Minute, "how long after its slot ends a ticket still admits")
 	s.String(&c.PprofAddr, "pprof", "PPROF_ADDR", "", "serve net/http/pprof on this address; off when empty")
