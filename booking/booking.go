@@ -113,6 +113,9 @@ type Location struct {
 	Address           Address
 	Opening           []OpeningRule
 	Closures          []Closure
+	// LayoutVersion counts the changes of Capacity and SlotMinutes, which
+	// lay out the hold store's bitmaps; see HoldsKey.
+	LayoutVersion int
 }
 
 // Address is a location's postal address, for confirmations and mails.
