@@ -68,6 +68,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	workers.Add(1)
 	go func() { defer workers.Done(); sweepActivations(workCtx, d) }()
+	workers.Add(1)
+	go func() { defer workers.Done(); watchCatalog(workCtx, d) }()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/server/auth"
 	"github.com/digitale-verwaltung/termin/server/fairness"
 )
 
@@ -189,8 +190,12 @@ type Handler struct {
 	FreeCancelBefore time.Duration
 	// Feedback is the contact of the accessibility statement.
 	Feedback string
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Admin is nil when the administration pages are off.
+	Admin Administration
+	// StaffAuth admits members of staff on the administration pages.
+	StaffAuth auth.StaffAuthenticator
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 func (h *Handler) now() time.Time {
@@ -208,6 +213,7 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Get("/sprache", h.language)
 	app.Get("/barrierefreiheit", h.accessibility)
 	app.Get("/zahlung/:reference", h.paymentResult)
+	h.adminRoutes(app)
 	if h.Finder != nil {
 		app.Get("/termin/suchen", h.findForm)
 		app.Post("/termin/suchen", h.find)

@@ -1,0 +1,368 @@
+package main
+
+import (
+	"context"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/digitale-verwaltung/termin/booking"
+	"github.com/digitale-verwaltung/termin/internal/servicetest"
+)
+
+// The administration pages against the real stores: a change made on
+// one replica is in effect on another within about a second, and a
+// change that conflicts with bookings is refused with the list of them
+// or applied once the administrator cancels them (mail and refund).
+
+const adminOffice = "buergeramt-koblenz"
+
+// replicas runs n servers on one PostgreSQL and one Redis, each with its
+// catalog watcher.
+func replicas(t *testing.T, n int, flags ...string) []*testServer {
+	t.Helper()
+	rdb := servicetest.Redis(t)
+	setup := serverSetup{dbURL: servicetest.DatabaseURL(t, components...), redisAddrs: []string{rdb.Options().Addr},
+		pool: "stadtbad", rdb: rdb, flags: append([]string{"-admin-api-key", testAdminKey}, flags...)}
+	var out []*testServer
+	for i := 0; i < n; i++ {
+		s := launch(t, setup)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); watchCatalog(ctx, s.deps) }()
+		t.Cleanup(func() { cancel(); <-done })
+		out = append(out, s)
+	}
+	return out
+}
+
+// adminSession posts the administration forms as an administrator.
+type adminSession struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newAdminSession(t *testing.T, base string) *adminSession {
+	jar, _ := cookiejar.New(nil)
+	return &adminSession{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (a *adminSession) request(method, path string, form url.Values) (int, string, http.Header) {
+	a.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, a.base+path, body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testAdminKey)
+	req.Header.Set("Accept-Language", "de")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := a.c.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Header
+}
+
+var (
+	inputRE    = regexp.MustCompile(`<input ([^>]*)>`)
+	textareaRE = regexp.MustCompile(`(?s)<textarea [^>]*name="([^"]+)"[^>]*>(.*?)</textarea>`)
+	selectRE   = regexp.MustCompile(`(?s)<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>`)
+	attrRE     = regexp.MustCompile(`([a-z-]+)(?:="([^"]*)")?`)
+	selectedRE = regexp.MustCompile(`<option value="([^"]*)" selected>`)
+)
+
+// form reads the fields of the first form with this action on a page, as
+// a browser would submit them unchanged.
+func (a *adminSession) form(path, action string) url.Values {
+	a.t.Helper()
+	status, page, _ := a.request("GET", path, nil)
+	if status != 200 {
+		a.t.Fatalf("GET %s: %d\n%s", path, status, page)
+	}
+	return formOf(a.t, page, action)
+}
+
+func formOf(t *testing.T, page, action string) url.Values {
+	t.Helper()
+	i := strings.Index(page, `action="`+action+`"`)
+	if i < 0 {
+		t.Fatalf("no form %s in:\n%s", action, page)
+	}
+	page = page[i:]
+	page = page[:strings.Index(page, "</form>")]
+	v := url.Values{}
+	for _, m := range inputRE.FindAllStringSubmatch(page, -1) {
+		attrs := map[string]string{}
+		for _, am := range attrRE.FindAllStringSubmatch(m[1], -1) {
+			attrs[am[1]] = html.UnescapeString(am[2])
+		}
+		if attrs["name"] == "" {
+			continue
+		}
+		if typ := attrs["type"]; (typ == "checkbox" || typ == "radio") && !strings.Contains(m[1], " checked") {
+			continue
+		}
+		v.Add(attrs["name"], attrs["value"])
+	}
+	for _, m := range textareaRE.FindAllStringSubmatch(page, -1) {
+		v.Set(m[1], html.UnescapeString(m[2]))
+	}
+	for _, m := range selectRE.FindAllStringSubmatch(page, -1) {
+		if s := selectedRE.FindStringSubmatch(m[2]); s != nil {
+			v.Set(m[1], s[1])
+		}
+	}
+	return v
+}
+
+// nextWeekday is the local day of the next given weekday at least 2
+// days ahead that is neither a holiday nor closed in the demo city.
+func nextWeekday(wd time.Weekday) booking.Date {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	d := booking.DateOf(time.Now().In(berlin)).AddDays(2)
+	for {
+		_, holiday := booking.HolidayRLP(d)
+		if d.Weekday() == wd && !holiday && !(d.Month == 12 && (d.Day == 24 || d.Day == 31)) {
+			return d
+		}
+		d = d.AddDays(1)
+	}
+}
+
+// officeTimes lists the local start times of a service on a day, as
+// the availability API of a replica answers.
+func (s *testServer) officeTimes(t *testing.T, service string, d booking.Date) []string {
+	t.Helper()
+	res := s.do(t, "GET", "/api/v1/availability?location="+adminOffice+"&service="+service+"&from="+d.String()+"&to="+d.String(), "")
+	if res.Status != 200 {
+		t.Fatalf("availability: %d %s", res.Status, res.Body)
+	}
+	var av struct{ Slots []booking.Slot }
+	res.decode(t, &av)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	out := make([]string, 0, len(av.Slots))
+	for _, sl := range av.Slots {
+		out = append(out, sl.Start.In(berlin).Format("15:04"))
+	}
+	return out
+}
+
+func lastOf(times []string) string {
+	if len(times) == 0 {
+		return ""
+	}
+	return times[len(times)-1]
+}
+
+// followsWithin polls until ok holds, and fails after limit.
+func followsWithin(t *testing.T, limit time.Duration, what string, ok func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !ok() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %v", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func TestAdminOpeningHoursFollowOnAnotherReplica(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	monday := nextWeekday(time.Monday)
+	before := b.officeTimes(t, "meldebescheinigung", monday)
+	if lastOf(before) != "11:50" {
+		t.Fatalf("Monday before the change ends at %q, want 11:50", lastOf(before))
+	}
+	admin := newAdminSession(t, a.URL)
+	path := "/intern/verwaltung/standorte/" + adminOffice
+	form := admin.form(path, path)
+	if form.Get("close_mon_1") != "12:00" || form.Get("csrf") == "" {
+		t.Fatalf("location form: %v", form)
+	}
+	form.Set("close_mon_1", "10:00")
+	status, page, hdr := admin.request("POST", path, form)
+	if status != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", status, page)
+	}
+	if !strings.Contains(hdr.Get("Location"), "gespeichert=1") {
+		t.Fatalf("save went to %s", hdr.Get("Location"))
+	}
+	took := followsWithin(t, 1500*time.Millisecond, "replica B's availability", func() bool {
+		return lastOf(b.officeTimes(t, "meldebescheinigung", monday)) == "09:50"
+	})
+	t.Logf("replica B follows the change after %v", took)
+	if got := lastOf(a.officeTimes(t, "meldebescheinigung", monday)); got != "09:50" {
+		t.Fatalf("replica A: Monday ends at %s", got)
+	}
+
+	// A new capacity moves the location's days to new hold-store keys on
+	// every replica: B offers the added desks and keeps the booked one.
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	start := time.Date(monday.Year, monday.Month, monday.Day, 9, 0, 0, 0, berlin)
+	b.bookAt(t, adminOffice, "meldebescheinigung", start, 1)
+	if free := b.freeAt(t, "meldebescheinigung", start); free != 3 {
+		t.Fatalf("free desks at 09:00 after one booking: %d, want 3", free)
+	}
+	form = admin.form(path, path)
+	form.Set("capacity", "6")
+	if status, page, _ := admin.request("POST", path, form); status != http.StatusSeeOther {
+		t.Fatalf("save capacity: %d\n%s", status, page)
+	}
+	followsWithin(t, 1500*time.Millisecond, "replica B's capacity", func() bool {
+		return b.freeAt(t, "meldebescheinigung", start) == 5
+	})
+}
+
+// freeAt is the number of free desks at one start.
+func (s *testServer) freeAt(t *testing.T, service string, start time.Time) int {
+	t.Helper()
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	d := booking.DateOf(start.In(berlin))
+	res := s.do(t, "GET", "/api/v1/availability?location="+adminOffice+"&service="+service+"&from="+d.String()+"&to="+d.String(), "")
+	var av struct{ Slots []booking.Slot }
+	res.decode(t, &av)
+	for _, sl := range av.Slots {
+		if sl.Start.Equal(start) {
+			return sl.Free
+		}
+	}
+	return -1
+}
+
+func TestAdminRefusesReservedIDsAndKeepsEntries(t *testing.T) {
+	s := replicas(t, 1)[0]
+	admin := newAdminSession(t, s.URL)
+	form := admin.form("/intern/verwaltung/standorte/neu", "/intern/verwaltung/standorte/neu")
+	form.Set("id", "intern")
+	form.Set("name", "Bürgerbüro Nord")
+	form.Set("open_tue_1", "8:61")
+	status, page, _ := admin.request("POST", "/intern/verwaltung/standorte/neu", form)
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("reserved id: %d\n%s", status, page)
+	}
+	for _, want := range []string{`href="#id"`, "reserviert", `id="id-error"`, `value="Bürgerbüro Nord"`, `href="#open_tue_1"`, `value="8:61"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the refused form lacks %s", want)
+		}
+	}
+	form.Set("id", "buergerbuero-nord")
+	form.Set("open_tue_1", "08:00")
+	form.Set("close_tue_1", "12:00")
+	if status, page, _ := admin.request("POST", "/intern/verwaltung/standorte/neu", form); status != http.StatusSeeOther {
+		t.Fatalf("new location: %d\n%s", status, page)
+	}
+	if _, _, err := s.deps.engine.Location("buergerbuero-nord"); err != nil {
+		t.Fatalf("the new location is not served: %v", err)
+	}
+	// A form post without its CSRF token is refused.
+	form.Del("csrf")
+	if status, _, _ := admin.request("POST", "/intern/verwaltung/standorte/buergerbuero-nord", form); status != http.StatusForbidden {
+		t.Fatalf("post without CSRF token: %d, want 403", status)
+	}
+}
+
+func TestAdminConflictsAreListedThenCancelledWithMailAndRefund(t *testing.T) {
+	flags, mp := mailFlags(t)
+	s := startPayServer(t, payOptions{platform: "epay21", args: flags})
+	in := newInbox(t, s.deps, mp)
+	admin := newAdminSession(t, s.URL)
+
+	// A counter booking at the office and a paid ticket at the pool.
+	monday := nextWeekday(time.Monday)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	start := time.Date(monday.Year, monday.Month, monday.Day, 11, 0, 0, 0, berlin)
+	addr := uniqueAddress("storniert")
+	id := s.mustHold(t, adminOffice, "meldebescheinigung", start.UTC().Format(time.RFC3339), 1)
+	res := s.do(t, "POST", "/api/v1/bookings", `{"hold":"`+id+`","name":"Erika Mustermann","email":"`+addr+`"}`)
+	if res.Status != 201 {
+		t.Fatalf("book: %d %s", res.Status, res.Body)
+	}
+	var office struct{ Code string }
+	res.decode(t, &office)
+
+	path := "/intern/verwaltung/standorte/" + adminOffice
+	form := admin.form(path, path)
+	form.Set("closures", form.Get("closures")+"\n"+monday.String()+" Betriebsausflug")
+	status, page, _ := admin.request("POST", path, form)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(page, office.Code) || !strings.Contains(page, `href="#cancel_conflicts"`) {
+		t.Fatalf("closing a day with a booking: %d\n%s", status, page)
+	}
+	if times := s.officeTimes(t, "meldebescheinigung", monday); len(times) == 0 {
+		t.Fatal("the refused closure was applied")
+	}
+	conflict := formOf(t, page, path)
+	if got := conflict["cancel_id"]; len(got) != 1 {
+		t.Fatalf("conflict form carries %v", got)
+	}
+	conflict.Set("cancel_conflicts", "1")
+	if status, page, _ := admin.request("POST", path, conflict); status != http.StatusUnprocessableEntity || !strings.Contains(page, `id="cancel_reason-error"`) {
+		t.Fatalf("cancelling without a reason: %d\n%s", status, page)
+	}
+	conflict.Set("cancel_reason", "Betriebsausflug des Bürgeramts")
+	status, page, hdr := admin.request("POST", path, conflict)
+	if status != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "storniert=1") {
+		t.Fatalf("cancel and apply: %d %s\n%s", status, hdr.Get("Location"), page)
+	}
+	if times := s.officeTimes(t, "meldebescheinigung", monday); len(times) != 0 {
+		t.Fatalf("the closed day still offers %v", times)
+	}
+	if n := s.count(t, `SELECT count(*) FROM bookings WHERE code = $1 AND status = 'cancelled' AND cancel_reason = $2`,
+		office.Code, "Betriebsausflug des Bürgeramts"); n != 1 {
+		t.Fatalf("booking %s not cancelled with its reason", office.Code)
+	}
+	if in != nil {
+		in.wait(t, addr, "Termin storniert")
+	}
+
+	// The pool: a paid ticket, then a capacity cut below its unit.
+	slot := s.poolSlot(t)
+	paid := s.book(t, slot, 1)
+	s.pay(t, paid.Payment.Reference, false)
+	s.sweep(t)()
+	if st := s.bookingStatus(t, paid); st != booking.StatusConfirmed {
+		t.Fatalf("paid ticket: %s", st)
+	}
+	poolPath := "/intern/verwaltung/standorte/stadtbad"
+	form = admin.form(poolPath, poolPath)
+	startPaid := mustTime(t, slot)
+	form.Set("closures", booking.DateOf(startPaid.In(berlin)).String()+" Wartung")
+	status, page, _ = admin.request("POST", poolPath, form)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(page, paid.Code) {
+		t.Fatalf("closing the pool's day: %d\n%s", status, page)
+	}
+	conflict = formOf(t, page, poolPath)
+	conflict.Set("cancel_conflicts", "1")
+	conflict.Set("cancel_reason", "Wartung")
+	if status, page, _ := admin.request("POST", poolPath, conflict); status != http.StatusSeeOther {
+		t.Fatalf("cancel paid ticket: %d\n%s", status, page)
+	}
+	if st := s.bookingStatus(t, paid); st != booking.StatusCancelled {
+		t.Fatalf("paid ticket after the closure: %s", st)
+	}
+	if n := s.count(t, `SELECT count(*) FROM payment_outbox o JOIN payments p ON p.id = o.payment_id
+		WHERE p.reference = $1 AND o.kind = 'refund' AND o.amount_cents = 450`, paid.Payment.Reference); n != 1 {
+		t.Fatalf("refund jobs of the paid ticket: %d, want 1", n)
+	}
+	s.work(t)
+	if p := s.payment(t, paid.Payment.Reference); p.RefundedCents != 450 {
+		t.Fatalf("refunded %d cents, want 450", p.RefundedCents)
+	}
+}
