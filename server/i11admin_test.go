@@ -2,18 +2,19 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
+	"github.com/digitale-verwaltung/termin/server/auth"
 )
 
 // The administration pages against the real stores: a change made on
@@ -42,41 +43,33 @@ func replicas(t *testing.T, n int, flags ...string) []*testServer {
 	return out
 }
 
-// adminSession posts the administration forms as an administrator.
+// adminSession posts the administration forms as a logged-in
+// administrator.
 type adminSession struct {
-	t    *testing.T
-	base string
-	c    *http.Client
+	t *testing.T
+	c *staffClient
 }
 
-func newAdminSession(t *testing.T, base string) *adminSession {
-	jar, _ := cookiejar.New(nil)
-	return &adminSession{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+var adminLogins atomic.Int64
+
+func newAdminSession(t *testing.T, s *testServer) *adminSession {
+	t.Helper()
+	login := fmt.Sprintf("verwaltung%d", adminLogins.Add(1))
+	s.staffAccount(t, login, testPassword, auth.RoleAdmin)
+	return &adminSession{t: t, c: s.staffLogin(t, login, testPassword)}
 }
 
 func (a *adminSession) request(method, path string, form url.Values) (int, string, http.Header) {
 	a.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	var p page
+	if method == "GET" {
+		p = a.c.get(a.t, path)
+	} else {
+		p = a.c.postRaw(a.t, path, form)
 	}
-	req, err := http.NewRequest(method, a.base+path, body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testAdminKey)
-	req.Header.Set("Accept-Language", "de")
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	res, err := a.c.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b), res.Header
+	h := http.Header{}
+	h.Set("Location", p.Location)
+	return p.Status, p.Body, h
 }
 
 var (
@@ -191,7 +184,7 @@ func TestAdminOpeningHoursFollowOnAnotherReplica(t *testing.T) {
 	if lastOf(before) != "11:50" {
 		t.Fatalf("Monday before the change ends at %q, want 11:50", lastOf(before))
 	}
-	admin := newAdminSession(t, a.URL)
+	admin := newAdminSession(t, a)
 	path := "/intern/verwaltung/standorte/" + adminOffice
 	form := admin.form(path, path)
 	if form.Get("close_mon_1") != "12:00" || form.Get("csrf") == "" {
@@ -249,7 +242,7 @@ func (s *testServer) freeAt(t *testing.T, service string, start time.Time) int {
 
 func TestAdminRefusesReservedIDsAndKeepsEntries(t *testing.T) {
 	s := replicas(t, 1)[0]
-	admin := newAdminSession(t, s.URL)
+	admin := newAdminSession(t, s)
 	form := admin.form("/intern/verwaltung/standorte/neu", "/intern/verwaltung/standorte/neu")
 	form.Set("id", "intern")
 	form.Set("name", "Bürgerbüro Nord")
@@ -283,7 +276,7 @@ func TestAdminConflictsAreListedThenCancelledWithMailAndRefund(t *testing.T) {
 	flags, mp := mailFlags(t)
 	s := startPayServer(t, payOptions{platform: "epay21", args: flags})
 	in := newInbox(t, s.deps, mp)
-	admin := newAdminSession(t, s.URL)
+	admin := newAdminSession(t, s.testServer)
 
 	// A counter booking at the office and a paid ticket at the pool.
 	monday := nextWeekday(time.Monday)
@@ -335,11 +328,11 @@ func TestAdminConflictsAreListedThenCancelledWithMailAndRefund(t *testing.T) {
 	// The pool: a paid ticket, then a capacity cut below its unit.
 	slot := s.poolSlot(t)
 	paid := s.book(t, slot, 1)
-	s.pay(t, paid.Payment.Reference, false)
-	s.sweep(t)()
-	if st := s.bookingStatus(t, paid); st != booking.StatusConfirmed {
-		t.Fatalf("paid ticket: %s", st)
-	}
+	s.pay(t, paid.Payment.Reference, true)
+	servicetest.Eventually(t, "the ticket is paid", 10*time.Second, func() bool {
+		s.sweep(t)()
+		return s.bookingStatus(t, paid) == booking.StatusConfirmed
+	})
 	poolPath := "/intern/verwaltung/standorte/stadtbad"
 	form = admin.form(poolPath, poolPath)
 	startPaid := mustTime(t, slot)

@@ -13,7 +13,6 @@ import (
 	"github.com/digitale-verwaltung/termin/mail"
 	"github.com/digitale-verwaltung/termin/payment"
 	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
-	"github.com/digitale-verwaltung/termin/server/auth"
 	"github.com/digitale-verwaltung/termin/server/citizen"
 	"github.com/digitale-verwaltung/termin/server/web"
 )
@@ -36,12 +35,12 @@ func newWeb(d *deps, queue *booking.Queue, limiter citizen.RateLimiter, challeng
 		MultiChoice: true, PhoneField: true,
 		FreeCancelBefore: d.cfg.Pay.FreeCancelBefore, Feedback: "barrierefreiheit@termin.example",
 		Now: func() time.Time { return d.engine.Now() }, Log: d.log, // one clock (tests move it)
+		Accounts: d.accounts, Audit: d.audit, SecureCookies: d.cfg.Staff.SecureCookies, Zone: d.cfg.Zone,
 	}
 	if d.pay.flow != nil {
 		h.Payments = webPayments{d.pay.flow, d.pay.store, d.engine}
 	}
 	h.Admin = catalogAdmin{d}
-	h.StaffAuth = auth.APIKey(d.cfg.AdminAPIKey)
 	// The .ics download is the mails' calendar file; without a usable
 	// MAIL_FROM the page offers none rather than a different event.
 	if comp, err := d.calendarComposer(); err != nil {

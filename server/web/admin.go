@@ -71,27 +71,30 @@ func (h *Handler) adminRoutes(app fiber.Router) {
 	if h.Admin == nil {
 		return
 	}
-	g := app.Group(adminPrefix, h.staffPage(auth.RoleAdmin))
-	g.Get("/", h.adminHome)
-	g.Get("/standorte", h.adminLocations)
-	g.Get("/standorte/neu", h.adminLocationNew)
-	g.Post("/standorte/neu", h.adminLocationSave)
-	g.Get("/standorte/:id", h.adminLocationEdit)
-	g.Post("/standorte/:id", h.adminLocationSave)
+	// The role is checked per route, so the group leaves the other
+	// pages under /intern/verwaltung (staff accounts) alone.
+	g := app.Group(adminPrefix)
+	admin := h.staffPage(auth.RoleAdmin)
+	g.Get("", admin, h.adminHome)
+	g.Get("/standorte", admin, h.adminLocations)
+	g.Get("/standorte/neu", admin, h.adminLocationNew)
+	g.Post("/standorte/neu", admin, h.adminLocationSave)
+	g.Get("/standorte/:id", admin, h.adminLocationEdit)
+	g.Post("/standorte/:id", admin, h.adminLocationSave)
 	for _, area := range []string{"dienste", "tickets"} {
-		g.Get("/"+area, h.adminServices)
-		g.Get("/"+area+"/neu", h.adminServiceNew)
-		g.Post("/"+area+"/neu", h.adminServiceSave)
-		g.Get("/"+area+"/:id", h.adminServiceEdit)
-		g.Post("/"+area+"/:id", h.adminServiceSave)
-		g.Post("/"+area+"/:id/entfernen", h.adminServiceRemove)
+		g.Get("/"+area, admin, h.adminServices)
+		g.Get("/"+area+"/neu", admin, h.adminServiceNew)
+		g.Post("/"+area+"/neu", admin, h.adminServiceSave)
+		g.Get("/"+area+"/:id", admin, h.adminServiceEdit)
+		g.Post("/"+area+"/:id", admin, h.adminServiceSave)
+		g.Post("/"+area+"/:id/entfernen", admin, h.adminServiceRemove)
 	}
-	g.Get("/geraete", h.adminDevices)
-	g.Post("/geraete", h.adminDeviceEnrol)
-	g.Post("/geraete/:id/sperren", h.adminDeviceRevoke)
-	g.Get("/stadtdatei", h.adminCityFile)
-	g.Get("/stadtdatei.json", h.adminCityDownload)
-	g.Post("/stadtdatei", h.adminCityUpload)
+	g.Get("/geraete", admin, h.adminDevices)
+	g.Post("/geraete", admin, h.adminDeviceEnrol)
+	g.Post("/geraete/:id/sperren", admin, h.adminDeviceRevoke)
+	g.Get("/stadtdatei", admin, h.adminCityFile)
+	g.Get("/stadtdatei.json", admin, h.adminCityDownload)
+	g.Post("/stadtdatei", admin, h.adminCityUpload)
 }
 
 func (h *Handler) adminHome(c *fiber.Ctx) error {
@@ -299,7 +302,9 @@ func (f *adminForm) ready() bool {
 // and returns the conflicts to list (nil error). done reports that the
 // change was saved.
 func (h *Handler) applyChange(c *fiber.Ctx, f *adminForm, ch CatalogChange) (cancelled []booking.Conflict, conflicts *conflictsView, done bool, err error) {
-	ch.AccountID = accountIDOf(c)
+	if s := auth.StaffOf(c); s != nil {
+		ch.AccountID = s.AccountID
+	}
 	cs, err := h.Admin.Apply(c.UserContext(), ch)
 	switch {
 	case errors.Is(err, booking.ErrConflicts):
@@ -328,6 +333,9 @@ type adminPage struct {
 	Page   any
 	Errors []fieldError
 }
+
+// summary hands the error summary to the staff layout.
+func (p adminPage) summary() []fieldError { return p.Errors }
 
 func (h *Handler) adminRender(c *fiber.Ctx, status int, tmpl, titleKey string, data any, f *adminForm) error {
 	p := adminPage{Page: data}

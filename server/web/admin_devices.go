@@ -131,7 +131,7 @@ func (h *Handler) adminDeviceRevoke(c *fiber.Ctx) error {
 	id := c.Params("id")
 	err := h.Admin.RevokeDevice(c.UserContext(), id)
 	if errors.Is(err, ErrDeviceUnknown) {
-		return h.notFound(c)
+		return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 	}
 	if err != nil {
 		return err

@@ -171,7 +171,7 @@ func (h *Handler) adminLocationNew(c *fiber.Ctx) error {
 func (h *Handler) adminLocationEdit(c *fiber.Ctx) error {
 	l, ok := h.findLocation(c.Params("id"))
 	if !ok {
-		return h.notFound(c)
+		return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 	}
 	f := newAdminForm(c)
 	fillLocation(f, l)
@@ -310,7 +310,7 @@ func (h *Handler) adminLocationSave(c *fiber.Ctx) error {
 	if id != "" {
 		l, ok := h.findLocation(id)
 		if !ok {
-			return h.notFound(c)
+			return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 		}
 		old = l
 	}
@@ -341,7 +341,7 @@ func (h *Handler) adminLocationSave(c *fiber.Ctx) error {
 				action = "location.create"
 			}
 			h.auditCancellations(c, cancelled, reason)
-			h.audit(c, action, "location:"+l.ID, locationDetail(old, &l))
+			h.audit(c, action, "location:"+l.ID, locationChange(old, &l))
 			return c.Redirect(fmt.Sprintf("%s/standorte/%s?gespeichert=1&storniert=%d", adminPrefix, l.ID, len(cancelled)), fiber.StatusSeeOther)
 		}
 		p.Conflicts = conflicts
@@ -356,8 +356,8 @@ func titleOfLocationPage(p *locationPage) string {
 	return "adm_location_edit"
 }
 
-// locationDetail says what changed, for the audit log (no citizen data).
-func locationDetail(old, l *booking.Location) string {
+// locationChange says what changed, for the audit log (no citizen data).
+func locationChange(old, l *booking.Location) string {
 	if old == nil {
 		return "created " + l.Kind + " capacity=" + strconv.Itoa(l.Capacity)
 	}

@@ -120,11 +120,11 @@ func (h *Handler) adminServiceEdit(c *fiber.Ctx) error {
 	area := areaOf(c)
 	s, ok := h.findService(c.Params("id"))
 	if !ok {
-		return h.notFound(c)
+		return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 	}
 	l, ok := h.findLocation(s.LocationID)
 	if !ok || l.Kind != area.Kind {
-		return h.notFound(c)
+		return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 	}
 	acc, err := h.Admin.Accounting(c.UserContext(), s.ID)
 	if err != nil {
@@ -185,10 +185,10 @@ func (h *Handler) adminServiceSave(c *fiber.Ctx) error {
 	if id != "" {
 		old, ok := h.findService(id)
 		if !ok {
-			return h.notFound(c)
+			return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 		}
 		if l, ok = h.findLocation(old.LocationID); !ok || l.Kind != area.Kind {
-			return h.notFound(c)
+			return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 		}
 	} else {
 		p.Locations = h.areaLocations(area)
@@ -258,11 +258,11 @@ func (h *Handler) adminServiceRemove(c *fiber.Ctx) error {
 	area := areaOf(c)
 	s, ok := h.findService(c.Params("id"))
 	if !ok {
-		return h.notFound(c)
+		return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 	}
 	l, ok := h.findLocation(s.LocationID)
 	if !ok || l.Kind != area.Kind {
-		return h.notFound(c)
+		return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 	}
 	f := newAdminForm(c)
 	cancel, reason := f.cancelChoice()

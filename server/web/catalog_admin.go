@@ -1,5 +1,16 @@
 package web
 
+import "github.com/digitale-verwaltung/termin/server/auth"
+
+// The administration's entries in the staff navigation.
+var _ = addStaffNav(
+	navEntry{Href: "/intern/verwaltung/standorte", TitleKey: "adm_locations_title", TextKey: "adm_locations_text", Roles: []auth.Role{auth.RoleAdmin}, Order: 50},
+	navEntry{Href: "/intern/verwaltung/dienste", TitleKey: "adm_services_title", TextKey: "adm_services_text", Roles: []auth.Role{auth.RoleAdmin}, Order: 52},
+	navEntry{Href: "/intern/verwaltung/tickets", TitleKey: "adm_tickets_title", TextKey: "adm_tickets_text", Roles: []auth.Role{auth.RoleAdmin}, Order: 54},
+	navEntry{Href: "/intern/verwaltung/geraete", TitleKey: "adm_devices_title", TextKey: "adm_devices_text", Roles: []auth.Role{auth.RoleAdmin}, Order: 56},
+	navEntry{Href: "/intern/verwaltung/stadtdatei", TitleKey: "adm_city_title", TextKey: "adm_city_nav_text", Roles: []auth.Role{auth.RoleAdmin}, Order: 58},
+)
+
 // Texts of the administration pages (/intern/verwaltung/...).
 var _ = addTexts(map[string]map[string]string{
 	"de": {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/payment"
-	"github.com/digitale-verwaltung/termin/server/auth"
 	"github.com/digitale-verwaltung/termin/server/fairness"
 )
 
@@ -190,12 +189,19 @@ type Handler struct {
 	FreeCancelBefore time.Duration
 	// Feedback is the contact of the accessibility statement.
 	Feedback string
+	// Accounts is nil when there are no staff pages.
+	Accounts Accounts
+	// Audit records staff actions; nil records nothing.
+	Audit AuditLog
+	// SecureCookies marks every cookie Secure, also on plain HTTP (behind
+	// a proxy that terminates TLS); on https they are Secure anyway.
+	SecureCookies bool
+	// Zone is the city's time zone, for times on the staff pages.
+	Zone *time.Location
 	// Admin is nil when the administration pages are off.
 	Admin Administration
-	// StaffAuth admits members of staff on the administration pages.
-	StaffAuth auth.StaffAuthenticator
-	Now       func() time.Time
-	Log       *slog.Logger
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 func (h *Handler) now() time.Time {
@@ -209,11 +215,17 @@ func (h *Handler) now() time.Time {
 func (h *Handler) Routes(app fiber.Router) {
 	app.Use(h.headers)
 	app.Get("/assets/:name", h.asset)
+	if h.Accounts != nil {
+		// Staff pages, before the catch-all /:location. The session and
+		// form-token middleware comes first; each area adds one line.
+		app.Use("/intern", h.staffSession)
+		h.accountRoutes(app)
+		h.adminRoutes(app)
+	}
 	app.Get("/", h.index)
 	app.Get("/sprache", h.language)
 	app.Get("/barrierefreiheit", h.accessibility)
 	app.Get("/zahlung/:reference", h.paymentResult)
-	h.adminRoutes(app)
 	if h.Finder != nil {
 		app.Get("/termin/suchen", h.findForm)
 		app.Post("/termin/suchen", h.find)
