@@ -308,7 +308,11 @@ func (h *Handler) applyChange(c *fiber.Ctx, f *adminForm, ch CatalogChange) (can
 	cs, err := h.Admin.Apply(c.UserContext(), ch)
 	switch {
 	case errors.Is(err, booking.ErrConflicts):
-		f.fail("cancel_conflicts", "adm_err_conflicts", len(cs))
+		if len(cs) == 1 {
+			f.fail("cancel_conflicts", "adm_err_conflicts_1")
+		} else {
+			f.fail("cancel_conflicts", "adm_err_conflicts", len(cs))
+		}
 		return nil, &conflictsView{List: h.conflictViews(f.t, cs), Reason: f.Values["cancel_reason"]}, false, nil
 	case errors.Is(err, ErrCatalogInvalid):
 		f.fail("", "adm_err_catalog")
