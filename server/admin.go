@@ -93,6 +93,10 @@ func (a catalogAdmin) Apply(ctx context.Context, ch web.CatalogChange) ([]bookin
 	return all, nil
 }
 
+func (a catalogAdmin) Conflicts(ctx context.Context, l *booking.Location, services []booking.Service) ([]booking.Conflict, error) {
+	return a.d.engine.Conflicts(ctx, a.d.pg, l, services)
+}
+
 func servicesOf(services []booking.Service, locationID string) []booking.Service {
 	var out []booking.Service
 	for _, s := range services {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitale-verwaltung/termin/audit"
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/internal/servicetest"
 	"github.com/digitale-verwaltung/termin/server/auth"
@@ -357,5 +361,213 @@ func TestAdminConflictsAreListedThenCancelledWithMailAndRefund(t *testing.T) {
 	s.work(t)
 	if p := s.payment(t, paid.Payment.Reference); p.RefundedCents != 450 {
 		t.Fatalf("refunded %d cents, want 450", p.RefundedCents)
+	}
+}
+
+// uploadCity posts a city file through the upload field (multipart), as
+// the browser does.
+func (a *adminSession) uploadCity(file []byte) page {
+	a.t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	w.WriteField("csrf", a.c.csrf(a.t))
+	part, err := w.CreateFormFile("file", "democity.json")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	part.Write(file)
+	w.Close()
+	req, err := http.NewRequest("POST", a.c.s.URL+"/intern/verwaltung/stadtdatei", &body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	return a.c.send(a.t, req)
+}
+
+func TestAdminCityFileExportAndImport(t *testing.T) {
+	s := replicas(t, 1)[0]
+	admin := newAdminSession(t, s)
+	status, exported, _ := admin.request("GET", "/intern/verwaltung/stadtdatei.json", nil)
+	if status != 200 || !strings.Contains(exported, `"id": "buergeramt-koblenz"`) {
+		t.Fatalf("export: %d %s", status, exported)
+	}
+	locs, services, err := booking.ParseCity(strings.NewReader(exported))
+	if err != nil || len(locs) != 2 || len(services) != 6 {
+		t.Fatalf("the export does not read back: %v (%d locations, %d services)", err, len(locs), len(services))
+	}
+	// The same file back changes nothing and conflicts with nothing.
+	if p := admin.uploadCity([]byte(exported)); p.Status != http.StatusSeeOther {
+		t.Fatalf("import of the export: %d\n%s", p.Status, p.Body)
+	}
+	// A broken file and a reserved id are refused with the reason.
+	for _, bad := range []string{`{"locations": [`, strings.Replace(exported, `"id": "stadtbad"`, `"id": "termin"`, 1)} {
+		p := admin.uploadCity([]byte(bad))
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `href="#file"`) {
+			t.Fatalf("bad city file: %d\n%s", p.Status, p.Body)
+		}
+	}
+	// A file that removes a service with a booking lists the booking;
+	// the conflict form carries the file and cancels on confirmation.
+	monday := nextWeekday(time.Monday)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	code, _ := s.bookAt(t, adminOffice, "reisepass", time.Date(monday.Year, monday.Month, monday.Day, 10, 0, 0, 0, berlin), 1)
+	var f struct {
+		Locations []map[string]any `json:"locations"`
+	}
+	if err := json.Unmarshal([]byte(exported), &f); err != nil {
+		t.Fatal(err)
+	}
+	svcs := f.Locations[0]["services"].([]any)
+	var kept []any
+	for _, sv := range svcs {
+		if sv.(map[string]any)["id"] != "reisepass" {
+			kept = append(kept, sv)
+		}
+	}
+	f.Locations[0]["services"] = kept
+	changed, _ := json.Marshal(f)
+	p := admin.uploadCity(changed)
+	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, code) {
+		t.Fatalf("import removing a booked service: %d\n%s", p.Status, p.Body)
+	}
+	if _, err := s.deps.engine.Service(adminOffice, "reisepass"); err != nil {
+		t.Fatal("the refused import was applied")
+	}
+	conflict := formOf(t, p.Body, "/intern/verwaltung/stadtdatei")
+	conflict.Set("cancel_conflicts", "1")
+	conflict.Set("cancel_reason", "Reisepässe künftig im Bürgerbüro")
+	if p := admin.c.postRaw(t, "/intern/verwaltung/stadtdatei", conflict); p.Status != http.StatusSeeOther {
+		t.Fatalf("confirmed import: %d\n%s", p.Status, p.Body)
+	}
+	if _, err := s.deps.engine.Service(adminOffice, "reisepass"); err == nil {
+		t.Fatal("reisepass is still offered")
+	}
+	entries, err := s.deps.audit.List(context.Background(), audit.Filter{Action: "city.", Limit: 10})
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("audit entries of the imports: %v %v", entries, err)
+	}
+	cancels, err := s.deps.audit.List(context.Background(), audit.Filter{Action: "booking.cancel_by_office", Limit: 10})
+	if err != nil || len(cancels) != 1 || !strings.Contains(cancels[0].Detail, code) {
+		t.Fatalf("audit entries of the cancellation: %v %v", cancels, err)
+	}
+}
+
+func TestAdminServiceRemovalAndAccounting(t *testing.T) {
+	s := replicas(t, 1)[0]
+	admin := newAdminSession(t, s)
+	path := "/intern/verwaltung/dienste/meldebescheinigung"
+	form := admin.form(path, path)
+	if form.Get("sachkonto") != "4311000" || form.Get("fee") != "5,00" {
+		t.Fatalf("service form: %v", form)
+	}
+	form.Set("fee", "6,50")
+	form.Set("kostenstelle", "122099")
+	form.Set("duration_minutes", "7")
+	if status, page, _ := admin.request("POST", path, form); status != http.StatusUnprocessableEntity || !strings.Contains(page, `id="duration_minutes-error"`) {
+		t.Fatalf("duration off the grid: %d", status)
+	}
+	form.Set("duration_minutes", "10")
+	if status, page, _ := admin.request("POST", path, form); status != http.StatusSeeOther {
+		t.Fatalf("save service: %d\n%s", status, page)
+	}
+	if sv, _ := s.deps.engine.Service(adminOffice, "meldebescheinigung"); sv == nil || sv.FeeCents != 650 {
+		t.Fatalf("fee after the change: %+v", sv)
+	}
+	if acc, err := s.deps.pay.store.Accounting(context.Background(), "meldebescheinigung"); err != nil || acc.Kostenstelle != "122099" || acc.Sachkonto != "4311000" {
+		t.Fatalf("accounting after the change: %+v %v", acc, err)
+	}
+
+	monday := nextWeekday(time.Monday)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	code, _ := s.bookAt(t, adminOffice, "meldebescheinigung", time.Date(monday.Year, monday.Month, monday.Day, 8, 30, 0, 0, berlin), 1)
+	remove := admin.form(path, path+"/entfernen")
+	status, page, _ := admin.request("POST", path+"/entfernen", remove)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(page, code) {
+		t.Fatalf("removing a booked service: %d\n%s", status, page)
+	}
+	remove = formOf(t, page, path+"/entfernen")
+	remove.Set("cancel_conflicts", "1")
+	remove.Set("cancel_reason", "Leistung entfällt")
+	if status, page, hdr := admin.request("POST", path+"/entfernen", remove); status != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "storniert=1") {
+		t.Fatalf("remove with cancellation: %d %s\n%s", status, hdr.Get("Location"), page)
+	}
+	if _, err := s.deps.engine.Service(adminOffice, "meldebescheinigung"); err == nil {
+		t.Fatal("the removed service is still offered")
+	}
+}
+
+func TestAdminDeviceEnrolAndRevoke(t *testing.T) {
+	s := replicas(t, 1)[0]
+	admin := newAdminSession(t, s)
+	form := admin.form("/intern/verwaltung/geraete", "/intern/verwaltung/geraete")
+	form.Set("name", "Kiosk Eingang")
+	form.Set("location", adminOffice)
+	status, page, _ := admin.request("POST", "/intern/verwaltung/geraete", form)
+	m := regexp.MustCompile(`<p class="big code">([A-Z0-9-]{14})</p>`).FindStringSubmatch(page)
+	if status != http.StatusCreated || m == nil {
+		t.Fatalf("enrol: %d\n%s", status, page)
+	}
+	res := s.do(t, "POST", "/api/v1/devices/enroll", `{"code":"`+m[1]+`"}`)
+	if res.Status != 201 {
+		t.Fatalf("enroll with the shown code: %d %s", res.Status, res.Body)
+	}
+	var en struct {
+		Token  string
+		Device struct{ ID string }
+	}
+	res.decode(t, &en)
+	if r := s.do(t, "GET", "/api/v1/kiosk/config", "", "Authorization", "Bearer "+en.Token); r.Status != 200 {
+		t.Fatalf("device config before the revocation: %d", r.Status)
+	}
+	_, list, _ := admin.request("GET", "/intern/verwaltung/geraete", nil)
+	if strings.Contains(list, m[1]) {
+		t.Fatal("the enrolment code is shown again")
+	}
+	id := regexp.MustCompile(`action="/intern/verwaltung/geraete/(dev-[A-Z0-9]+)/sperren"`).FindStringSubmatch(list)
+	if id == nil {
+		t.Fatalf("no revoke button:\n%s", list)
+	}
+	revoke := formOf(t, list, "/intern/verwaltung/geraete/"+id[1]+"/sperren")
+	if status, _, _ := admin.request("POST", "/intern/verwaltung/geraete/"+id[1]+"/sperren", revoke); status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", status)
+	}
+	if r := s.do(t, "GET", "/api/v1/kiosk/config", "", "Authorization", "Bearer "+en.Token); r.Status != 401 {
+		t.Fatalf("device config after the revocation: %d", r.Status)
+	}
+}
+
+// A booking made on a replica that had not reloaded a change yet lies
+// outside the rules in force: the location page lists it to cancel.
+func TestAdminListsBookingsOutsideTheRulesInForce(t *testing.T) {
+	s := replicas(t, 1)[0]
+	admin := newAdminSession(t, s)
+	monday := nextWeekday(time.Monday)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	code, _ := s.bookAt(t, adminOffice, "meldebescheinigung", time.Date(monday.Year, monday.Month, monday.Day, 11, 30, 0, 0, berlin), 1)
+	// The change as another replica saved it, past this one's checks.
+	l, _, err := s.deps.engine.Location(adminOffice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := *l
+	closed.Closures = append(append([]booking.Closure{}, l.Closures...), booking.Closure{Day: monday, Reason: "Umzug"})
+	services, _ := s.deps.engine.Services(adminOffice)
+	if err := s.deps.pg.SaveCatalog(context.Background(), []booking.Location{closed}, services); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.deps.engine.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	path := "/intern/verwaltung/standorte/" + adminOffice
+	status, page, _ := admin.request("GET", path, nil)
+	if status != 200 || !strings.Contains(page, code) || !strings.Contains(page, "außerhalb der geltenden Regeln") {
+		t.Fatalf("location page: %d\n%s", status, page)
+	}
+	form := formOf(t, page, path)
+	form.Set("cancel_conflicts", "1")
+	form.Set("cancel_reason", "Umzug")
+	if status, page, hdr := admin.request("POST", path, form); status != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "storniert=1") {
+		t.Fatalf("cancel from the page: %d %s\n%s", status, hdr.Get("Location"), page)
 	}
 }

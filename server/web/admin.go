@@ -29,6 +29,9 @@ type Administration interface {
 	// saved, and returned. ErrCatalogInvalid for a change the booking
 	// core refuses.
 	Apply(ctx context.Context, ch CatalogChange) ([]booking.Conflict, error)
+	// Conflicts lists the live bookings from now on that a location with
+	// these active services leaves outside its rules.
+	Conflicts(ctx context.Context, l *booking.Location, services []booking.Service) ([]booking.Conflict, error)
 	// Accounting returns a service's account assignment (empty fields
 	// when none is configured).
 	Accounting(ctx context.Context, serviceID string) (payment.Accounting, error)
@@ -225,6 +228,9 @@ type conflictView struct {
 type conflictsView struct {
 	List   []conflictView
 	Reason string
+	// Now: the bookings lie outside the rules in force (booked while a
+	// change was being made), not outside a change.
+	Now bool
 }
 
 func (h *Handler) conflictViews(t texts, cs []booking.Conflict) []conflictView {

@@ -113,6 +113,15 @@ func (h *Handler) locationPageFor(c *fiber.Ctx, f *adminForm, id string) *locati
 		}
 		p.Days = append(p.Days, row)
 	}
+	// The public holidays of the coming year, next to the checkbox that
+	// closes the location on them.
+	tz := h.zone()
+	today := booking.DateOf(h.now().In(tz))
+	for d := today; len(p.Holidays) < 12 && d.Before(today.AddDays(366)); d = d.AddDays(1) {
+		if hd, ok := booking.HolidayRLP(d); ok {
+			p.Holidays = append(p.Holidays, f.t.date(d.Midnight(tz))+": "+hd.Name)
+		}
+	}
 	if id != "" {
 		_, services := h.Admin.Catalog()
 		for _, s := range services {
@@ -179,6 +188,16 @@ func (h *Handler) adminLocationEdit(c *fiber.Ctx) error {
 	p.Kind = l.Kind
 	p.Saved = c.Query("gespeichert") != ""
 	p.Cancelled, _ = strconv.Atoi(c.Query("storniert"))
+	// Bookings made on a replica that had not yet reloaded a change can
+	// lie outside the rules in force: they are listed here, to cancel.
+	_, all := h.Admin.Catalog()
+	cs, err := h.Admin.Conflicts(c.UserContext(), l, servicesAt(all, l.ID))
+	if err != nil {
+		return err
+	}
+	if len(cs) > 0 {
+		p.Conflicts = &conflictsView{List: h.conflictViews(f.t, cs), Now: true}
+	}
 	return h.adminRender(c, fiber.StatusOK, "staff_admin_location", "adm_location_edit", p, f)
 }
 
