@@ -65,7 +65,7 @@ func (a catalogAdmin) Apply(ctx context.Context, ch web.CatalogChange) ([]bookin
 	}
 	var rec booking.CancelRecorder
 	if a.d.pay.flow != nil {
-		rec = a.d.pay.flow
+		rec = a.d.pay.flow.OfficeCancellation()
 	}
 	for _, c := range all {
 		if err := a.d.pg.NoteStaffCancellation(ctx, c.Booking.ID, ch.AccountID, ch.Reason); err != nil {
