@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/digitale-verwaltung/termin/booking"
@@ -95,6 +96,12 @@ func (a catalogAdmin) Apply(ctx context.Context, ch web.CatalogChange) ([]bookin
 
 func (a catalogAdmin) Conflicts(ctx context.Context, l *booking.Location, services []booking.Service) ([]booking.Conflict, error) {
 	return a.d.engine.Conflicts(ctx, a.d.pg, l, services)
+}
+
+// WriteCity writes the catalogue as a city file.
+func (a catalogAdmin) WriteCity(w io.Writer) error {
+	locs, services := a.Catalog()
+	return booking.WriteCity(w, locs, services)
 }
 
 func servicesOf(services []booking.Service, locationID string) []booking.Service {

@@ -394,6 +394,10 @@ func TestAdminCityFileExportAndImport(t *testing.T) {
 	if status != 200 || !strings.Contains(exported, `"id": "buergeramt-koblenz"`) {
 		t.Fatalf("export: %d %s", status, exported)
 	}
+	// The same file through the API, for scripts with an admin token.
+	if res := s.do(t, "GET", "/api/v1/admin/city", "", "Authorization", "Bearer "+testAdminKey); res.Status != 200 || string(res.Body) != exported {
+		t.Fatalf("API export: %d, differs from the page's: %v", res.Status, string(res.Body) != exported)
+	}
 	locs, services, err := booking.ParseCity(strings.NewReader(exported))
 	if err != nil || len(locs) != 2 || len(services) != 6 {
 		t.Fatalf("the export does not read back: %v (%d locations, %d services)", err, len(locs), len(services))

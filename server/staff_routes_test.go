@@ -96,6 +96,7 @@ var staffRouteRules = []staffRule{
 	{"POST", "/api/v1/admin/devices", roles(auth.RoleAdmin)},
 	{"GET", "/api/v1/admin/devices", roles(auth.RoleAdmin)},
 	{"GET", "/api/v1/admin/ticket-preview.png", roles(auth.RoleAdmin)},
+	{"GET", "/api/v1/admin/city", roles(auth.RoleAdmin)},
 	{"POST", "/api/v1/admin/accounts", roles(auth.RoleAdmin)},
 
 	// finance API (server/finance)
