@@ -250,6 +250,9 @@ type Booking struct {
 	// PreviousStart and PreviousEnd are the times before the last
 	// reschedule.
 	PreviousStart, PreviousEnd *time.Time
+	// CancelReason is the office's reason when the office cancelled the
+	// booking (or is about to, see CancelByStaff); "" otherwise.
+	CancelReason string
 }
 
 // Persons is the number of units the booking takes (persons at a pool).

@@ -103,8 +103,8 @@ func TestAdminPagesInBrowser(t *testing.T) {
 			st.check("admin-conflict-done", "")
 			if in != nil {
 				m := in.wait(t, addr, tr(tc.lang, "Termin storniert", "Booking cancelled"))
-				if !strings.Contains(m.Text, bk.Code) {
-					t.Fatalf("cancellation mail without the booking code:\n%s", m.Text)
+				if !strings.Contains(m.Text, bk.Code) || !strings.Contains(m.Text, "Personalversammlung") {
+					t.Fatalf("cancellation mail without the booking code or the reason:\n%s", m.Text)
 				}
 			}
 

@@ -328,7 +328,9 @@ func TestAdminConflictsAreListedThenCancelledWithMailAndRefund(t *testing.T) {
 		t.Fatalf("booking %s not cancelled with its reason", office.Code)
 	}
 	if in != nil {
-		in.wait(t, addr, "Termin storniert")
+		if m := in.wait(t, addr, "Termin storniert"); !strings.Contains(m.Text, "Grund: Betriebsausflug des Bürgeramts") {
+			t.Fatalf("the cancellation mail does not give the office's reason:\n%s", m.Text)
+		}
 	}
 
 	// The pool: a paid ticket, then a capacity cut below its unit.

@@ -17,7 +17,7 @@ ALTER TABLE locations ADD COLUMN IF NOT EXISTS layout_version int NOT NULL DEFAU
 -- A booking cancelled by the office (for a change of opening hours,
 -- capacity or services) keeps who cancelled it and why.
 ALTER TABLE bookings ADD COLUMN IF NOT EXISTS cancelled_by_account bigint;
-ALTER TABLE bookings ADD COLUMN IF NOT EXISTS cancel_reason text;
+ALTER TABLE bookings ADD COLUMN IF NOT EXISTS cancel_reason text NOT NULL DEFAULT '';
 
 -- A revoked device's token no longer authenticates it.
 ALTER TABLE devices ADD COLUMN IF NOT EXISTS revoked_at timestamptz;
