@@ -339,10 +339,15 @@ func (h *Handler) adminLocationSave(c *fiber.Ctx) error {
 	if old != nil {
 		_, all := h.Admin.Catalog()
 		services = servicesAt(all, old.ID)
+		// The services must still fit; checked once both numbers are valid.
+		_, badCap := f.Err["capacity"]
+		_, badSlot := f.Err["slot_minutes"]
 		for _, s := range services {
-			if s.DurationMinutes%max(l.SlotMinutes, 1) != 0 || s.MaxUnits > l.Capacity {
+			switch {
+			case !badSlot && s.DurationMinutes%l.SlotMinutes != 0:
 				f.fail("slot_minutes", "adm_err_services_fit", s.Name)
-				break
+			case !badCap && s.MaxUnits > l.Capacity:
+				f.fail("capacity", "adm_err_services_fit", s.Name)
 			}
 		}
 	}
