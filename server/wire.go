@@ -53,10 +53,15 @@ func newApp(d *deps) *fiber.App {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
 	}
+	var degraded []router.Check
+	if d.pay.health != nil {
+		degraded = append(degraded, router.Check{Name: "payment_platform", Check: d.pay.health.Check})
+	}
 	return router.New(router.Config{
-		Ready: d.engine.Ready,
-		Log:   d.log,
-		Pages: newWeb(d, queue, limiter, challenges, released),
+		Ready:    d.engine.Ready,
+		Degraded: degraded,
+		Log:      d.log,
+		Pages:    newWeb(d, queue, limiter, challenges, released),
 		Groups: []router.Group{
 			cit,
 			&device.Handler{
@@ -65,7 +70,8 @@ func newApp(d *deps) *fiber.App {
 			},
 			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now,
 				Accounts: d.accounts, Audit: d.audit, City: catalogAdmin{d}},
-			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store}, ExportDir: cfg.Pay.ExportDir, Staff: staffAuth},
+			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store, reconcile.Options{PayoutAccount: cfg.Pay.PayoutAccount}},
+				ExportDir: cfg.Pay.ExportDir, Refunds: d.pay.refunds, Staff: staffAuth},
 			callbacks,
 		},
 	})
@@ -203,10 +209,13 @@ func (q deviceQueue) AppointmentStart(ctx context.Context, bookingID int64) (tim
 }
 
 // reconciler runs and reads reconciliations on the payment store.
-type reconciler struct{ store *paymentpg.Store }
+type reconciler struct {
+	store *paymentpg.Store
+	opt   reconcile.Options
+}
 
 func (r reconciler) Reconcile(ctx context.Context, rep settlement.Report, doc camt.Document) (*reconcile.Reconciliation, error) {
-	return reconcile.Run(ctx, r.store, rep, doc)
+	return reconcile.Run(ctx, r.store, rep, doc, r.opt)
 }
 
 func (r reconciler) Reconciliation(ctx context.Context, id int64) (*reconcile.Reconciliation, error) {

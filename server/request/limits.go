@@ -31,6 +31,8 @@ var (
 		"reference":  128,
 		"type":       64,
 		"occurredAt": 40,
+		"done_by":    120,
+		"note":       500,
 		"login":      64,
 		"password":   128,
 	}
