@@ -223,7 +223,10 @@ func parseLocation(f *adminForm, old *booking.Location, taken func(string) bool)
 			f.fail("kind", "adm_err_kind")
 		}
 	} else {
-		l.ID, l.Kind, l.LayoutVersion = old.ID, old.Kind, old.LayoutVersion
+		// Start from the location as it is, so settings this form does
+		// not show (a release schedule, say) are kept.
+		l = *old
+		l.Opening, l.Closures = nil, nil
 	}
 	l.Name = f.text("name", maxNameLen, true)
 	l.Address.Street = f.text("street", maxAddressLen, false)

@@ -146,8 +146,11 @@ func (f *adminForm) accountingField(field string) string {
 	return v
 }
 
-func parseService(f *adminForm, id string, l *booking.Location) (booking.Service, payment.Accounting) {
-	s := booking.Service{ID: id, LocationID: l.ID}
+// parseService reads the service form over base (the service as it is,
+// so settings the form does not show are kept; zero for a new one).
+func parseService(f *adminForm, id string, l *booking.Location, base booking.Service) (booking.Service, payment.Accounting) {
+	s := base
+	s.ID, s.LocationID = id, l.ID
 	s.Name = f.text("name", maxNameLen, true)
 	s.DurationMinutes = f.number("duration_minutes", 1, 24*60)
 	if s.DurationMinutes > 0 && (s.DurationMinutes < l.SlotMinutes || s.DurationMinutes%l.SlotMinutes != 0) {
@@ -182,11 +185,13 @@ func (h *Handler) adminServiceSave(c *fiber.Ctx) error {
 	id := c.Params("id")
 	p := &servicePage{Area: area, ID: id, New: id == "", Form: f}
 	var l *booking.Location
+	var base booking.Service
 	if id != "" {
 		old, ok := h.findService(id)
 		if !ok {
 			return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 		}
+		base = *old
 		if l, ok = h.findLocation(old.LocationID); !ok || l.Kind != area.Kind {
 			return h.staffMessage(c, fiber.StatusNotFound, "not_found_title", "not_found")
 		}
@@ -213,7 +218,7 @@ func (h *Handler) adminServiceSave(c *fiber.Ctx) error {
 		return h.adminRender(c, fiber.StatusUnprocessableEntity, "staff_admin_service", area.New, p, f)
 	}
 	p.Location = *l
-	s, acc := parseService(f, id, l)
+	s, acc := parseService(f, id, l, base)
 	if len(f.errs) > 0 {
 		return h.adminRender(c, fiber.StatusUnprocessableEntity, "staff_admin_service", pageTitle(p), p, f)
 	}
