@@ -24,6 +24,11 @@ func WriteCity(w io.Writer, locs []Location, services []Service) error {
 			LeadMinutes: l.LeadMinutes, ActivationMinutes: l.ActivationMinutes,
 			Address:  cityAddress{Street: l.Address.Street, PostalCode: l.Address.PostalCode, City: l.Address.City},
 			Closures: []cityClosure{}, Hours: []cityHours{}, Services: []cityService{}}
+		blockMinutes := l.CancelBlockMinutes
+		cl.CancelBlockMinutes = &blockMinutes
+		if r := l.Release; r.Every != "" && r.Every != ReleaseRolling {
+			cl.Release = &cityRelease{Every: r.Every, At: r.At, DaysAhead: r.DaysAhead, DayOfMonth: r.DayOfMonth}
+		}
 		type times struct{ opens, closes ClockTime }
 		var order []times
 		days := map[times][]string{}

@@ -108,6 +108,8 @@ var staffRouteRules = []staffRule{
 	{"GET", "/api/v1/finance/reconciliations/:id", roles(auth.RoleFinance, auth.RoleAdmin)},
 	{"GET", "/api/v1/finance/reconciliations/:id/csv", roles(auth.RoleFinance, auth.RoleAdmin)},
 	{"GET", "/api/v1/finance/dead-letters", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/api/v1/finance/refunds", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"POST", "/api/v1/finance/refunds/:id/done", roles(auth.RoleFinance)},
 }
 
 var updateStaffDoc = flag.Bool("staff.update-doc", false, "rewrite the authorization table in docs/staff.md from staffRouteRules")

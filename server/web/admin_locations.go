@@ -217,6 +217,7 @@ func parseLocation(f *adminForm, old *booking.Location, taken func(string) bool)
 				f.fail("id", "adm_err_id_taken")
 			}
 		}
+		l.CancelBlockMinutes = booking.DefaultCancelBlockMinutes
 		l.Kind = f.c.FormValue("kind")
 		f.Values["kind"] = l.Kind
 		if l.Kind != booking.KindOffice && l.Kind != booking.KindPool {
