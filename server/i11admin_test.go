@@ -215,7 +215,7 @@ func TestAdminOpeningHoursFollowOnAnotherReplica(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	start := time.Date(monday.Year, monday.Month, monday.Day, 9, 0, 0, 0, berlin)
 	b.bookAt(t, adminOffice, "meldebescheinigung", start, 1)
-	if free := b.freeAt(t, "meldebescheinigung", start); free != 3 {
+	if free := b.officeFreeAt(t, "meldebescheinigung", start); free != 3 {
 		t.Fatalf("free desks at 09:00 after one booking: %d, want 3", free)
 	}
 	form = admin.form(path, path)
@@ -224,12 +224,12 @@ func TestAdminOpeningHoursFollowOnAnotherReplica(t *testing.T) {
 		t.Fatalf("save capacity: %d\n%s", status, page)
 	}
 	followsWithin(t, 1500*time.Millisecond, "replica B's capacity", func() bool {
-		return b.freeAt(t, "meldebescheinigung", start) == 5
+		return b.officeFreeAt(t, "meldebescheinigung", start) == 5
 	})
 }
 
-// freeAt is the number of free desks at one start.
-func (s *testServer) freeAt(t *testing.T, service string, start time.Time) int {
+// officeFreeAt is the number of free desks at one start.
+func (s *testServer) officeFreeAt(t *testing.T, service string, start time.Time) int {
 	t.Helper()
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	d := booking.DateOf(start.In(berlin))
