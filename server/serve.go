@@ -85,6 +85,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	go func() { defer workers.Done(); expireSessions(workCtx, d) }()
 	workers.Add(1)
 	go func() { defer workers.Done(); d.retention().Run(workCtx) }()
+	workers.Add(1)
+	go func() { defer workers.Done(); watchCatalog(workCtx, d) }()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -239,8 +239,10 @@ type Handler struct {
 	SecureCookies bool
 	// Zone is the city's time zone, for times on the staff pages.
 	Zone *time.Location
-	Now  func() time.Time
-	Log  *slog.Logger
+	// Admin is nil when the administration pages are off.
+	Admin Administration
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 func (h *Handler) now() time.Time {
@@ -260,6 +262,7 @@ func (h *Handler) Routes(app fiber.Router) {
 		app.Use("/intern", h.staffSession)
 		h.accountRoutes(app)
 		h.deskRoutes(app)
+		h.adminRoutes(app)
 	}
 	app.Get("/", h.index)
 	app.Get("/sprache", h.language)
