@@ -185,6 +185,16 @@ type Handler struct {
 	// PhoneField shows the optional phone field; off while the booking
 	// core does not store phone numbers.
 	PhoneField bool
+	// Ledger is nil when no finance pages are served; Reconciliations nil
+	// when they start no reconciliations. ExportDir holds the finance
+	// system's import files ("" when there are none).
+	Ledger          Ledger
+	Reconciliations Reconciliations
+	ExportDir       string
+	// StaffBookings shows a booking to finance staff by its code.
+	StaffBookings StaffBookings
+	// Stats is nil when no statistics pages are served.
+	Stats Statistics
 	// FreeCancelBefore is the refund window of paid bookings.
 	FreeCancelBefore time.Duration
 	// Feedback is the contact of the accessibility statement.
@@ -208,6 +218,8 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Get("/sprache", h.language)
 	app.Get("/barrierefreiheit", h.accessibility)
 	app.Get("/zahlung/:reference", h.paymentResult)
+	h.financeRoutes(app)
+	h.statsRoutes(app)
 	if h.Finder != nil {
 		app.Get("/termin/suchen", h.findForm)
 		app.Post("/termin/suchen", h.find)
