@@ -180,6 +180,8 @@ type runPage struct {
 	Differences, Matched   []runItemRow
 	Fees                   []runItemRow
 	AllMatched             bool
+	// DiffText says how many differences there are.
+	DiffText string
 }
 
 func (h *Handler) loadRun(c *fiber.Ctx) (*reconcile.Reconciliation, error) {
@@ -246,6 +248,11 @@ func (h *Handler) reconciliationRun(c *fiber.Ctx) error {
 			BookingCode: codes[f.Reference]})
 	}
 	p.AllMatched = len(p.Differences) == 0 && len(p.Matched) > 0
+	if n := len(p.Differences); n == 1 {
+		p.DiffText = t.get("fin_run_difference")
+	} else if n > 1 {
+		p.DiffText = t.f("fin_run_differences", n)
+	}
 	return h.renderStaff(c, fiber.StatusOK, "staff_finance_run", "fin_run", p)
 }
 

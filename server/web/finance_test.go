@@ -240,7 +240,7 @@ func TestFinancePages(t *testing.T) {
 		{"/intern/kasse/exporte/..%2Fpasswd", 404, nil},
 		{"/intern/kasse/exporte/termin-buchungen-2030-01-07.csv", 404, nil},
 		{"/intern/kasse/abgleich", 200, []string{`enctype="multipart/form-data"`, "PO-20300106", `href="/intern/kasse/abgleich/1"`}},
-		{"/intern/kasse/abgleich/1", 200, []string{"bezahlt, nicht gebucht", `href="/intern/kasse/zahlungen/TRMUNKNOWN"`, `href="/intern/kasse/termine/8TM9CPXR"`, "1 Abweichungen"}},
+		{"/intern/kasse/abgleich/1", 200, []string{"bezahlt, nicht gebucht", `href="/intern/kasse/zahlungen/TRMUNKNOWN"`, `href="/intern/kasse/termine/8TM9CPXR"`, "1 Abweichung ist zu klären"}},
 		{"/intern/kasse/abgleich/2", 404, nil},
 		{"/intern/kasse/abgleich/x", 404, nil},
 		{"/intern/kasse/fehler", 200, []string{"treasury answered 503", `action="/intern/kasse/fehler/7/wiederholen"`}},
