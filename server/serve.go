@@ -15,6 +15,8 @@ import (
 	_ "github.com/lib/pq" // the PostgreSQL driver
 	"github.com/redis/go-redis/v9"
 
+	"github.com/digitale-verwaltung/termin/account"
+	auditpg "github.com/digitale-verwaltung/termin/audit/postgres"
 	"github.com/digitale-verwaltung/termin/booking"
 	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
@@ -68,6 +70,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	workers.Add(1)
 	go func() { defer workers.Done(); sweepActivations(workCtx, d) }()
+	workers.Add(1)
+	go func() { defer workers.Done(); expireSessions(workCtx, d) }()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -108,6 +112,10 @@ type deps struct {
 	platform payment.Platform
 	// pay is built by newApp from platform.
 	pay *payments
+	// accounts and audit are built by newApp: the staff accounts and the
+	// audit log.
+	accounts *account.Service
+	audit    *auditpg.Store
 }
 
 func newDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {

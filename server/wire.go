@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	auditpg "github.com/digitale-verwaltung/termin/audit/postgres"
 	"github.com/digitale-verwaltung/termin/booking"
 	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
 	"github.com/digitale-verwaltung/termin/payment"
@@ -15,7 +16,6 @@ import (
 	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
 	"github.com/digitale-verwaltung/termin/payment/reconcile"
 	"github.com/digitale-verwaltung/termin/payment/settlement"
-	"github.com/digitale-verwaltung/termin/server/auth"
 	"github.com/digitale-verwaltung/termin/server/citizen"
 	"github.com/digitale-verwaltung/termin/server/device"
 	"github.com/digitale-verwaltung/termin/server/fairness"
@@ -33,7 +33,9 @@ func newApp(d *deps) *fiber.App {
 	d.pay = newPayments(d)
 	queue := booking.NewQueue(d.engine, d.pg)
 	queue.CheckInEarly, queue.CheckInLate = cfg.CheckInEarly, cfg.CheckInLate
-	staffAuth := auth.APIKey(cfg.AdminAPIKey)
+	d.accounts = newAccounts(cfg, d.db)
+	d.audit = auditpg.New(d.db)
+	staffAuth := staffAuthenticator(cfg, d.accounts)
 	limiter, challenges := newFairness(d)
 	now := func() time.Time { return d.engine.Now() }
 
