@@ -4,6 +4,7 @@ package web
 var _ = addTexts(map[string]map[string]string{
 	"de": {
 		"fin_title":                  "Kasse",
+		"fin_nav_text":               "Zahlungen, Buchungen, Exportdateien, Abgleich und fehlgeschlagene Zustellungen.",
 		"fin_intro":                  "Zahlungen und Buchungen der Online-Zahlungen, die Importdateien für das Finanzverfahren, der tägliche Abgleich mit Abrechnung und Kontoauszug und fehlgeschlagene Zustellungen.",
 		"fin_staff_start":            "Zur Startseite für Mitarbeitende",
 		"fin_payments":               "Zahlungen",
@@ -145,6 +146,7 @@ var _ = addTexts(map[string]map[string]string{
 	},
 	"en": {
 		"fin_title":                  "Treasury",
+		"fin_nav_text":               "Payments, postings, export files, reconciliation and failed deliveries.",
 		"fin_intro":                  "Payments and postings of online payments, the import files for the finance system, the daily reconciliation against the settlement report and the bank statement, and failed deliveries.",
 		"fin_staff_start":            "To the staff start page",
 		"fin_payments":               "Payments",

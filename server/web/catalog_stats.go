@@ -4,6 +4,7 @@ package web
 var _ = addTexts(map[string]map[string]string{
 	"de": {
 		"stats_title":                 "Statistik",
+		"stats_nav_text":              "Termine, Absagen, Wartezeiten, Belegung und der morgige Tag Stunde für Stunde.",
 		"stats_overview":              "Übersicht",
 		"stats_occupancy":             "Belegung je Zeitfenster",
 		"stats_tomorrow":              "Morgen, Stunde für Stunde",
@@ -49,6 +50,7 @@ var _ = addTexts(map[string]map[string]string{
 	},
 	"en": {
 		"stats_title":                 "Statistics",
+		"stats_nav_text":              "Appointments, cancellations, waiting times, occupancy and tomorrow hour by hour.",
 		"stats_overview":              "Overview",
 		"stats_occupancy":             "Occupancy per slot",
 		"stats_tomorrow":              "Tomorrow, hour by hour",

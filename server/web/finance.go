@@ -201,6 +201,13 @@ func errorList(errs map[string]string, order ...string) []fieldError {
 	return out
 }
 
+// addAll adds the errors of a list, in its order.
+func (p *formProblems) addAll(errs []fieldError) {
+	for _, e := range errs {
+		p.add(e.Field, e.Text)
+	}
+}
+
 // serviceNames maps every service id to its name.
 func (h *Handler) serviceNames() map[string]string {
 	names := map[string]string{}
@@ -268,7 +275,7 @@ type financeList struct {
 	Count  int
 	Capped bool
 	CSV    string
-	Errors []fieldError
+	formProblems
 }
 
 func (h *Handler) financeIndex(c *fiber.Ctx) error {
@@ -306,7 +313,7 @@ func (h *Handler) financePayments(c *fiber.Ctx) error {
 	var rows []paymentRow
 	if len(f.Errors) > 0 {
 		status = fiber.StatusBadRequest
-		data.Errors = errorList(f.Errors, "von", "bis", "status", "standort", "dienst", "kassenzeichen", "referenz")
+		data.addAll(errorList(f.Errors, "von", "bis", "status", "standort", "dienst", "kassenzeichen", "referenz"))
 	} else {
 		list, err := h.paymentRows(c, t, f)
 		if err != nil {
@@ -368,7 +375,7 @@ func (h *Handler) financePostings(c *fiber.Ctx) error {
 	var rows []postingRow
 	if len(f.Errors) > 0 {
 		status = fiber.StatusBadRequest
-		data.Errors = errorList(f.Errors, "von", "bis", "status", "standort", "dienst", "kassenzeichen", "referenz")
+		data.addAll(errorList(f.Errors, "von", "bis", "status", "standort", "dienst", "kassenzeichen", "referenz"))
 	} else {
 		list, err := h.postingList(c, f)
 		if err != nil {

@@ -54,6 +54,10 @@ func TestFinanceAndStatisticsPagesInBrowser(t *testing.T) {
 			}
 			do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 				_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}})
+				if err != nil {
+					return chromedp.Void{}, err
+				}
+				_, err = cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: staffCookie, Value: testSession, URL: base + "/intern"})
 				return chromedp.Void{}, err
 			})
 			for _, p := range pages {

@@ -61,9 +61,8 @@ type runRow struct {
 }
 
 type reconciliationsPage struct {
-	Runs   []runRow
-	Errors []fieldError
-	Field  map[string]string
+	Runs []runRow
+	formProblems
 	// MaxKB is the limit of one file, in kilobytes.
 	MaxKB int
 }
@@ -101,8 +100,9 @@ func (h *Handler) reconciliationsForm(c *fiber.Ctx, status int, errs map[string]
 	if errs == nil {
 		errs = map[string]string{}
 	}
-	return h.renderStaff(c, status, "staff_finance_reconciliations", "fin_reconciliations", reconciliationsPage{Runs: rows,
-		Errors: errorList(errs, "settlement", "camt053"), Field: errs, MaxKB: maxUploadFile >> 10})
+	page := reconciliationsPage{Runs: rows, MaxKB: maxUploadFile >> 10}
+	page.addAll(errorList(errs, "settlement", "camt053"))
+	return h.renderStaff(c, status, "staff_finance_reconciliations", "fin_reconciliations", page)
 }
 
 // uploadFile reads one file of the upload form, or says what is wrong
@@ -315,7 +315,7 @@ func (h *Handler) retryDeadLetter(c *fiber.Ctx) error {
 	}
 	err = h.Ledger.RetryDeadLetter(c.UserContext(), id, h.now())
 	if errors.Is(err, payment.ErrNotDeadLetter) {
-		return h.staffMessage(c, fiber.StatusConflict, "fin_deadletters", t.get("fin_not_dead"),
+		return h.financeMessage(c, fiber.StatusConflict, "fin_deadletters", t.get("fin_not_dead"),
 			link{"/intern/kasse/fehler", t.get("fin_deadletters")})
 	}
 	if err != nil {

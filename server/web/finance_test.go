@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/digitale-verwaltung/termin/account"
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/reconcile"
@@ -180,11 +181,34 @@ func (l *ledgerFake) Expected(context.Context, string, booking.Date, int) ([]boo
 // financeApp serves the finance and statistics pages on fakes.
 func financeApp(t *testing.T, l *ledgerFake, exportDir string) *fiber.App {
 	t.Helper()
-	standInStaff = &auth.Staff{Name: "kasse", Roles: []auth.Role{auth.RoleFinance, auth.RoleAdmin}}
-	t.Cleanup(func() { standInStaff = nil })
+	return financeAppAs(t, l, exportDir, &accountsFake{roles: []account.Role{account.Role(auth.RoleFinance), account.Role(auth.RoleAdmin)}})
+}
+
+// testSession is the login session the page tests send.
+const testSession = "test-session"
+
+// otherAccountSteps are the account steps the finance pages never take.
+type otherAccountSteps interface{ Accounts }
+
+// accountsFake admits testSession as its account.
+type accountsFake struct {
+	otherAccountSteps
+	roles    []account.Role
+	location string
+}
+
+func (a *accountsFake) Session(_ context.Context, id string) (*account.Session, *account.Account, error) {
+	if id != testSession {
+		return nil, nil, account.ErrNoSession
+	}
+	return &account.Session{AccountID: 1}, &account.Account{ID: 1, Login: "kasse", DisplayName: "Kasse", Roles: a.roles, LocationID: a.location}, nil
+}
+
+func financeAppAs(t *testing.T, l *ledgerFake, exportDir string, accounts *accountsFake) *fiber.App {
+	t.Helper()
 	f := &fakes{}
 	h := &Handler{Catalog: f, Reservations: f, Bookings: f, Key: []byte("k"), SigningKey: testSigningKey,
-		Ledger: l, Reconciliations: l, StaffBookings: l, Stats: l, ExportDir: exportDir,
+		Ledger: l, Reconciliations: l, StaffBookings: l, Stats: l, ExportDir: exportDir, Accounts: accounts,
 		Now: func() time.Time { return fakeNow }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	app := fiber.New()
 	h.Routes(app)
@@ -198,6 +222,7 @@ func fetch(t *testing.T, app *fiber.App, method, path string, body io.Reader, co
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept-Language", "de")
+	req.Header.Set("Cookie", staffCookie+"="+testSession)
 	res, err := app.Test(req, 10000)
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +321,7 @@ func TestFinanceCSV(t *testing.T) {
 func multipartBody(t *testing.T, files map[string][]byte) (io.Reader, string) {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
-	w.WriteField("csrf", "x")
+	w.WriteField("csrf", sessionCSRF(testSession))
 	for name, data := range files {
 		if data == nil {
 			continue
@@ -350,7 +375,7 @@ func TestReconciliationUpload(t *testing.T) {
 func TestDeadLetterRetry(t *testing.T) {
 	l := &ledgerFake{}
 	app := financeApp(t, l, "")
-	form := strings.NewReader(url.Values{"csrf": {"x"}}.Encode())
+	form := strings.NewReader(url.Values{"csrf": {sessionCSRF(testSession)}}.Encode())
 	status, head, _ := fetch(t, app, "POST", "/intern/kasse/fehler/7/wiederholen", form, "application/x-www-form-urlencoded")
 	if status != 303 || !strings.HasSuffix(head, "/intern/kasse/fehler?erneut=7") || len(l.retried) != 1 {
 		t.Fatalf("retry: %d %q %v", status, head, l.retried)
@@ -358,10 +383,49 @@ func TestDeadLetterRetry(t *testing.T) {
 	if _, _, page := fetch(t, app, "GET", "/intern/kasse/fehler?erneut=7", nil, ""); !strings.Contains(page, "Auftrag 7 wird erneut zugestellt") {
 		t.Fatal("no notice after the retry")
 	}
-	if status, _, _ := fetch(t, app, "POST", "/intern/kasse/fehler/8/wiederholen", strings.NewReader("csrf=x"), "application/x-www-form-urlencoded"); status != 409 {
+	if status, _, _ := fetch(t, app, "POST", "/intern/kasse/fehler/8/wiederholen", strings.NewReader("csrf="+sessionCSRF(testSession)), "application/x-www-form-urlencoded"); status != 409 {
 		t.Fatalf("retry of a job that is not dead: %d", status)
 	}
-	if status, _, _ := fetch(t, app, "POST", "/intern/kasse/fehler/x/wiederholen", strings.NewReader("csrf=x"), "application/x-www-form-urlencoded"); status != 404 {
+	if status, _, _ := fetch(t, app, "POST", "/intern/kasse/fehler/x/wiederholen", strings.NewReader("csrf="+sessionCSRF(testSession)), "application/x-www-form-urlencoded"); status != 404 {
 		t.Fatalf("retry of no job: %d", status)
+	}
+}
+
+// Finance pages are for finance staff and administrators; statistics for
+// administrators and desk leads, a desk lead seeing only its location.
+func TestFinanceAndStatisticsRoles(t *testing.T) {
+	as := func(location string, roles ...auth.Role) *fiber.App {
+		a := &accountsFake{location: location}
+		for _, r := range roles {
+			a.roles = append(a.roles, account.Role(r))
+		}
+		return financeAppAs(t, &ledgerFake{}, "", a)
+	}
+	tests := []struct {
+		name   string
+		app    *fiber.App
+		path   string
+		status int
+	}{
+		{"desk on finance", as("", auth.RoleDesk), "/intern/kasse/zahlungen", 403},
+		{"desk lead on finance", as("amt", auth.RoleDeskLead), "/intern/kasse", 403},
+		{"finance on statistics", as("", auth.RoleFinance), "/intern/statistik", 403},
+		{"desk on statistics", as("", auth.RoleDesk), "/intern/statistik/morgen", 403},
+		{"desk lead on its location", as("amt", auth.RoleDeskLead), "/intern/statistik/morgen?standort=amt", 200},
+		{"desk lead without a choice", as("amt", auth.RoleDeskLead), "/intern/statistik", 200},
+		{"desk lead on another location", as("amt", auth.RoleDeskLead), "/intern/statistik?standort=bad", 403},
+		{"admin on statistics", as("", auth.RoleAdmin), "/intern/statistik/belegung", 200},
+		{"admin on finance", as("", auth.RoleAdmin), "/intern/kasse/fehler", 200},
+	}
+	for _, tt := range tests {
+		if status, _, _ := fetch(t, tt.app, "GET", tt.path, nil, ""); status != tt.status {
+			t.Errorf("%s: %d, want %d", tt.name, status, tt.status)
+		}
+	}
+	// Without a session: to the login page, and back here afterwards.
+	req := httptest.NewRequest("GET", "/intern/kasse/abgleich", nil)
+	res, err := as("", auth.RoleFinance).Test(req)
+	if err != nil || res.StatusCode != 303 || res.Header.Get("Location") != "/intern/anmelden?weiter=%2Fintern%2Fkasse%2Fabgleich" {
+		t.Fatalf("no session: %v %d %s", err, res.StatusCode, res.Header.Get("Location"))
 	}
 }

@@ -27,7 +27,7 @@ type Statistics interface {
 	Expected(ctx context.Context, location string, day booking.Date, weeks int) ([]booking.ExpectedHour, error)
 }
 
-var statsRoles = []auth.Role{auth.RoleAdmin, roleDeskLead}
+var statsRoles = []auth.Role{auth.RoleAdmin, auth.RoleDeskLead}
 
 const (
 	// maxStatsDays bounds the range of one statistics page.
@@ -108,7 +108,8 @@ func (h *Handler) parseStatsForm(c *fiber.Ctx, t texts, withRange, withDay bool)
 	if withDay {
 		f.Day = c.Query("tag")
 	}
-	if own := staffLocation(auth.StaffOf(c)); own != "" {
+	if s := auth.StaffOf(c); s != nil && s.LocationID != "" {
+		own := s.LocationID
 		if f.Location != "" && f.Location != own {
 			return nil, errForbiddenLocation
 		}
@@ -296,7 +297,7 @@ func describe(t texts, lang string, ss []chartSeries, ls []string) string {
 type statsOverviewPage struct {
 	Form   *statsForm
 	Charts []*chart
-	Errors []fieldError
+	formProblems
 	Totals statsTotals
 }
 
@@ -304,7 +305,7 @@ func (h *Handler) statsPageForm(c *fiber.Ctx, withRange, withDay bool) (*statsFo
 	t := textsFor(lang(c))
 	f, err := h.parseStatsForm(c, t, withRange, withDay)
 	if err == errForbiddenLocation {
-		return nil, t, h.staffMessage(c, fiber.StatusForbidden, "stats_title", t.get("stats_other_location"),
+		return nil, t, h.financeMessage(c, fiber.StatusForbidden, "stats_title", t.get("stats_other_location"),
 			link{"/intern/statistik", t.get("stats_title")})
 	}
 	return f, t, err
@@ -318,7 +319,7 @@ func (h *Handler) statsOverview(c *fiber.Ctx) error {
 	l := lang(c)
 	page := statsOverviewPage{Form: f}
 	if len(f.Errors) > 0 {
-		page.Errors = errorList(f.Errors, "standort", "von", "bis")
+		page.addAll(errorList(f.Errors, "standort", "von", "bis"))
 		return h.renderStaff(c, fiber.StatusBadRequest, "staff_stats", "stats_title", page)
 	}
 	rows, err := h.Stats.Activity(c.UserContext(), f.Location, f.from, f.to, h.now())
@@ -404,10 +405,10 @@ type occupancyRow struct {
 }
 
 type occupancyPage struct {
-	Form   *statsForm
-	Chart  *chart
-	Rows   []occupancyRow
-	Errors []fieldError
+	Form  *statsForm
+	Chart *chart
+	Rows  []occupancyRow
+	formProblems
 }
 
 func (h *Handler) statsOccupancy(c *fiber.Ctx) error {
@@ -417,7 +418,7 @@ func (h *Handler) statsOccupancy(c *fiber.Ctx) error {
 	}
 	page := occupancyPage{Form: f}
 	if len(f.Errors) > 0 {
-		page.Errors = errorList(f.Errors, "standort", "tag")
+		page.addAll(errorList(f.Errors, "standort", "tag"))
 		return h.renderStaff(c, fiber.StatusBadRequest, "staff_stats_occupancy", "stats_occupancy", page)
 	}
 	slots, err := h.Stats.Occupancy(c.UserContext(), f.Location, f.day)

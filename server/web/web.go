@@ -228,13 +228,13 @@ func (h *Handler) Routes(app fiber.Router) {
 		// form-token middleware comes first; each area adds one line.
 		app.Use("/intern", h.staffSession)
 		h.accountRoutes(app)
+		h.financeRoutes(app)
+		h.statsRoutes(app)
 	}
 	app.Get("/", h.index)
 	app.Get("/sprache", h.language)
 	app.Get("/barrierefreiheit", h.accessibility)
 	app.Get("/zahlung/:reference", h.paymentResult)
-	h.financeRoutes(app)
-	h.statsRoutes(app)
 	if h.Finder != nil {
 		app.Get("/termin/suchen", h.findForm)
 		app.Post("/termin/suchen", h.find)
