@@ -84,7 +84,7 @@ func (h *Handler) financeRoutes(app fiber.Router) {
 		return
 	}
 	g := app.Group("/intern/kasse", h.staffPage(financeRoles...))
-	g.Get("/", h.financeIndex)
+	g.Get("", h.financeIndex)
 	g.Get("/zahlungen", h.financePayments)
 	g.Get("/zahlungen.csv", h.financePaymentsCSV)
 	g.Get("/zahlungen/:reference", h.financePayment)

@@ -44,7 +44,7 @@ func (h *Handler) statsRoutes(app fiber.Router) {
 		return
 	}
 	g := app.Group("/intern/statistik", h.staffPage(statsRoles...))
-	g.Get("/", h.statsOverview)
+	g.Get("", h.statsOverview)
 	g.Get("/tage.csv", h.statsDaysCSV)
 	g.Get("/stunden.csv", h.statsHoursCSV)
 	g.Get("/belegung", h.statsOccupancy)
