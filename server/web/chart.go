@@ -103,12 +103,31 @@ func (c *chart) SVG() template.HTML {
 	if step < 1 {
 		decimals = int(math.Ceil(-math.Log10(step) - 1e-9))
 	}
+	// The legend, in rows as wide as the drawing (about 7.5 units per
+	// character at font size 13).
+	type legendItem struct {
+		x, y float64
+		name string
+		i    int
+	}
+	var legend []legendItem
+	lx, ly := float64(chartLeft), 8.0
+	for i, s := range c.Series {
+		w := 20 + 7.5*float64(len([]rune(s.Name))) + 24
+		if lx > chartLeft && lx+w > chartWidth-chartRight {
+			lx, ly = chartLeft, ly+20
+		}
+		legend = append(legend, legendItem{lx, ly, s.Name, i})
+		lx += w
+	}
+	top0 := ly + 28 // the plot starts below the legend
+	height := int(top0) + chartHeight - chartTop
 	plotW := float64(chartWidth - chartLeft - chartRight)
 	plotH := float64(chartHeight - chartTop - chartBottom)
-	y := func(v float64) float64 { return chartTop + plotH - v/top*plotH }
+	y := func(v float64) float64 { return top0 + plotH - v/top*plotH }
 
 	fmt.Fprintf(&b, `<svg class="chart" role="img" aria-labelledby="%[1]s-title %[1]s-desc" viewBox="0 0 %[2]d %[3]d" width="100%%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">`,
-		esc(c.ID), chartWidth, chartHeight)
+		esc(c.ID), chartWidth, height)
 	fmt.Fprintf(&b, `<title id="%s-title">%s</title><desc id="%s-desc">%s</desc>`, esc(c.ID), esc(c.Title), esc(c.ID), esc(c.Desc))
 
 	// Grid lines with their values.
@@ -120,12 +139,9 @@ func (c *chart) SVG() template.HTML {
 			chartLeft-6, y(v)+4, esc(c.number(v, decimals)))
 	}
 
-	// Legend.
-	x := float64(chartLeft)
-	for i, s := range c.Series {
-		fmt.Fprintf(&b, `<rect x="%.1f" y="8" width="14" height="14" fill="%s"/>`, x, chartColours[i%len(chartColours)])
-		fmt.Fprintf(&b, `<text x="%.1f" y="20" font-size="13" fill="#1b1b1b">%s</text>`, x+20, esc(s.Name))
-		x += 20 + 8*float64(len([]rune(s.Name))) + 24
+	for _, l := range legend {
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="14" height="14" fill="%s"/>`, l.x, l.y, chartColours[l.i%len(chartColours)])
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="13" fill="#1b1b1b">%s</text>`, l.x+20, l.y+12, esc(l.name))
 	}
 
 	// Bars, grouped by label; only every n-th label is written when they
@@ -143,11 +159,11 @@ func (c *chart) SVG() template.HTML {
 				}
 				v := s.Values[li]
 				fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`,
-					gx+bar*float64(si), y(v), math.Max(bar-1, 1), chartTop+plotH-y(v), chartColours[si%len(chartColours)])
+					gx+bar*float64(si), y(v), math.Max(bar-1, 1), top0+plotH-y(v), chartColours[si%len(chartColours)])
 			}
 			if li%every == 0 {
-				fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" font-size="12" fill="#1b1b1b">%s</text>`,
-					float64(chartLeft)+group*(float64(li)+0.5), chartHeight-chartBottom+18, esc(label))
+				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="12" fill="#1b1b1b">%s</text>`,
+					float64(chartLeft)+group*(float64(li)+0.5), top0+plotH+18, esc(label))
 			}
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"io"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -107,5 +109,25 @@ func TestChartRows(t *testing.T) {
 	c.Lang = "en"
 	if got := c.Rows()[0].Cells[0]; got != "12.2 min" {
 		t.Fatalf("English decimal point: %q", got)
+	}
+}
+
+// A legend wider than the drawing wraps into rows, and the drawing grows.
+func TestChartLegendWraps(t *testing.T) {
+	long := chart{ID: "l", Labels: []string{"a"}, Series: []chartSeries{
+		{Name: strings.Repeat("Termine ", 5), Values: []float64{1}},
+		{Name: strings.Repeat("Ohne Termin ", 4), Values: []float64{2}},
+		{Name: "Erwartet insgesamt", Values: []float64{3}},
+	}}
+	short := chart{ID: "s", Labels: []string{"a"}, Series: []chartSeries{{Name: "x", Values: []float64{1}}}}
+	viewBox := regexp.MustCompile(`viewBox="0 0 720 (\d+)"`)
+	hl, hs := viewBox.FindStringSubmatch(string(long.SVG())), viewBox.FindStringSubmatch(string(short.SVG()))
+	if hl == nil || hs == nil || hl[1] <= hs[1] {
+		t.Fatalf("heights %v %v", hl, hs)
+	}
+	for _, m := range regexp.MustCompile(`<rect x="([0-9.]+)" y="[0-9.]+" width="14"`).FindAllStringSubmatch(string(long.SVG()), -1) {
+		if x, _ := strconv.ParseFloat(m[1], 64); x > chartWidth-chartRight-20 {
+			t.Fatalf("legend entry at %v outside the drawing", x)
+		}
 	}
 }

@@ -159,7 +159,7 @@ func (h *Handler) startReconciliation(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		return h.reconciliationsForm(c, fiber.StatusUnprocessableEntity, errs)
 	}
-	h.audit(c, "reconciliation.start", "reconciliation:"+strconv.FormatInt(run.ID, 10), "settlement "+run.SettlementDate)
+	h.audit(c, "finance.reconcile", "reconciliation:"+strconv.FormatInt(run.ID, 10), "settlement "+run.SettlementDate)
 	return c.Redirect("/intern/kasse/abgleich/"+strconv.FormatInt(run.ID, 10), fiber.StatusSeeOther)
 }
 
@@ -321,6 +321,6 @@ func (h *Handler) retryDeadLetter(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.audit(c, "dead_letter.retry", "outbox:"+strconv.FormatInt(id, 10), "")
+	h.audit(c, "finance.retry", "outbox:"+strconv.FormatInt(id, 10), "")
 	return c.Redirect("/intern/kasse/fehler?erneut="+strconv.FormatInt(id, 10), fiber.StatusSeeOther)
 }
