@@ -2,10 +2,13 @@ package web
 
 import (
 	"bytes"
+	"encoding/csv"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -70,4 +73,32 @@ func TestCSVFileGolden(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("CSV differs from %s:\n%q\nwant\n%q", golden, got, want)
 	}
+}
+
+// Whatever text goes into a cell, the file reads back as the same number
+// of rows and fields, and no field a spreadsheet would run as a formula.
+func FuzzCSVFile(f *testing.F) {
+	for _, s := range []string{"=1+1", "a;b", "\"q\"", "x\r\ny", "-4,50", "@SUM(A1)", "\t=cmd", "Grüße"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if !utf8.ValidString(a) || !utf8.ValidString(b) {
+			t.Skip()
+		}
+		data, err := csvFile([]string{"a", "b"}, [][]string{{a, b}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte(utf8BOM))))
+		r.Comma = ';'
+		rows, err := r.ReadAll()
+		if err != nil || len(rows) != 2 || len(rows[1]) != 2 {
+			t.Fatalf("read back %q: %v %q", data, err, rows)
+		}
+		for _, cell := range rows[1] {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) && !csvNumber.MatchString(cell) {
+				t.Fatalf("formula cell %q", cell)
+			}
+		}
+	})
 }
