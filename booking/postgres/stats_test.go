@@ -295,3 +295,23 @@ func TestStatsQueryPlans(t *testing.T) {
 		}
 	}
 }
+
+// Days and hours are the location's local ones, also on the day the
+// clocks go forward.
+func TestStatsActivityAcrossDST(t *testing.T) {
+	s, store := newStatsSeed(t)
+	ctx := context.Background()
+	s.booking("amt", "ausweis", s.at("2030-03-30", "23:30"), 1, booking.StatusConfirmed) // UTC+1
+	s.booking("amt", "ausweis", s.at("2030-03-31", "00:30"), 1, booking.StatusConfirmed)
+	s.booking("amt", "ausweis", s.at("2030-03-31", "04:00"), 1, booking.StatusConfirmed) // UTC+2
+	s.booking("amt", "ausweis", s.at("2030-04-01", "00:10"), 1, booking.StatusConfirmed)
+	d := date(t, "2030-03-31")
+	got, err := store.Activity(ctx, "amt", d, d, s.at("2030-03-01", "00:00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []booking.HourStats{{Day: d, Hour: 0, Booked: 1}, {Day: d, Hour: 4, Booked: 1}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("activity on the DST day:\n got %+v\nwant %+v", got, want)
+	}
+}
