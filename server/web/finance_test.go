@@ -52,7 +52,7 @@ func fakePostings() []payment.Posting {
 		{PostingID: "B-TB0000000012", Kind: "payment", Kassenzeichen: "TB0000000012", AmountCents: 450, Currency: "EUR", ValueDate: day, BookingDate: day,
 			Sachkonto: "4321000", BookingText: "=Eintritt; \"Erwachsene\"", PaymentReference: "TRMREF1", BookingCode: "8TM9CPXR"},
 		{PostingID: "S-TB0000000020", Kind: "storno", Kassenzeichen: "TB0000000020", AmountCents: -2800, Currency: "EUR", ValueDate: day, BookingDate: day,
-			Sachkonto: "4321000", BookingText: "Reisepass", PaymentReference: "TRMREF2", BookingCode: "K7Q2MZ4D"},
+			Sachkonto: "4321000", BookingText: "Reisepass – Gebühr für Müller-Lüdenscheidt", PaymentReference: "TRMREF2", BookingCode: "K7Q2MZ4D"},
 	}
 }
 
@@ -427,5 +427,28 @@ func TestFinanceAndStatisticsRoles(t *testing.T) {
 	res, err := as("", auth.RoleFinance).Test(req)
 	if err != nil || res.StatusCode != 303 || res.Header.Get("Location") != "/intern/anmelden?weiter=%2Fintern%2Fkasse%2Fabgleich" {
 		t.Fatalf("no session: %v %d %s", err, res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+// The postings download as a file, compared with testdata/postings.csv
+// (a formula in the booking text, quotes, a Storno, umlauts).
+func TestPostingsCSVGolden(t *testing.T) {
+	app := financeApp(t, &ledgerFake{}, "")
+	status, _, body := fetch(t, app, "GET", "/intern/kasse/buchungen.csv", nil, "")
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	golden := filepath.Join("testdata", "postings.csv")
+	if *updateGolden {
+		if err := os.WriteFile(golden, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != string(want) {
+		t.Fatalf("postings CSV differs from %s:\n%q\nwant\n%q", golden, body, want)
 	}
 }
