@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -75,8 +76,11 @@ const (
 	// maxUploadFile bounds one uploaded file; both files of a
 	// reconciliation together stay under the server's request limit.
 	maxUploadFile = 120 << 10
-	// maxFilterText bounds the Kassenzeichen and reference filters.
-	maxFilterText = 64
+	// maxKassenzeichen and maxReference bound those filters (at most what
+	// the request screening lets through, so the page can say it next to
+	// the field).
+	maxKassenzeichen = 32
+	maxReference     = 128
 )
 
 func (h *Handler) financeRoutes(app fiber.Router) {
@@ -174,8 +178,8 @@ func (h *Handler) parseLedgerFilter(c *fiber.Ctx, t texts, statuses []string) *l
 		f.Service = ""
 	}
 	for field, v := range map[string]string{"kassenzeichen": f.Kassenzeichen, "referenz": f.Reference} {
-		if len(v) > maxFilterText {
-			f.Errors[field] = t.f("fin_err_long", maxFilterText)
+		if n := map[string]int{"kassenzeichen": maxKassenzeichen, "referenz": maxReference}[field]; utf8.RuneCountInString(v) > n {
+			f.Errors[field] = t.f("fin_err_long", n)
 		}
 	}
 	return f
