@@ -64,7 +64,7 @@ func newApp(d *deps) *fiber.App {
 				PublicKey: d.signingKey.Public().(ed25519.PublicKey), GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
 			},
 			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now},
-			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store}, ExportDir: cfg.Pay.ExportDir, Staff: staffAuth},
+			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store, reconcile.Options{PayoutAccount: cfg.Pay.PayoutAccount}}, ExportDir: cfg.Pay.ExportDir, Staff: staffAuth},
 			callbacks,
 		},
 	})
@@ -202,10 +202,13 @@ func (q deviceQueue) AppointmentStart(ctx context.Context, bookingID int64) (tim
 }
 
 // reconciler runs and reads reconciliations on the payment store.
-type reconciler struct{ store *paymentpg.Store }
+type reconciler struct {
+	store *paymentpg.Store
+	opt   reconcile.Options
+}
 
 func (r reconciler) Reconcile(ctx context.Context, rep settlement.Report, doc camt.Document) (*reconcile.Reconciliation, error) {
-	return reconcile.Run(ctx, r.store, rep, doc)
+	return reconcile.Run(ctx, r.store, rep, doc, r.opt)
 }
 
 func (r reconciler) Reconciliation(ctx context.Context, id int64) (*reconcile.Reconciliation, error) {

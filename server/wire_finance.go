@@ -19,26 +19,42 @@ import (
 func financePages(d *deps, h *web.Handler) {
 	if d.pay.store != nil {
 		h.Ledger = d.pay.store
-		h.Reconciliations = webReconciliations{d.pay.store}
+		h.Reconciliations = webReconciliations{d.pay.store, reconcile.Options{PayoutAccount: d.cfg.Pay.PayoutAccount}}
 		h.ExportDir = d.cfg.Pay.ExportDir
 	}
 	h.StaffBookings = staffBookings{d.pg}
 	h.Stats = d.pg
 }
 
-// webReconciliations reads the uploaded files and runs a reconciliation.
-type webReconciliations struct{ store *paymentpg.Store }
+// webReconciliations reads the uploaded files and runs a reconciliation,
+// as the finance API does.
+type webReconciliations struct {
+	store *paymentpg.Store
+	opt   reconcile.Options
+}
 
-func (r webReconciliations) Reconcile(ctx context.Context, settlementFile, statementFile []byte) (*reconcile.Reconciliation, error) {
+func (r webReconciliations) Reconcile(ctx context.Context, settlementFile, statementFile []byte, breakdowns [][]byte) (*reconcile.Reconciliation, error) {
 	rep, err := settlement.Parse(bytes.NewReader(settlementFile))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", web.ErrSettlementUnreadable, err)
 	}
 	doc, err := camt.Parse(bytes.NewReader(statementFile))
+	if err == nil && doc.Kind != camt.KindStatement {
+		err = fmt.Errorf("%w: a %s notification, not a camt.053 statement", camt.ErrMalformed, doc.Kind)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", web.ErrStatementUnreadable, err)
 	}
-	return reconcile.Run(ctx, r.store, rep, doc)
+	for _, raw := range breakdowns {
+		ntf, err := camt.Parse(bytes.NewReader(raw))
+		if err == nil {
+			err = doc.ApplyBreakdown(ntf)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", web.ErrBreakdownUnreadable, err)
+		}
+	}
+	return reconcile.Run(ctx, r.store, rep, doc, r.opt)
 }
 
 func (r webReconciliations) Reconciliation(ctx context.Context, id int64) (*reconcile.Reconciliation, error) {

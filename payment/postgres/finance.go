@@ -28,8 +28,9 @@ func (s *Store) RetryDeadLetter(ctx context.Context, id int64, now time.Time) er
 	return nil
 }
 
-// ReconciliationRuns lists the newest runs first, each with its totals and
-// counts but without its items and fees (Reconciliation reads those).
+// ReconciliationRuns lists the newest runs first, each with its totals,
+// counts, statements and warnings but without its items and fees
+// (Reconciliation reads those).
 func (s *Store) ReconciliationRuns(ctx context.Context, max int) ([]reconcile.Reconciliation, error) {
 	var rows []struct {
 		ID        int64     `db:"id"`
@@ -52,6 +53,12 @@ func (s *Store) ReconciliationRuns(ctx context.Context, max int) ([]reconcile.Re
 		out[i] = reconcile.Reconciliation{ID: row.ID, SettlementDate: res.SettlementDate, PayoutID: res.PayoutID,
 			PayoutCents: res.PayoutCents, BankPayout: res.BankPayout, StatementID: res.StatementID,
 			FeeTotalCents: res.FeeTotalCents, Counts: res.Counts, CreatedAt: row.CreatedAt}
+		for _, st := range res.Statements {
+			out[i].Statements = append(out[i].Statements, reconcile.StatementInfo(st))
+		}
+		for _, w := range res.Warnings {
+			out[i].Warnings = append(out[i].Warnings, reconcile.Warning(w))
+		}
 	}
 	return out, nil
 }

@@ -104,7 +104,7 @@ func TestReconciliationRuns(t *testing.T) {
 	for _, id := range []string{"PO-1", "PO-2"} {
 		rep := settlement.Report{Date: day, PayoutID: id}
 		doc := camt.Document{Statements: []camt.Statement{{ID: "ST-" + id}}}
-		if _, err := reconcile.Run(ctx, r.store, rep, doc); err != nil {
+		if _, err := reconcile.Run(ctx, r.store, rep, doc, reconcile.Options{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -57,7 +57,13 @@ type rigOptions struct {
 	platform string
 	timeout  time.Duration
 	wrap     func(payment.Platform) payment.Platform
+	// fees adds a ticket type per fee (service id feeService(fee)), for
+	// payments of other amounts than ticketFee.
+	fees []int64
 }
+
+// feeService is the id of the ticket type rigOptions.fees added for fee.
+func (r *flowRig) feeService(fee int64) string { return fmt.Sprintf("%s-%d", r.svc, fee) }
 
 func newFlowRig(t *testing.T, o rigOptions) *flowRig {
 	t.Helper()
@@ -78,12 +84,22 @@ func newFlowRig(t *testing.T, o rigOptions) *flowRig {
 		SlotMinutes: 60, BookingHorizonDays: 30, Opening: opening}
 	svc := booking.Service{ID: r.svc, LocationID: r.loc, Name: "Erwachsene", DurationMinutes: 60, FeeCents: ticketFee,
 		Payment: booking.PayOnline, MaxUnits: 2}
+	services := []booking.Service{svc}
+	for _, fee := range o.fees {
+		extra := svc
+		extra.ID, extra.FeeCents = r.feeService(fee), fee
+		services = append(services, extra)
+	}
 	bstore := bookingpg.New(db)
-	if err := bstore.SaveCatalog(ctx, []booking.Location{loc}, []booking.Service{svc}); err != nil {
+	if err := bstore.SaveCatalog(ctx, []booking.Location{loc}, services); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.store.SaveAccounting(ctx, []payment.Accounting{{Service: r.svc, Haushaltsstelle: "5730.1100",
-		Produkt: "42410", Sachkonto: "4321000", Kostenstelle: "BAD01", BookingText: "Eintritt Freibad"}}); err != nil {
+	var accounting []payment.Accounting
+	for _, s := range services {
+		accounting = append(accounting, payment.Accounting{Service: s.ID, Haushaltsstelle: "5730.1100",
+			Produkt: "42410", Sachkonto: "4321000", Kostenstelle: "BAD01", BookingText: "Eintritt Freibad"})
+	}
+	if err := r.store.SaveAccounting(ctx, accounting); err != nil {
 		t.Fatal(err)
 	}
 	var err error
@@ -128,8 +144,14 @@ func newFlowRig(t *testing.T, o rigOptions) *flowRig {
 // book holds units of the slot and books them through the flow.
 func (r *flowRig) book(units int) (*booking.Confirmation, *payment.Payment) {
 	r.t.Helper()
+	return r.bookService(r.svc, units)
+}
+
+// bookService books units of a ticket type.
+func (r *flowRig) bookService(service string, units int) (*booking.Confirmation, *payment.Payment) {
+	r.t.Helper()
 	ctx := context.Background()
-	h, err := r.engine.PlaceHold(ctx, r.loc, r.svc, r.start, units)
+	h, err := r.engine.PlaceHold(ctx, r.loc, service, r.start, units)
 	if err != nil {
 		r.t.Fatal(err)
 	}

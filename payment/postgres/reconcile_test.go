@@ -29,7 +29,7 @@ func TestReconciliationRunIsStored(t *testing.T) {
 	rep.Totals()
 	doc := camt.Document{Statements: []camt.Statement{{ID: "ST-1", Entries: []camt.Entry{{AmountCents: rep.NetCents, Credit: true,
 		Transactions: []camt.Transaction{{Remittance: []string{"PO-1"}}}}}}}}
-	run, err := reconcile.Run(ctx, r.store, rep, doc)
+	run, err := reconcile.Run(ctx, r.store, rep, doc, reconcile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

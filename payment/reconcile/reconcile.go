@@ -8,8 +8,10 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/camt"
@@ -61,7 +63,20 @@ type Reconciliation struct {
 	Fees           []RecFee
 	FeeTotalCents  int64
 	Counts         map[string]int
-	CreatedAt      time.Time
+	// Statements are the bank statements the run read; Warnings what a
+	// person should look at besides the items (statements.go).
+	Statements []StatementInfo
+	Warnings   []Warning
+	CreatedAt  time.Time
+}
+
+// Options are a city's settings for reconciliation.
+type Options struct {
+	// PayoutAccount is the account the platform pays out to (IBAN, or
+	// the bank's other account id), as statements identify it. Only its
+	// booked entries are matched; statements of other accounts are
+	// listed as skipped. Empty matches the entries of every account.
+	PayoutAccount string
 }
 
 // Store is what a reconciliation needs of storage; payment/postgres
@@ -73,6 +88,9 @@ type Store interface {
 	// PostingsOnValueDate lists the postings whose money moved on a day.
 	PostingsOnValueDate(ctx context.Context, day time.Time) ([]payment.Posting, error)
 	// SaveReconciliation stores a run and fills in its ID and CreatedAt.
+	// It keeps the run's statements and, under a lock per account so
+	// that concurrent imports see each other, adds to r.Warnings what
+	// CheckStatements finds against the statements of earlier runs.
 	SaveReconciliation(ctx context.Context, r *Reconciliation) error
 	// Reconciliation reads a stored run, or answers ErrNotFound.
 	Reconciliation(ctx context.Context, id int64) (*Reconciliation, error)
@@ -80,7 +98,7 @@ type Store interface {
 
 // Run matches a day's settlement report and the bank statement that
 // carries its payout against our postings (Match), and stores the run.
-func Run(ctx context.Context, s Store, rep settlement.Report, doc camt.Document) (*Reconciliation, error) {
+func Run(ctx context.Context, s Store, rep settlement.Report, doc camt.Document, opt Options) (*Reconciliation, error) {
 	refs := make([]string, 0, len(rep.Lines))
 	for _, l := range rep.Lines {
 		refs = append(refs, l.Reference)
@@ -93,7 +111,7 @@ func Run(ctx context.Context, s Store, rep settlement.Report, doc camt.Document)
 	if err != nil {
 		return nil, err
 	}
-	r := Match(rep, doc, postings, day)
+	r := Match(rep, doc, postings, day, opt)
 	if err := s.SaveReconciliation(ctx, r); err != nil {
 		return nil, err
 	}
@@ -105,49 +123,78 @@ func ByID(ctx context.Context, s Store, id int64) (*Reconciliation, error) {
 	return s.Reconciliation(ctx, id)
 }
 
+// bankItem is what is matched on the statement: an entry, or one
+// transaction of a batch entry whose details add up.
+type bankItem struct {
+	entry     *camt.Entry
+	cents     int64 // signed
+	reference string
+	texts     []string // for matching, squeezed
+	shown     []string // for people: the texts as the bank wrote them
+	// unmatchable says why the item is listed without being matched (a
+	// reversal, a return); "" for items that can be matched.
+	unmatchable string
+	notes       []string // charges and the like, for the item's detail
+	used        bool
+}
+
 // Match matches a day's settlement report and the bank statement that
 // carries its payout against our postings: postings are those of the
 // report's payments (any day), dayPostings those whose money moved on the
-// settlement day. The payout is found on the statement by its payout id
-// (end-to-end id or remittance information) and split into the settlement
+// settlement day. Only booked entries of the payout account take part;
+// a batch entry whose transactions add up is matched transaction by
+// transaction. The payout is found on the statement by its payout id
+// (in any reference or text of the entry) and split into the settlement
 // lines; each line is matched to a posting by our payment reference (the
 // Kassenzeichen is compared as well), its amount and its value date.
-// Postings of the day that the platform did not settle are matched against
-// direct transfers quoting their Kassenzeichen.
-func Match(rep settlement.Report, doc camt.Document, postings, dayPostings []payment.Posting) *Reconciliation {
+// Without a payout entry, a line is found on the statement when a bank
+// item quotes its reference or Kassenzeichen with its net amount (a
+// platform paying out each payment). Postings of the day that the
+// platform did not settle are matched against direct transfers quoting
+// their Kassenzeichen. What the statement holds besides is listed.
+func Match(rep settlement.Report, doc camt.Document, postings, dayPostings []payment.Posting, opt Options) *Reconciliation {
 	r := &Reconciliation{SettlementDate: rep.Date.Format(time.DateOnly), PayoutID: rep.PayoutID, PayoutCents: rep.NetCents,
-		Items: []RecItem{}, Fees: []RecFee{}, Counts: map[string]int{}}
+		Items: []RecItem{}, Fees: []RecFee{}, Counts: map[string]int{}, Statements: []StatementInfo{}, Warnings: []Warning{}}
 	add := func(it RecItem) {
 		r.Items = append(r.Items, it)
 		r.Counts[it.Category]++
 	}
+	items, entries := statementItems(r, doc, opt)
 
 	// The payout on the statement.
 	payoutFound := false
-	type bankEntry struct {
-		e    camt.Entry
-		used bool
-	}
-	var entries []*bankEntry
-	for _, st := range doc.Statements {
-		if r.StatementID == "" {
-			r.StatementID = st.ID
-		}
-		for _, e := range st.Entries {
-			entries = append(entries, &bankEntry{e: e})
-		}
-	}
-	for _, be := range entries {
-		if rep.PayoutID == "" || !entryMentions(be.e, rep.PayoutID) {
+	for _, e := range entries {
+		if rep.PayoutID == "" || e.Reversal || !mentions(squeezeAll(e.Texts()), rep.PayoutID) {
 			continue
 		}
-		be.used, payoutFound = true, true
-		r.BankPayout = be.e.SignedCents()
-		if be.e.SignedCents() != rep.NetCents {
-			add(RecItem{Category: RecAmountDiffers, Reference: rep.PayoutID, SettlementCents: rep.NetCents, BankCents: be.e.SignedCents(),
+		payoutFound = true
+		for _, it := range items {
+			if it.entry == e {
+				it.used = true
+			}
+		}
+		r.BankPayout = e.SignedCents()
+		if e.SignedCents() != rep.NetCents {
+			add(RecItem{Category: RecAmountDiffers, Reference: rep.PayoutID, SettlementCents: rep.NetCents, BankCents: e.SignedCents(),
 				Detail: "payout on the bank statement differs from the settlement report"})
 		}
 		break
+	}
+	// find takes the first unused item quoting one of tokens with the
+	// amount.
+	find := func(cents int64, tokens ...string) *bankItem {
+		for _, it := range items {
+			if it.used || it.unmatchable != "" || it.cents != cents {
+				continue
+			}
+			for _, tok := range tokens {
+				if mentions(it.texts, tok) {
+					it.used = true
+					return it
+				}
+			}
+		}
+		return nil
 	}
 
 	// Settlement lines against postings.
@@ -174,78 +221,100 @@ func Match(rep settlement.Report, doc camt.Document, postings, dayPostings []pay
 		}
 		used[p.PostingID] = true
 		it.PostingID, it.PostedCents = p.PostingID, p.AmountCents
+		var single *bankItem
 		if payoutFound {
 			it.BankCents = l.NetCents
+		} else if single = find(l.NetCents, l.Reference, l.Kassenzeichen); single != nil {
+			it.BankCents = single.cents
 		}
+		inBank := payoutFound || single != nil
 		switch {
 		case p.AmountCents != l.GrossCents:
 			it.Category, it.Detail = RecAmountDiffers, "settled amount differs from the posting"
 		case l.Kassenzeichen != "" && l.Kassenzeichen != p.Kassenzeichen:
 			it.Category, it.Detail = RecAmountDiffers, "Kassenzeichen differs: "+l.Kassenzeichen
-		case !payoutFound:
+		case !inBank:
 			it.Category, it.Detail = RecPostedNotInBank, "payout "+rep.PayoutID+" not on the bank statement"
 		case kind == "payment" && !p.ValueDate.Equal(rep.Date):
 			it.Category, it.Detail = RecMatched, "value date "+p.ValueDate.Format(time.DateOnly)+" differs from the settlement day"
 		default:
 			it.Category = RecMatched
 		}
+		if single != nil && it.Category == RecMatched {
+			it.Detail = joinNonEmpty([]string{"paid out singly, bank entry " + single.reference, it.Detail}, "; ")
+		}
 		add(it)
 	}
 
-	// Postings of the day that the platform did not settle.
+	// Postings of the day that the platform did not settle: a direct
+	// transfer quoting the Kassenzeichen on the statement.
 	for _, p := range dayPostings {
 		if used[p.PostingID] {
 			continue
 		}
-		// A direct transfer quoting the Kassenzeichen on the statement.
-		matched := false
-		for _, be := range entries {
-			if !be.used && entryMentions(be.e, p.Kassenzeichen) && be.e.SignedCents() == p.AmountCents {
-				be.used, matched = true, true
-				add(RecItem{Category: RecMatched, Reference: p.PaymentReference, Kassenzeichen: p.Kassenzeichen, PostingID: p.PostingID,
-					PostedCents: p.AmountCents, BankCents: p.AmountCents, Detail: "direct bank transfer " + be.e.AcctSvcrRef})
-				break
-			}
+		if bi := find(p.AmountCents, p.Kassenzeichen); bi != nil {
+			add(RecItem{Category: RecMatched, Reference: p.PaymentReference, Kassenzeichen: p.Kassenzeichen, PostingID: p.PostingID,
+				PostedCents: p.AmountCents, BankCents: bi.cents, Detail: "direct bank transfer " + bi.reference})
+			continue
 		}
-		if !matched {
-			add(RecItem{Category: RecPostedNotInBank, Reference: p.PaymentReference, Kassenzeichen: p.Kassenzeichen, PostingID: p.PostingID,
-				PostedCents: p.AmountCents, Detail: "posted, but not in the settlement report of the day"})
-		}
+		add(RecItem{Category: RecPostedNotInBank, Reference: p.PaymentReference, Kassenzeichen: p.Kassenzeichen, PostingID: p.PostingID,
+			PostedCents: p.AmountCents, Detail: "posted, but not in the settlement report of the day"})
 	}
-	for _, be := range entries {
-		if !be.used {
-			add(RecItem{Category: RecBankUnmatched, BankCents: be.e.SignedCents(), Reference: be.e.AcctSvcrRef,
-				Detail: strings.Join(remittance(be.e), " / ")})
+	for _, it := range items {
+		if it.used {
+			continue
 		}
+		detail := append(append([]string{it.unmatchable}, it.notes...), it.shown...)
+		add(RecItem{Category: RecBankUnmatched, BankCents: it.cents, Reference: it.reference, Detail: joinNonEmpty(detail, " / ")})
 	}
-
 	return r
 }
 
-func remittance(e camt.Entry) []string {
-	var out []string
-	for _, t := range e.Transactions {
-		if t.EndToEndID != "" {
-			out = append(out, t.EndToEndID)
-		}
-		out = append(out, t.Remittance...)
-	}
-	return out
-}
-
-func entryMentions(e camt.Entry, token string) bool {
-	if token == "" {
+// mentions reports whether one of texts (squeezed) contains token,
+// ignoring case and blanks (banks write "TB 0000 0000 12" and cut lines
+// anywhere).
+func mentions(texts []string, token string) bool {
+	tok := squeeze(token)
+	if tok == "" {
 		return false
 	}
-	for _, s := range remittance(e) {
-		if s == token || strings.Contains(s, token) {
+	for _, s := range texts {
+		if strings.Contains(s, tok) {
 			return true
 		}
 	}
 	return false
 }
 
-// WriteCSV writes a run's items and fees as ';'-separated CSV.
+func squeezeAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = squeeze(s)
+	}
+	return out
+}
+
+func squeeze(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, s)
+}
+
+func joinNonEmpty(ss []string, sep string) string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, sep)
+}
+
+// WriteCSV writes a run's items, fees and warnings as ';'-separated CSV;
+// warnings are rows of category "warning_" + their code.
 func WriteCSV(w io.Writer, r *Reconciliation) error {
 	cw := csv.NewWriter(w)
 	cw.Comma = ';'
@@ -256,6 +325,21 @@ func WriteCSV(w io.Writer, r *Reconciliation) error {
 	}
 	for _, f := range r.Fees {
 		_ = cw.Write([]string{"platform_fee", f.Reference, "", f.PlatformID, "", payment.FormatCents(-f.FeeCents), "", "", "Entgelt der Zahlungsplattform"})
+	}
+	for _, w := range r.Warnings {
+		ref := w.BankReference
+		if ref == "" {
+			ref = w.StatementID
+		}
+		where := "statement " + w.StatementID
+		if w.Entry > 0 {
+			where += " entry " + strconv.Itoa(w.Entry)
+		}
+		amount := ""
+		if w.Entry > 0 {
+			amount = payment.FormatCents(w.AmountCents)
+		}
+		_ = cw.Write([]string{"warning_" + w.Code, ref, "", "", "", "", "", amount, where + ": " + w.Detail})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -162,6 +162,9 @@ type Pay struct {
 	TreasuryURL         string
 	TreasuryMaxAttempts int
 	AccountingFile      string
+	// PayoutAccount is the city's account the platform pays out to (IBAN
+	// or the bank's account id); only its booked entries are matched.
+	PayoutAccount string
 }
 
 // EndPointID is the XBezahldienste endpoint id: the configured one, or the
@@ -241,6 +244,7 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&p.TreasuryURL, "treasury-url", "TREASURY_URL", "", "HTTP endpoint receiving each posting; empty disables it")
 	s.Int(&p.TreasuryMaxAttempts, "treasury-max-attempts", "TREASURY_MAX_ATTEMPTS", 8, "deliveries before a posting becomes a dead letter")
 	s.String(&p.AccountingFile, "accounting", "ACCOUNTING_FILE", "", "accounting file for seed; the demo accounting when empty")
+	s.String(&p.PayoutAccount, "payout-account", "PAYOUT_ACCOUNT", "", "IBAN (or bank account id) the platform pays out to; reconciliation matches only its booked entries; empty: every account in a statement")
 
 	s.Duration(&c.ReminderBefore, "reminder-before", "REMINDER_BEFORE", 24*time.Hour, "how long before an appointment the reminder mail goes out; 0 sends none")
 	s.Duration(&c.ActivationSweep, "activation-sweep", "ACTIVATION_SWEEP", 30*time.Second, "how often bookings not activated in time are released")

@@ -2,6 +2,7 @@ package finance
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"strconv"
@@ -27,8 +28,13 @@ func formFile(fh *multipart.FileHeader) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(r, maxUpload))
 }
 
+// maxBreakdowns bounds the camt.054 files of one run (a month of days).
+const maxBreakdowns = 31
+
 // startReconciliation takes the settlement report and the camt.053
-// statement as multipart files "settlement" and "camt053".
+// statement as multipart files "settlement" and "camt053", and optionally
+// camt.054 breakdowns of the statement's batch entries as files
+// "camt054" (several allowed).
 func (h *Handler) startReconciliation(c *fiber.Ctx) error {
 	var inputs [2][]byte
 	for i, name := range []string{"settlement", "camt053"} {
@@ -45,8 +51,32 @@ func (h *Handler) startReconciliation(c *fiber.Ctx) error {
 		return response.Unreadable("settlement_invalid", "The settlement report cannot be read", "Der Abrechnungsbericht ist nicht lesbar", err)
 	}
 	doc, err := camt.Parse(bytes.NewReader(inputs[1]))
+	if err == nil && doc.Kind != camt.KindStatement {
+		err = fmt.Errorf("%w: a %s notification, not a camt.053 statement (send it as camt054)", camt.ErrMalformed, doc.Kind)
+	}
 	if err != nil {
 		return response.Unreadable("camt_invalid", "The bank statement cannot be read", "Der Kontoauszug ist nicht lesbar", err)
+	}
+	form, err := c.MultipartForm()
+	if err != nil {
+		return response.Invalid("camt054", "could not be read", "konnte nicht gelesen werden")
+	}
+	breakdowns := form.File["camt054"]
+	if len(breakdowns) > maxBreakdowns {
+		return response.Invalid("camt054", fmt.Sprintf("at most %d files", maxBreakdowns), fmt.Sprintf("höchstens %d Dateien", maxBreakdowns))
+	}
+	for _, fh := range breakdowns {
+		raw, err := formFile(fh)
+		if err != nil {
+			return response.Invalid("camt054", "could not be read", "konnte nicht gelesen werden")
+		}
+		ntf, err := camt.Parse(bytes.NewReader(raw))
+		if err == nil {
+			err = doc.ApplyBreakdown(ntf)
+		}
+		if err != nil {
+			return response.Unreadable("camt054_invalid", "The camt.054 breakdown cannot be read", "Die camt.054-Einzelaufstellung ist nicht lesbar", err)
+		}
 	}
 	run, err := h.Reconciler.Reconcile(c.UserContext(), rep, doc)
 	if err != nil {

@@ -321,7 +321,7 @@ func TestResponseFields(t *testing.T) {
 		{"GET", "/api/v1/finance/exports", "", adminAuth, 200, "files"},
 		{"GET", "/api/v1/finance/reconciliations/1", "", adminAuth, 200,
 			"bank_payout_cents counts created_at fee_total_cents fees id items items.bank_cents items.category items.posted_cents " +
-				"items.reference items.settlement_cents payout_cents payout_id settlement_date statement_id"},
+				"items.reference items.settlement_cents payout_cents payout_id settlement_date statement_id statements warnings"},
 		{"GET", "/api/v1/finance/dead-letters", "", adminAuth, 200,
 			"dead_letters dead_letters.attempts dead_letters.created_at dead_letters.id dead_letters.kind dead_letters.payment_reference dead_letters.state"},
 		{"GET", "/api/v1/payments/ref-1/return", "", []string{"Accept", "application/json"}, 200,

@@ -44,10 +44,12 @@ type Ledger interface {
 
 // Reconciliations runs and lists reconciliations.
 type Reconciliations interface {
-	// Reconcile reads a settlement report and a camt.053 statement and
+	// Reconcile reads a settlement report, a camt.053 statement and
+	// camt.054 breakdowns of its batch entries (none or several) and
 	// stores the run; a file that cannot be read answers an error
-	// wrapping ErrSettlementUnreadable or ErrStatementUnreadable.
-	Reconcile(ctx context.Context, settlementFile, statementFile []byte) (*reconcile.Reconciliation, error)
+	// wrapping ErrSettlementUnreadable, ErrStatementUnreadable or
+	// ErrBreakdownUnreadable.
+	Reconcile(ctx context.Context, settlementFile, statementFile []byte, breakdowns [][]byte) (*reconcile.Reconciliation, error)
 	// Reconciliation returns a run, or reconcile.ErrNotFound.
 	Reconciliation(ctx context.Context, id int64) (*reconcile.Reconciliation, error)
 	// ReconciliationRuns lists the newest runs without their items.
@@ -58,6 +60,7 @@ type Reconciliations interface {
 var (
 	ErrSettlementUnreadable = errors.New("web: settlement report unreadable")
 	ErrStatementUnreadable  = errors.New("web: bank statement unreadable")
+	ErrBreakdownUnreadable  = errors.New("web: camt.054 breakdown unreadable")
 )
 
 // StaffBookings reads a booking by its code for staff (no manage token).

@@ -57,6 +57,7 @@ type runRow struct {
 	SettlementDate, Statement string
 	Payout, Bank, Created     string
 	Matched, Differences      int
+	Warnings                  int
 	PayoutID                  string
 }
 
@@ -82,7 +83,7 @@ func (h *Handler) runRows(c *fiber.Ctx, t texts) ([]runRow, error) {
 		}
 		rows[i] = runRow{ID: r.ID, SettlementDate: r.SettlementDate, Statement: r.StatementID, PayoutID: r.PayoutID,
 			Payout: t.euro(r.PayoutCents), Bank: t.euro(r.BankPayout), Created: r.CreatedAt.In(berlin).Format("02.01.2006 15:04"),
-			Matched: r.Counts[reconcile.RecMatched], Differences: diff}
+			Matched: r.Counts[reconcile.RecMatched], Differences: diff, Warnings: len(r.Warnings)}
 	}
 	return rows, nil
 }
@@ -101,9 +102,12 @@ func (h *Handler) reconciliationsForm(c *fiber.Ctx, status int, errs map[string]
 		errs = map[string]string{}
 	}
 	page := reconciliationsPage{Runs: rows, MaxKB: maxUploadFile >> 10}
-	page.addAll(errorList(errs, "settlement", "camt053"))
+	page.addAll(errorList(errs, "settlement", "camt053", "camt054"))
 	return h.renderStaff(c, status, "staff_finance_reconciliations", "fin_reconciliations", page)
 }
+
+// maxBreakdowns bounds the camt.054 files of one run.
+const maxBreakdowns = 31
 
 // uploadFile reads one file of the upload form, or says what is wrong
 // with it.
@@ -111,7 +115,33 @@ func uploadFile(form *multipart.Form, field string, t texts) ([]byte, string) {
 	if form == nil || len(form.File[field]) == 0 || form.File[field][0].Size == 0 {
 		return nil, t.get("fin_err_file_" + field)
 	}
-	fh := form.File[field][0]
+	return readUpload(form.File[field][0], t)
+}
+
+// uploadFiles reads the files of a field that takes none or several; an
+// empty choice (a browser sends one empty part) counts as none.
+func uploadFiles(form *multipart.Form, field string, t texts) ([][]byte, string) {
+	if form == nil {
+		return nil, ""
+	}
+	var out [][]byte
+	for _, fh := range form.File[field] {
+		if fh.Size == 0 && fh.Filename == "" {
+			continue
+		}
+		if len(out) == maxBreakdowns {
+			return nil, t.f("fin_err_files_count", maxBreakdowns)
+		}
+		data, msg := readUpload(fh, t)
+		if msg != "" {
+			return nil, msg
+		}
+		out = append(out, data)
+	}
+	return out, ""
+}
+
+func readUpload(fh *multipart.FileHeader, t texts) ([]byte, string) {
 	if fh.Size > maxUploadFile {
 		return nil, t.f("fin_err_file_size", maxUploadFile>>10)
 	}
@@ -144,15 +174,21 @@ func (h *Handler) startReconciliation(c *fiber.Ctx) error {
 	if msg != "" {
 		errs["camt053"] = msg
 	}
+	breakdowns, msg := uploadFiles(form, "camt054", t)
+	if msg != "" {
+		errs["camt054"] = msg
+	}
 	if len(errs) > 0 {
 		return h.reconciliationsForm(c, fiber.StatusBadRequest, errs)
 	}
-	run, err := h.Reconciliations.Reconcile(c.UserContext(), settlementFile, statementFile)
+	run, err := h.Reconciliations.Reconcile(c.UserContext(), settlementFile, statementFile, breakdowns)
 	switch {
 	case errors.Is(err, ErrSettlementUnreadable):
 		errs["settlement"] = t.get("fin_err_settlement")
 	case errors.Is(err, ErrStatementUnreadable):
 		errs["camt053"] = t.get("fin_err_camt")
+	case errors.Is(err, ErrBreakdownUnreadable):
+		errs["camt054"] = t.get("fin_err_camt054")
 	case err != nil:
 		return err
 	}
@@ -181,7 +217,72 @@ type runPage struct {
 	Fees                   []runItemRow
 	AllMatched             bool
 	// DiffText says how many differences there are.
-	DiffText string
+	DiffText   string
+	Statements []statementRow
+	Warnings   []warningRow
+}
+
+// statementRow is one bank statement a run read.
+type statementRow struct {
+	Account, ID, Sequence, Period, Entries string
+	Matched                                bool
+}
+
+// warningRow is one finding about the bank statement.
+type warningRow struct {
+	Code, Title, What                 string
+	Statement, Entry, BankRef, Amount string
+	Figures                           string
+	Detail                            string
+	EarlierRun                        int64
+}
+
+func statementRows(r *reconcile.Reconciliation, t texts) []statementRow {
+	var out []statementRow
+	for _, st := range r.Statements {
+		row := statementRow{Account: st.Account, ID: st.StatementID, Entries: strconv.Itoa(st.Entries), Matched: st.PayoutAccount}
+		switch {
+		case st.ElectronicSeq > 0:
+			row.Sequence = strconv.FormatInt(st.ElectronicSeq, 10)
+		case st.LegalSeq > 0:
+			row.Sequence = strconv.FormatInt(st.LegalSeq, 10)
+		}
+		if !st.From.IsZero() {
+			row.Period = st.From.In(berlin).Format("02.01.2006") + " – " + st.To.In(berlin).Format("02.01.2006")
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func warningRows(r *reconcile.Reconciliation, t texts) []warningRow {
+	var out []warningRow
+	for _, w := range r.Warnings {
+		row := warningRow{Code: w.Code, Title: t.get("fin_warn_" + w.Code), What: t.get("fin_warn_" + w.Code + "_todo"),
+			Statement: w.StatementID, BankRef: w.BankReference, Detail: w.Detail, EarlierRun: w.EarlierRunID}
+		if row.Title == "" {
+			row.Title = w.Code
+		}
+		if w.Reason != "" {
+			if reason := t.get("fin_reason_" + w.Reason); reason != "" {
+				row.Title += " (" + reason + ")"
+			}
+		}
+		if w.Entry > 0 {
+			row.Entry = strconv.Itoa(w.Entry)
+		}
+		if w.AmountCents != 0 {
+			row.Amount = t.euro(w.AmountCents)
+		}
+		switch {
+		case w.Code == reconcile.WarnBalanceMismatch || w.Reason == "sum_differs":
+			row.Figures = t.f("fin_warn_figures", t.euro(w.Expected), t.euro(w.Found))
+		case w.Expected != 0 || w.Found != 0:
+			row.Figures = t.f("fin_warn_figures", strconv.FormatInt(w.Expected, 10), strconv.FormatInt(w.Found, 10))
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 func (h *Handler) loadRun(c *fiber.Ctx) (*reconcile.Reconciliation, error) {
@@ -247,7 +348,8 @@ func (h *Handler) reconciliationRun(c *fiber.Ctx) error {
 		p.Fees = append(p.Fees, runItemRow{Reference: f.Reference, Kassenzeichen: f.PlatformID, Settlement: t.euro(f.FeeCents),
 			BookingCode: codes[f.Reference]})
 	}
-	p.AllMatched = len(p.Differences) == 0 && len(p.Matched) > 0
+	p.Statements, p.Warnings = statementRows(r, t), warningRows(r, t)
+	p.AllMatched = len(p.Differences) == 0 && len(p.Matched) > 0 && len(p.Warnings) == 0
 	if n := len(p.Differences); n == 1 {
 		p.DiffText = t.get("fin_run_difference")
 	} else if n > 1 {
@@ -271,6 +373,9 @@ func (h *Handler) reconciliationCSV(c *fiber.Ctx) error {
 	}
 	for _, f := range r.Fees {
 		rows = append(rows, []string{"platform_fee", f.Reference, "", f.PlatformID, "", csvCents(f.FeeCents), "", "", ""})
+	}
+	for _, w := range r.Warnings {
+		rows = append(rows, []string{"warning_" + w.Code, w.BankReference, "", w.StatementID, "", "", "", csvCents(w.AmountCents), w.Detail})
 	}
 	return sendCSV(c, "abgleich-"+strconv.FormatInt(r.ID, 10)+".csv", []string{"kategorie", "referenz", "kassenzeichen",
 		"plattform_id", "buchungs_id", "abrechnung", "gebucht", "bank", "hinweis"}, rows)

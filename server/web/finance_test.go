@@ -109,12 +109,17 @@ func (l *ledgerFake) RetryDeadLetter(_ context.Context, id int64, _ time.Time) e
 	return nil
 }
 
-func (l *ledgerFake) Reconcile(_ context.Context, settlementFile, statementFile []byte) (*reconcile.Reconciliation, error) {
+func (l *ledgerFake) Reconcile(_ context.Context, settlementFile, statementFile []byte, breakdowns [][]byte) (*reconcile.Reconciliation, error) {
 	if !bytes.HasPrefix(settlementFile, []byte("settlement")) {
 		return nil, ErrSettlementUnreadable
 	}
 	if !bytes.HasPrefix(statementFile, []byte("<?xml")) {
 		return nil, ErrStatementUnreadable
+	}
+	for _, b := range breakdowns {
+		if !bytes.HasPrefix(b, []byte("<?xml")) {
+			return nil, ErrBreakdownUnreadable
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -133,7 +138,15 @@ func fakeRun() *reconcile.Reconciliation {
 			{Category: reconcile.RecMatched, Reference: "TRMREF1", Kassenzeichen: "TB0000000012", PostingID: "B-TB0000000012", SettlementCents: 450, PostedCents: 450, BankCents: 450},
 			{Category: reconcile.RecPaidNotPosted, Reference: "TRMUNKNOWN", Kassenzeichen: "TB0000000038", SettlementCents: 900, Detail: "no posting"},
 		},
-		Fees: []reconcile.RecFee{{Reference: "TRMREF1", PlatformID: "EP-1", FeeCents: 30}}}
+		Fees: []reconcile.RecFee{{Reference: "TRMREF1", PlatformID: "EP-1", FeeCents: 30}},
+		Statements: []reconcile.StatementInfo{{Account: "DE02120300000000202051", StatementID: "ST-1", ElectronicSeq: 12, Entries: 3, PayoutAccount: true,
+			From: fakePaid, To: fakePaid}},
+		Warnings: []reconcile.Warning{
+			{Code: reconcile.WarnSequenceGap, StatementID: "ST-1", Account: "DE02120300000000202051", Expected: 11, Found: 12, Detail: "statement 11 is missing"},
+			{Code: reconcile.WarnBatchFlagged, Reason: "sum_differs", StatementID: "ST-1", Entry: 2, BankReference: "BANKREF2", AmountCents: 1000,
+				Expected: 1000, Found: 900, Detail: "the transactions add up to 9.00"},
+			{Code: reconcile.WarnDuplicateStatement, StatementID: "ST-1", EarlierRunID: 1, Detail: "imported in run 1"},
+		}}
 }
 
 func (l *ledgerFake) Reconciliation(_ context.Context, id int64) (*reconcile.Reconciliation, error) {
@@ -265,7 +278,9 @@ func TestFinancePages(t *testing.T) {
 		{"/intern/kasse/exporte/..%2Fpasswd", 404, nil},
 		{"/intern/kasse/exporte/termin-buchungen-2030-01-07.csv", 404, nil},
 		{"/intern/kasse/abgleich", 200, []string{`enctype="multipart/form-data"`, "PO-20300106", `href="/intern/kasse/abgleich/1"`}},
-		{"/intern/kasse/abgleich/1", 200, []string{"bezahlt, nicht gebucht", `href="/intern/kasse/zahlungen/TRMUNKNOWN"`, `href="/intern/kasse/termine/8TM9CPXR"`, "1 Abweichung ist zu klären"}},
+		{"/intern/kasse/abgleich/1", 200, []string{"bezahlt, nicht gebucht", `href="/intern/kasse/zahlungen/TRMUNKNOWN"`, `href="/intern/kasse/termine/8TM9CPXR"`, "1 Abweichung ist zu klären",
+			"Kontoauszug fehlt", "erwartet 11, gefunden 12", "Sammelbuchung nicht aufteilbar (Summe weicht ab)", "erwartet 10,00 €, gefunden 9,00 €", `<span lang="en" class="meta">statement 11 is missing</span>`,
+			"3 Hinweise zum Kontoauszug", "DE02120300000000202051", "ja (Auszahlungskonto)"}},
 		{"/intern/kasse/abgleich/2", 404, nil},
 		{"/intern/kasse/abgleich/x", 404, nil},
 		{"/intern/kasse/fehler", 200, []string{"treasury answered 503", `action="/intern/kasse/fehler/7/wiederholen"`}},
@@ -312,7 +327,8 @@ func TestFinanceCSV(t *testing.T) {
 		t.Fatalf("CSV of an invalid filter: %d", status)
 	}
 	status, _, body = fetch(t, app, "GET", "/intern/kasse/abgleich/1/csv", nil, "")
-	if status != 200 || !strings.Contains(body, "paid_not_posted;TRMUNKNOWN;TB0000000038;;;9,00;0,00;0,00;no posting") || !strings.Contains(body, "platform_fee;TRMREF1;;EP-1;;0,30") {
+	if status != 200 || !strings.Contains(body, "paid_not_posted;TRMUNKNOWN;TB0000000038;;;9,00;0,00;0,00;no posting") || !strings.Contains(body, "platform_fee;TRMREF1;;EP-1;;0,30") ||
+		!strings.Contains(body, "warning_batch_flagged;BANKREF2;;ST-1;;;;10,00;the transactions add up to 9.00") {
 		t.Fatalf("run CSV: %d\n%s", status, body)
 	}
 }
@@ -352,6 +368,7 @@ func TestReconciliationUpload(t *testing.T) {
 			[]string{`href="#settlement"`, "höchstens 120 KB"}},
 		{"not a settlement", map[string][]byte{"settlement": []byte("hello"), "camt053": good["camt053"]}, 422, []string{`id="settlement-error"`, "keine lesbare Abrechnung"}},
 		{"not a statement", map[string][]byte{"settlement": good["settlement"], "camt053": []byte("hello")}, 422, []string{`id="camt053-error"`, "kein lesbarer Kontoauszug"}},
+		{"not a breakdown", map[string][]byte{"settlement": good["settlement"], "camt053": good["camt053"], "camt054": []byte("hello")}, 422, []string{`id="camt054-error"`, "camt.054"}},
 	}
 	for _, tt := range tests {
 		body, ct := multipartBody(t, tt.files)
