@@ -73,13 +73,15 @@ KIOSK_LISTEN=${KIOSK_LISTEN:-127.0.0.1:8090}
 # .run/export for the finance system.
 export PAYSIM_ADDR=${PAYSIM_ADDR:-127.0.0.1:8091}
 export PAYMENT_PLATFORM=${PAYMENT_PLATFORM:-epay21}
-if [ "$PAYMENT_PLATFORM" = xbezahldienste ]; then
+if [ "$PAYMENT_PLATFORM" != epay21 ] || [ "${PAYMENT_INTERFACE:-}" = xbezahldienste ]; then
 	export PAYMENT_URL=${PAYMENT_URL:-http://$PAYSIM_ADDR/xbezahldienste}
 else
-	export PAYMENT_URL=${PAYMENT_URL:-http://$PAYSIM_ADDR/epay21/soap}
+	export PAYMENT_URL=${PAYMENT_URL:-http://$PAYSIM_ADDR/epay21/service/v11/ePay21Service.asmx}
 fi
 export PAYMENT_USER=${PAYMENT_USER:-termin} PAYMENT_PASSWORD=${PAYMENT_PASSWORD:-simulator}
-export NOTIFY_SECRET=${NOTIFY_SECRET:-simulator-push-secret}
+# The simulator speaks the platforms' wire only: no pushes, no refund
+# call (refunds go to the finance work list). PAYSIM_EXTENSIONS=1 and a
+# NOTIFY_SECRET switch its pushed notifications on.
 # Mail: the stack's env exports SMTP_ADDR and SMTP_TLS=none for Mailpit, so
 # every mail the server sends lands there. The manage links in mails need
 # a secret that outlives a restart: one per checkout, kept in .run/.

@@ -17,6 +17,9 @@ type Accounting struct {
 	Sachkonto       string
 	Kostenstelle    string
 	BookingText     string
+	// TaxRateBasisPoints is the VAT rate of the fee in hundredths of a
+	// percent (1900 = 19 %); 0 for fees without VAT.
+	TaxRateBasisPoints int
 }
 
 // SameAssignment reports whether two services are posted to the same
@@ -35,6 +38,8 @@ type accountingFile struct {
 		Sachkonto       string `json:"sachkonto"`
 		Kostenstelle    string `json:"kostenstelle"`
 		BookingText     string `json:"booking_text"`
+		// TaxRate is a percentage with at most two decimals ("19", "7").
+		TaxRate string `json:"tax_rate,omitempty"`
 	} `json:"services"`
 }
 
@@ -44,7 +49,9 @@ var ErrAccountingInvalid = errors.New("invalid accounting file")
 // ParseAccounting reads an accounting file:
 //
 //	{"services": [{"service": "erwachsene", "haushaltsstelle": "...", "produkt": "...",
-//	  "sachkonto": "...", "kostenstelle": "...", "booking_text": "..."}]}
+//	  "sachkonto": "...", "kostenstelle": "...", "booking_text": "...", "tax_rate": "19"}]}
+//
+// tax_rate is optional (0 %).
 func ParseAccounting(r io.Reader) ([]Accounting, error) {
 	var f accountingFile
 	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
@@ -55,7 +62,15 @@ func ParseAccounting(r io.Reader) ([]Accounting, error) {
 	seen := map[string]bool{}
 	list := make([]Accounting, 0, len(f.Services))
 	for _, e := range f.Services {
-		a := Accounting(e)
+		a := Accounting{Service: e.Service, Haushaltsstelle: e.Haushaltsstelle, Produkt: e.Produkt, Sachkonto: e.Sachkonto,
+			Kostenstelle: e.Kostenstelle, BookingText: e.BookingText}
+		if e.TaxRate != "" {
+			bp, err := ParseCents(e.TaxRate)
+			if err != nil || bp < 0 || bp > 10000 {
+				return nil, fmt.Errorf("%w: service %s: tax_rate %q must be a percentage 0-100", ErrAccountingInvalid, e.Service, e.TaxRate)
+			}
+			a.TaxRateBasisPoints = int(bp)
+		}
 		list = append(list, a)
 		if a.Service == "" || seen[a.Service] {
 			return nil, fmt.Errorf("%w: service id missing or repeated: %q", ErrAccountingInvalid, a.Service)

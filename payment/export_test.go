@@ -98,6 +98,11 @@ func TestParseAccounting(t *testing.T) {
 		{"repeated", `{"services":[{"service":"a"},{"service":"a"}]}`, false},
 		{"semicolon", `{"services":[{"service":"a","produkt":"1;2"}]}`, false},
 		{"no id", `{"services":[{"produkt":"1"}]}`, false},
+		{"tax rate", `{"services":[{"service":"a","tax_rate":"7"}]}`, true},
+		{"tax rate with decimals", `{"services":[{"service":"a","tax_rate":"19.00"}]}`, true},
+		{"tax rate too high", `{"services":[{"service":"a","tax_rate":"101"}]}`, false},
+		{"tax rate negative", `{"services":[{"service":"a","tax_rate":"-7"}]}`, false},
+		{"tax rate not a number", `{"services":[{"service":"a","tax_rate":"sieben"}]}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,13 +138,14 @@ func FuzzParseExport(f *testing.F) {
 
 func FuzzParseAccounting(f *testing.F) {
 	f.Add([]byte(`{"services":[{"service":"erwachsene","haushaltsstelle":"4240.1100"}]}`))
+	f.Add([]byte(`{"services":[{"service":"erwachsene","tax_rate":"7"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		list, err := ParseAccounting(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
 		for _, a := range list {
-			if a.Service == "" || strings.ContainsAny(a.Produkt+a.Sachkonto+a.BookingText, ";\n") {
+			if a.Service == "" || strings.ContainsAny(a.Produkt+a.Sachkonto+a.BookingText, ";\n") || a.TaxRateBasisPoints < 0 || a.TaxRateBasisPoints > 10000 {
 				t.Fatalf("accepted %+v", a)
 			}
 		}

@@ -137,15 +137,16 @@ func (f *Flow) Book(ctx context.Context, holdID string, c booking.Contact, svc *
 	b := conf.Booking
 	start := b.Start.In(f.zone())
 	created, err := f.Platform.Create(ctx, CreateRequest{
-		Reference:     p.Reference,
-		Kassenzeichen: p.Kassenzeichen,
-		Purpose:       SanitizePurpose(p.Kassenzeichen + " " + svc.Name),
-		Description:   describe(f.Engine, b, svc) + ", " + start.Format("02.01.2006 15:04"),
-		AmountCents:   p.AmountCents,
-		Currency:      p.Currency,
-		ReturnURL:     f.ReturnURL(p.Reference),
-		CancelURL:     f.ReturnURL(p.Reference) + "?cancelled=1",
-		Timeout:       f.Timeout,
+		Reference:          p.Reference,
+		Kassenzeichen:      p.Kassenzeichen,
+		Purpose:            SanitizePurpose(p.Kassenzeichen + " " + svc.Name),
+		Description:        describe(f.Engine, b, svc) + ", " + start.Format("02.01.2006 15:04"),
+		AmountCents:        p.AmountCents,
+		Currency:           p.Currency,
+		ReturnURL:          f.ReturnURL(p.Reference),
+		CancelURL:          f.ReturnURL(p.Reference) + "?cancelled=1",
+		Timeout:            f.Timeout,
+		TaxRateBasisPoints: acc.TaxRateBasisPoints,
 		BookingData: map[string]string{
 			"Kassenzeichen": p.Kassenzeichen, "Haushaltsstelle": acc.Haushaltsstelle, "Produkt": acc.Produkt,
 			"Sachkonto": acc.Sachkonto, "Kostenstelle": acc.Kostenstelle,
@@ -153,6 +154,20 @@ func (f *Flow) Book(ctx context.Context, holdID string, c booking.Contact, svc *
 	})
 	// The rest must happen even when the citizen's request goes away.
 	ctx = context.WithoutCancel(ctx)
+	if errors.Is(err, ErrOutcomeUnknown) {
+		// The request reached the platform, its answer did not reach us:
+		// the platform may hold the payment. There is no lookup by our
+		// id on every platform, and the reference is never sent again,
+		// so the pending booking keeps its units until its deadline; the
+		// sweeper asks where it can and lets it expire otherwise.
+		f.log().WarnContext(ctx, "payment create answer lost; the attempt expires at its deadline", "reference", p.Reference, "err", err)
+		if xerr := f.Store.InTx(ctx, func(tx Tx) error {
+			return tx.SetNote(ctx, p.ID, "", "create answer lost; waiting for the attempt to expire", f.now().UTC())
+		}); xerr != nil {
+			f.log().WarnContext(ctx, "note lost create answer", "reference", p.Reference, "err", xerr)
+		}
+		return nil, nil, fmt.Errorf("%w: %w", ErrStartFailed, err)
+	}
 	if err != nil {
 		f.log().WarnContext(ctx, "payment create failed; cancelling pending booking", "reference", p.Reference, "err", err)
 		if xerr := f.finish(ctx, p.Reference, StateFailed, "platform create failed"); xerr != nil {
@@ -201,9 +216,17 @@ func (f *Flow) Check(ctx context.Context, reference string) (*Payment, error) {
 	}
 	rep, err := f.Platform.Status(ctx, Ref{PlatformID: p.PlatformID, Reference: p.Reference})
 	if err != nil {
-		if errors.Is(err, ErrNotFound) && p.State == StateCreated && f.now().After(p.Deadline) {
-			// The create never reached the platform.
-			return f.reload(ctx, p, f.finish(ctx, p.Reference, StateExpired, "never registered at the platform"))
+		late := f.now().After(p.Deadline)
+		switch {
+		case errors.Is(err, ErrNotFound) && (late || p.State != StateCreated):
+			// Final, not a reason to ask again: the platform does not
+			// know the payment and never will. (Before the deadline a
+			// payment still in state created may be on its way.)
+			return f.reload(ctx, p, f.end(ctx, p, "not known at the platform"))
+		case errors.Is(err, ErrInvalidRequest) && p.PlatformID == "" && late:
+			// The create answer was lost and this platform can be asked
+			// by its own id only: the attempt has expired unseen.
+			return f.reload(ctx, p, f.end(ctx, p, "create answer lost; expired without a platform id"))
 		}
 		return p, fmt.Errorf("status of %s: %w", reference, err)
 	}
@@ -257,9 +280,9 @@ func matches(p *Payment, rep StatusReport) error {
 		return fmt.Errorf("%w: reference %q", ErrTampered, rep.Reference)
 	case rep.PlatformID != "" && p.PlatformID != "" && rep.PlatformID != p.PlatformID:
 		return fmt.Errorf("%w: platform id %q", ErrTampered, rep.PlatformID)
-	case rep.State.Settled() && rep.AmountCents != p.AmountCents:
+	case rep.State.Settled() && !rep.AmountUnknown && rep.AmountCents != p.AmountCents:
 		return fmt.Errorf("%w: amount %d, expected %d", ErrTampered, rep.AmountCents, p.AmountCents)
-	case rep.State.Settled() && rep.Currency != p.Currency:
+	case rep.State.Settled() && !rep.AmountUnknown && rep.Currency != p.Currency:
 		return fmt.Errorf("%w: currency %q", ErrTampered, rep.Currency)
 	}
 	return nil
@@ -474,6 +497,15 @@ func (f *Flow) finish(ctx context.Context, reference string, st State, note stri
 		f.log().InfoContext(ctx, "pending booking released", "reference", reference, "state", string(st))
 	}
 	return nil
+}
+
+// end expires an open payment the platform cannot tell us about and stops
+// asking about it.
+func (f *Flow) end(ctx context.Context, p *Payment, note string) error {
+	if err := f.finish(ctx, p.Reference, StateExpired, note); err != nil {
+		return err
+	}
+	return f.Store.InTx(ctx, func(tx Tx) error { return tx.StopPolling(ctx, p.ID, f.now().UTC()) })
 }
 
 // Cancel cancels a booking like booking.Engine.Cancel and, in the same

@@ -113,7 +113,10 @@ func (w *Worker) deliver(ctx context.Context, kinds []string, do func(context.Co
 // letters.
 func (w *Worker) fail(ctx context.Context, j OutboxJob, cause error) {
 	f := w.Flow
-	dead := errors.Is(cause, errPermanent) || errors.Is(cause, ErrRejected) || errors.Is(cause, ErrInvalidRequest) || j.Attempts >= w.maxAttempts()
+	// A payment the platform does not know will not be found by asking
+	// again: like a rejection, it goes to the dead letters at once.
+	dead := errors.Is(cause, errPermanent) || errors.Is(cause, ErrRejected) || errors.Is(cause, ErrInvalidRequest) ||
+		errors.Is(cause, ErrNotFound) || j.Attempts >= w.maxAttempts()
 	base, max := w.RetryBase, w.RetryMax
 	if base <= 0 {
 		base = 10 * time.Second
@@ -158,6 +161,9 @@ func (w *Worker) platformJob(ctx context.Context, j OutboxJob) error {
 		})
 	case JobRefund:
 		rr, err := f.Platform.Refund(ctx, RefundRequest{Ref: ref, RefundID: fmt.Sprintf("RF%d", j.ID), AmountCents: j.AmountCents, Reason: j.Reason})
+		if errors.Is(err, ErrManualRefund) {
+			return f.queueManualRefund(ctx, j)
+		}
 		if err != nil {
 			return err
 		}
@@ -169,18 +175,8 @@ func (w *Worker) platformJob(ctx context.Context, j OutboxJob) error {
 			if err := tx.RecordInbox(ctx, cur.ID, "refund", "", true, rr.Raw); err != nil {
 				return err
 			}
-			cur.RefundedCents += j.AmountCents
-			if err := tx.RecordRefund(ctx, cur.ID, cur.RefundedCents, f.now().UTC()); err != nil {
+			if _, err := f.recordRefunded(ctx, tx, cur, j.AmountCents); err != nil {
 				return err
-			}
-			orig, err := tx.PaymentPostings(ctx, cur.ID, "payment")
-			if err != nil {
-				return err
-			}
-			if len(orig) == 1 {
-				if _, err := f.post(ctx, tx, cur, orig[0]); err != nil {
-					return err
-				}
 			}
 			return tx.MarkJobDone(ctx, j.ID, f.now().UTC())
 		})

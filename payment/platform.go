@@ -44,7 +44,22 @@ var (
 	// ErrInvalidRequest: the request failed our own checks before it was
 	// sent.
 	ErrInvalidRequest = errors.New("invalid payment request")
+	// ErrOutcomeUnknown: the request was sent but its answer was lost (a
+	// timeout, a dropped connection). The platform may have acted on it.
+	// Errors that match it also match ErrUnavailable.
+	ErrOutcomeUnknown = errors.New("platform answer lost: outcome unknown")
+	// ErrManualRefund: the platform has no refund call in any public
+	// source; the refund is done by finance in the platform's back office
+	// (the refund work list).
+	ErrManualRefund = errors.New("platform offers no refund call: refund by hand")
 )
+
+// HealthChecker is a Platform that can tell whether it is up (the
+// XBezahldienste /status endpoint). Its answer degrades /readyz; it never
+// fails it, since bookings without payment still work.
+type HealthChecker interface {
+	Health(ctx context.Context) error
+}
 
 // State is our normalised payment state; adapters map the platform's own
 // status words onto it.
@@ -143,6 +158,9 @@ type CreateRequest struct {
 	CancelURL     string            // where the citizen lands after cancelling
 	Timeout       time.Duration     // how long the pay page stays open; rounded up to minutes
 	BookingData   map[string]string // account assignment (Kassenzeichen, Haushaltsstelle, ...)
+	// TaxRateBasisPoints is the service's VAT rate in hundredths of a
+	// percent (1900 = 19 %); 0 for fees (hoheitliche Leistungen).
+	TaxRateBasisPoints int
 }
 
 // Validate checks the request against the rules every adapter needs.
@@ -167,6 +185,9 @@ func (r CreateRequest) Validate() error {
 	}
 	if r.Timeout < 0 {
 		errs = append(errs, errors.New("timeout must not be negative"))
+	}
+	if r.TaxRateBasisPoints < 0 || r.TaxRateBasisPoints > 10000 {
+		errs = append(errs, errors.New("tax rate must be between 0 and 100 %"))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidRequest, errors.Join(errs...))
@@ -204,6 +225,10 @@ type StatusReport struct {
 	AmountCents   int64
 	RefundedCents int64
 	Currency      string
+	// AmountUnknown: the platform's status answer carries no amount or
+	// currency (epay21); the amount is then checked against the
+	// settlement report in the reconciliation, not here.
+	AmountUnknown bool
 	Method        Method
 	PaidAt        time.Time // zero when not paid
 	Raw           []byte    // the platform's answer as received, for the inbox

@@ -49,6 +49,11 @@ type Store interface {
 	MarkJobDone(ctx context.Context, id int64, now time.Time) error
 	// PostingByID returns a posting by its id.
 	PostingByID(ctx context.Context, id int64) (Posting, error)
+
+	// ListRefundTasks lists the refund work list, newest first.
+	ListRefundTasks(ctx context.Context, f RefundTaskFilter) ([]RefundTask, error)
+	// RefundTaskByID returns a refund task, or ErrRefundTaskNotFound.
+	RefundTaskByID(ctx context.Context, id int64) (RefundTask, error)
 }
 
 // Tx is one transaction of the payment store. It holds the booking steps
@@ -118,6 +123,19 @@ type Tx interface {
 	RecordInbox(ctx context.Context, paymentID int64, kind, eventID string, verified bool, body []byte) error
 	// MarkJobDone is Store.MarkJobDone inside the transaction.
 	MarkJobDone(ctx context.Context, id int64, now time.Time) error
+
+	// Refund work list steps.
+
+	// InsertRefundTask puts a refund on the work list for the outbox job
+	// jobID and fills in t.ID; a second insert for the same job keeps the
+	// first task.
+	InsertRefundTask(ctx context.Context, jobID int64, t *RefundTask) error
+	// LockRefundTask returns a refund task locked for the transaction,
+	// or ErrRefundTaskNotFound.
+	LockRefundTask(ctx context.Context, id int64) (*RefundTask, error)
+	// MarkRefundTaskDone closes a task with who did it, a note and the
+	// Storno posting written for it (0: none).
+	MarkRefundTaskDone(ctx context.Context, id int64, doneBy, note string, stornoPostingID int64, now time.Time) error
 
 	// Export steps.
 

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,7 @@ type payServer struct {
 	*testServer
 	sim       *paysim.Server
 	simURL    string
+	simClient *http.Client
 	exportDir string
 }
 
@@ -42,6 +44,16 @@ type payOptions struct {
 	platform string
 	args     []string
 	wrap     func(payment.Platform) payment.Platform
+	// extensions switches on the simulator's pushed notifications.
+	extensions bool
+	// simConfig changes the simulator's configuration (authentication).
+	simConfig func(*paysim.Config)
+	// serve starts the simulator (over TLS, say); httptest.NewServer
+	// when nil. simClient then reaches its /sim routes.
+	serve     func(http.Handler) *httptest.Server
+	simClient *http.Client
+	// simArgs are more arguments that need the simulator's URL.
+	simArgs func(simURL string) []string
 }
 
 // startPayServer runs the server with online payment against the platform
@@ -60,13 +72,25 @@ func startPayServer(t *testing.T, o payOptions) *payServer {
 	}
 	public := "http://" + ln.Addr().String()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sim := paysim.New(paysim.Config{Username: "city", Password: "secret", Mandant: "07111000", OriginatorID: "termin",
-		EndPointID: "07111000", NotifyURL: public + "/api/v1/payments/notifications", NotifySecret: []byte(testNotifySecret), Logger: log})
-	simSrv := httptest.NewServer(sim)
+	sc := paysim.Config{Username: "city", Password: "secret", Mandant: "07111000", OriginatorID: "termin",
+		EndPointID: "07111000", NotifyURL: public + "/api/v1/payments/notifications", NotifySecret: []byte(testNotifySecret), Logger: log,
+		Extensions: o.extensions}
+	if o.simConfig != nil {
+		o.simConfig(&sc)
+	}
+	sim := paysim.New(sc)
+	serve, simClient := o.serve, o.simClient
+	if serve == nil {
+		serve = httptest.NewServer
+	}
+	if simClient == nil {
+		simClient = http.DefaultClient
+	}
+	simSrv := serve(sim)
 	t.Cleanup(func() { simSrv.Close(); sim.Close() })
-	url := simSrv.URL + "/epay21/soap"
-	if o.platform == "xbezahldienste" {
-		url = simSrv.URL + "/xbezahldienste"
+	url := simSrv.URL + paysim.Epay21Path
+	if o.platform != "epay21" || slices.Contains(o.args, "xbezahldienste") {
+		url = simSrv.URL + paysim.XBezahldienstePrefix
 	}
 	exportDir := t.TempDir()
 	args := append([]string{"-db", dbURL, "-redis", rdb.Options().Addr, "-admin-api-key", testAdminKey,
@@ -74,6 +98,9 @@ func startPayServer(t *testing.T, o payOptions) *payServer {
 		"-public-url", public, "-notify-secret", testNotifySecret, "-export-dir", exportDir,
 		"-payment-poll", "20ms", "-payment-poll-max", "100ms", "-free-cancel-before", "1h",
 		"-rate-limit=0", "-pow-auto=0"}, o.args...)
+	if o.simArgs != nil {
+		args = append(args, o.simArgs(simSrv.URL)...)
+	}
 	cfg, err := loadConfig(args)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +125,8 @@ func startPayServer(t *testing.T, o payOptions) *payServer {
 		app.ShutdownWithTimeout(5 * time.Second)
 		d.db.Close()
 	})
-	return &payServer{testServer: &testServer{URL: public, deps: d, app: app, pool: "stadtbad"}, sim: sim, simURL: simSrv.URL, exportDir: exportDir}
+	return &payServer{testServer: &testServer{URL: public, deps: d, app: app, pool: "stadtbad"}, sim: sim, simURL: simSrv.URL,
+		simClient: simClient, exportDir: exportDir}
 }
 
 type pendingBooking struct {
@@ -146,7 +174,7 @@ func (s *payServer) pay(t *testing.T, ref string, visit bool) {
 	t.Helper()
 	id := s.payment(t, ref).PlatformID
 	body := fmt.Sprintf(`{"outcome":"paid","method":"paypal","visitReturn":%v}`, visit)
-	res, err := http.Post(s.simURL+"/sim/payments/"+id+"/complete", "application/json", strings.NewReader(body))
+	res, err := s.simClient.Post(s.simURL+"/sim/payments/"+id+"/complete", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +374,7 @@ func TestCitizenNeverReturns(t *testing.T) {
 }
 
 func TestDuplicateReturnAndPushesConfirmOnce(t *testing.T) {
-	s := startPayServer(t, payOptions{platform: "epay21"})
+	s := startPayServer(t, payOptions{platform: "epay21", extensions: true})
 	s.sim.SetFaults(paysim.Faults{DuplicateReturn: true, Notify: paysim.NotifyFaults{Enabled: true, Duplicate: true, Reorder: true}})
 	start := s.poolSlot(t)
 	a, b := s.book(t, start, 1), s.book(t, start, 1)
@@ -495,20 +523,18 @@ func TestLatePaymentIsRefundedWhenSlotIsFull(t *testing.T) {
 		left -= n
 	}
 	s.pay(t, b.Payment.Reference, false)
-	servicetest.Eventually(t, "late payment refunded", 10*time.Second, func() bool {
+	servicetest.Eventually(t, "late payment on the refund work list", 10*time.Second, func() bool {
 		s.sweep(t)()
 		s.work(t)
-		return s.payment(t, b.Payment.Reference).State == payment.StateRefunded
+		return s.count(t, `SELECT count(*) FROM refund_tasks WHERE done_at IS NULL`) == 1
 	})
+	s.refundByHand(t, b.Payment.Reference)
 	p := s.payment(t, b.Payment.Reference)
 	if !strings.Contains(p.Note, "refunded") || p.RefundedCents != 450 {
 		t.Fatalf("refund: %+v", p)
 	}
 	if n := s.count(t, `SELECT count(*) FROM postings WHERE kind = 'storno' AND amount_cents = -450`); n != 1 {
 		t.Fatalf("%d Storno postings", n)
-	}
-	if sp, _ := s.sim.Payment(p.PlatformID); sp.RefundedCents != 450 {
-		t.Fatalf("simulator refunded %d", sp.RefundedCents)
 	}
 }
 
@@ -522,6 +548,8 @@ func TestCancelPaidBookingRefundsWithStorno(t *testing.T) {
 		!bytes.Contains(res.Body, []byte(`"outcome":"refund"`)) || !bytes.Contains(res.Body, []byte(`4,50 €`)) {
 		t.Fatalf("cancel: %d %s", res.Status, res.Body)
 	}
+	s.work(t)
+	s.refundByHand(t, b.Payment.Reference)
 	s.work(t)
 	p := s.payment(t, b.Payment.Reference)
 	if p.State != payment.StateRefunded {

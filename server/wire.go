@@ -53,10 +53,15 @@ func newApp(d *deps) *fiber.App {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
 	}
+	var degraded []router.Check
+	if d.pay.health != nil {
+		degraded = append(degraded, router.Check{Name: "payment_platform", Check: d.pay.health.Check})
+	}
 	return router.New(router.Config{
-		Ready: d.engine.Ready,
-		Log:   d.log,
-		Pages: newWeb(d, queue, limiter, challenges, released),
+		Ready:    d.engine.Ready,
+		Degraded: degraded,
+		Log:      d.log,
+		Pages:    newWeb(d, queue, limiter, challenges, released),
 		Groups: []router.Group{
 			cit,
 			&device.Handler{
@@ -64,7 +69,8 @@ func newApp(d *deps) *fiber.App {
 				PublicKey: d.signingKey.Public().(ed25519.PublicKey), GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
 			},
 			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now},
-			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store, reconcile.Options{PayoutAccount: cfg.Pay.PayoutAccount}}, ExportDir: cfg.Pay.ExportDir, Staff: staffAuth},
+			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store, reconcile.Options{PayoutAccount: cfg.Pay.PayoutAccount}},
+				ExportDir: cfg.Pay.ExportDir, Refunds: d.pay.refunds, Staff: staffAuth},
 			callbacks,
 		},
 	})

@@ -16,14 +16,17 @@ func TestPaymentConfig(t *testing.T) {
 		wantErr    bool
 	}{
 		{name: "defaults", wantAddr: "127.0.0.1:8091", wantEnd: "07111000"},
-		{name: "environment", env: map[string]string{"PAYSIM_ADDR": "127.0.0.1:9999", "NOTIFY_SECRET": "s", "HTTP_ADDR": "127.0.0.1:8181", "PAYMENT_ENDPOINT": "e1"},
+		{name: "environment", env: map[string]string{"PAYSIM_ADDR": "127.0.0.1:9999", "NOTIFY_SECRET": "s", "PAYSIM_EXTENSIONS": "1", "HTTP_ADDR": "127.0.0.1:8181", "PAYMENT_ENDPOINT": "e1"},
 			wantAddr: "127.0.0.1:9999", wantNotify: "http://127.0.0.1:8181/api/v1/payments/notifications", wantEnd: "e1"},
 		{name: "flag over environment", args: []string{"-paysim-addr", "127.0.0.1:7000", "-public-url", "https://termin.example/"},
-			env: map[string]string{"PAYSIM_ADDR": "127.0.0.1:9999", "NOTIFY_SECRET": "s"}, wantAddr: "127.0.0.1:7000",
+			env: map[string]string{"PAYSIM_ADDR": "127.0.0.1:9999", "NOTIFY_SECRET": "s", "PAYSIM_EXTENSIONS": "yes"}, wantAddr: "127.0.0.1:7000",
 			wantNotify: "https://termin.example/api/v1/payments/notifications", wantEnd: "07111000"},
 		{name: "empty variable is unset", env: map[string]string{"PAYSIM_ADDR": ""}, wantAddr: "127.0.0.1:8091", wantEnd: "07111000"},
 		{name: "bad log level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: true},
 		{name: "stray argument", args: []string{"extra"}, wantErr: true},
+		{name: "pushes need the extensions", env: map[string]string{"NOTIFY_SECRET": "s"}, wantAddr: "127.0.0.1:8091", wantEnd: "07111000"},
+		{name: "client certificates need TLS", env: map[string]string{"PAYSIM_AUTH": "tls"}, wantErr: true},
+		{name: "unknown auth", env: map[string]string{"PAYSIM_AUTH": "kerberos"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

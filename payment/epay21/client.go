@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"sort"
 	"time"
 
 	"github.com/digitale-verwaltung/termin/payment"
@@ -23,27 +22,43 @@ var mandantPattern = regexp.MustCompile(`^[0-9]{8}$`)
 
 // Config configures a Client.
 type Config struct {
-	Endpoint  string // SOAP endpoint URL, e.g. https://epay.example/soap
-	Username  string // HTTP basic auth
-	Password  string
-	Mandant   string // 8-digit municipal key
-	App       string // our application name as registered at the platform
-	Locale    string // pay-page locale; default "de_DE"
-	Namespace string // operation namespace; default DefaultNamespace
+	// Endpoint is the service URL, e.g.
+	// https://epay-qs.ekom21.de/epay21/service/v11/ePay21Service.asmx.
+	Endpoint string
+	Username string // HTTP basic auth
+	Password string
+	Mandant  string // 8-digit AGS of the municipality (OP/Mandant)
+	// MandantDesc is shown on the pay page (OP/MandantDesc).
+	MandantDesc string
+	App         string // our application as registered at the platform (OP/App)
+	Locale      string // OP/LocaleCode; default "DE_DE"
+	// ClientInfo identifies the caller (OP/ClientInfo); default
+	// Mandant_App, as the public client sends it.
+	ClientInfo string
+	Namespace  string // default DefaultNamespace
+	// GetQrCode asks InitPayment for a QR code of the pay page; the
+	// answer's code is not used, the flag is sent because the service
+	// expects it.
+	GetQrCode bool
 	// DefaultTimeoutMinutes applies when a CreateRequest has no Timeout;
 	// default 30.
 	DefaultTimeoutMinutes int
-	HTTPClient            *http.Client // default: a client with a 15 s timeout
-	Logger                *slog.Logger // default: slog.Default()
+	// Location reads the service's zone-less timestamps; default
+	// Europe/Berlin.
+	Location   *time.Location
+	HTTPClient *http.Client // default: a client with a 15 s timeout
+	Logger     *slog.Logger // default: slog.Default()
 }
 
-// Client is a payment.Platform speaking the epay21 SOAP interface. It is
-// safe for concurrent use.
+// Client is a payment.Platform speaking epay21's SOAP interface (v11). It
+// is safe for concurrent use. It sends no refunds: no public source shows
+// a refund operation, so Refund answers payment.ErrManualRefund and the
+// refund goes to finance's work list.
 type Client struct {
-	cfg    Config
-	caller caller
-	hc     *http.Client
-	log    *slog.Logger
+	cfg Config
+	op  opBlock
+	hc  *http.Client
+	log *slog.Logger
 }
 
 var _ payment.Platform = (*Client)(nil)
@@ -60,13 +75,19 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("epay21: app name required")
 	}
 	if cfg.Locale == "" {
-		cfg.Locale = "de_DE"
+		cfg.Locale = "DE_DE"
+	}
+	if cfg.ClientInfo == "" {
+		cfg.ClientInfo = cfg.Mandant + "_" + cfg.App
 	}
 	if cfg.Namespace == "" {
 		cfg.Namespace = DefaultNamespace
 	}
 	if cfg.DefaultTimeoutMinutes <= 0 {
 		cfg.DefaultTimeoutMinutes = 30
+	}
+	if cfg.Location == nil {
+		cfg.Location = payment.Berlin()
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -77,132 +98,98 @@ func New(cfg Config) (*Client, error) {
 		log = slog.Default()
 	}
 	return &Client{
-		cfg:    cfg,
-		caller: caller{Mandant: cfg.Mandant, App: cfg.App, Locale: cfg.Locale},
-		hc:     hc,
-		log:    log.With("platform", "epay21"),
+		cfg: cfg,
+		op:  opBlock{Mandant: cfg.Mandant, MandantDesc: cfg.MandantDesc, App: cfg.App, LocaleCode: cfg.Locale, ClientInfo: cfg.ClientInfo},
+		hc:  hc,
+		log: log.With("platform", "epay21"),
 	}, nil
 }
 
-// Create calls InitPayment.
+// Create calls InitPayment. Our reference is the CallerPayID; the
+// Kassenzeichen travels in the purpose (the service has no field of its
+// own for it), the booking data not at all.
 func (c *Client) Create(ctx context.Context, req payment.CreateRequest) (payment.Created, error) {
 	if err := req.Validate(); err != nil {
 		return payment.Created{}, fmt.Errorf("epay21 create %s: %w", req.Reference, err)
 	}
-	msg := initPayment{
-		NS:     c.cfg.Namespace,
-		Caller: c.caller,
-		Request: initRequestBlock{
-			ClientPayID:   req.Reference,
-			Kassenzeichen: req.Kassenzeichen,
-			Purpose:       req.Purpose,
-			Description:   req.Description,
-			Amount:        req.AmountCents,
-			Currency:      req.Currency,
-			ReturnURL:     req.ReturnURL,
-			CancelURL:     req.CancelURL,
-			Kind:          "online",
-			Timeout:       req.TimeoutMinutes(c.cfg.DefaultTimeoutMinutes),
-			BookingData:   bookingItems(req.BookingData),
-		},
-	}
+	msg := initPayment{NS: c.cfg.Namespace, OP: c.op, Query: initQuery{
+		CallerPayID:    req.Reference,
+		Purpose:        req.Purpose,
+		OrderDesc:      req.Description,
+		Amount:         req.AmountCents,
+		Currency:       req.Currency,
+		ReturnURL:      req.ReturnURL,
+		CancelURL:      req.CancelURL,
+		Art:            "online",
+		GetQrCode:      c.cfg.GetQrCode,
+		PaymentTimeout: req.TimeoutMinutes(c.cfg.DefaultTimeoutMinutes),
+	}}
 	body, err := c.call(ctx, "InitPayment", msg)
 	if err != nil {
 		return payment.Created{}, fmt.Errorf("epay21 create %s: %w", req.Reference, err)
 	}
 	created, err := parseInitResponse(body)
 	if err != nil {
-		return payment.Created{}, fmt.Errorf("epay21 create %s: %w", req.Reference, classify(err))
+		return payment.Created{}, fmt.Errorf("epay21 create %s: %w", req.Reference, classify(err, true))
 	}
 	return created, nil
 }
 
-// bookingItems sorts the map so the request bytes are stable (logs, tests).
-func bookingItems(m map[string]string) []bookingItem {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	items := make([]bookingItem, 0, len(keys))
-	for _, k := range keys {
-		items = append(items, bookingItem{Key: k, Value: m[k]})
-	}
-	return items
-}
-
-// Status calls GetPaymentStatus by PayId, or by our ClientPayId when the
-// PayId is unknown (e.g. the process died between InitPayment and storing
-// its answer).
+// Status calls GetPaymentStatus with our reference as SearchKey: the
+// service finds payments by the caller's id, so a payment whose InitPayment
+// answer was lost is found too.
 func (c *Client) Status(ctx context.Context, ref payment.Ref) (payment.StatusReport, error) {
-	if ref.PlatformID == "" && ref.Reference == "" {
-		return payment.StatusReport{}, fmt.Errorf("epay21 status: %w: empty reference", payment.ErrInvalidRequest)
+	if ref.Reference == "" {
+		return payment.StatusReport{}, fmt.Errorf("epay21 status %s: %w: our reference (CallerPayID) required", ref, payment.ErrInvalidRequest)
 	}
-	msg := getPaymentStatus{NS: c.cfg.Namespace, Caller: c.caller, PayID: ref.PlatformID}
-	if ref.PlatformID == "" {
-		msg.ClientPayID = ref.Reference
-	}
+	msg := getPaymentStatus{NS: c.cfg.Namespace, OP: c.op, Query: statusQuery{SearchKey: ref.Reference, SearchMode: "normal"}}
 	body, err := c.call(ctx, "GetPaymentStatus", msg)
 	if err != nil {
 		return payment.StatusReport{}, fmt.Errorf("epay21 status %s: %w", ref, err)
 	}
-	rep, err := parseStatusResponse(body)
+	rep, err := parseStatusResponse(body, c.cfg.Location)
 	if err != nil {
-		return payment.StatusReport{Raw: body}, fmt.Errorf("epay21 status %s: %w", ref, classify(err))
+		return payment.StatusReport{Raw: body}, fmt.Errorf("epay21 status %s: %w", ref, classify(err, false))
 	}
 	return rep, nil
 }
 
-// Confirm calls ConfirmPayment with the outcome as action.
+// Confirm calls ConfirmPayment with the outcome as Action.
 func (c *Client) Confirm(ctx context.Context, ref payment.Ref, outcome payment.Outcome) error {
 	if !outcome.Valid() {
 		return fmt.Errorf("epay21 confirm %s: %w: outcome %q", ref, payment.ErrInvalidRequest, outcome)
 	}
 	if ref.PlatformID == "" {
-		return fmt.Errorf("epay21 confirm %s: %w: PayId required", ref, payment.ErrInvalidRequest)
+		return fmt.Errorf("epay21 confirm %s: %w: PayID required", ref, payment.ErrInvalidRequest)
 	}
-	body, err := c.call(ctx, "ConfirmPayment", confirmPayment{
-		NS: c.cfg.Namespace, Caller: c.caller, PayID: ref.PlatformID, Action: string(outcome),
-	})
+	body, err := c.call(ctx, "ConfirmPayment", confirmPayment{NS: c.cfg.Namespace, OP: c.op,
+		Query: confirmQuery{PayID: ref.PlatformID, Action: string(outcome)}})
 	if err != nil {
 		return fmt.Errorf("epay21 confirm %s: %w", ref, err)
 	}
 	if err := parseConfirmResponse(body); err != nil {
-		return fmt.Errorf("epay21 confirm %s: %w", ref, classify(err))
+		return fmt.Errorf("epay21 confirm %s: %w", ref, classify(err, false))
 	}
 	return nil
 }
 
-// Refund calls RefundPayment. The platform deduplicates on RefundId, so a
-// retry after a timeout does not pay twice.
-func (c *Client) Refund(ctx context.Context, req payment.RefundRequest) (payment.RefundRef, error) {
-	if err := req.Validate(); err != nil {
-		return payment.RefundRef{}, fmt.Errorf("epay21 refund %s: %w", req.Ref, err)
-	}
-	if req.Ref.PlatformID == "" {
-		return payment.RefundRef{}, fmt.Errorf("epay21 refund %s: %w: PayId required", req.Ref, payment.ErrInvalidRequest)
-	}
-	body, err := c.call(ctx, "RefundPayment", refundPayment{
-		NS: c.cfg.Namespace, Caller: c.caller, PayID: req.Ref.PlatformID,
-		RefundID: req.RefundID, Amount: req.AmountCents, Reason: payment.SanitizePurpose(req.Reason),
-	})
-	if err != nil {
-		return payment.RefundRef{}, fmt.Errorf("epay21 refund %s: %w", req.Ref, err)
-	}
-	ref, err := parseRefundResponse(body)
-	if err != nil {
-		return payment.RefundRef{}, fmt.Errorf("epay21 refund %s: %w", req.Ref, classify(err))
-	}
-	return ref, nil
+// Refund answers payment.ErrManualRefund: epay21's refund operation is in
+// no public source, so refunds are done in its back office.
+func (c *Client) Refund(_ context.Context, req payment.RefundRequest) (payment.RefundRef, error) {
+	return payment.RefundRef{}, fmt.Errorf("epay21 refund %s: %w", req.Ref, payment.ErrManualRefund)
 }
 
 // classify turns a parse problem into an unavailable-platform error: a
 // garbled answer leaves the outcome unknown, so the caller must retry,
-// not give up. Faults (*Error) keep their own mapping.
-func classify(err error) error {
+// not give up (and a garbled create answer may hide a payment that
+// exists). Platform errors (*Error) keep their own mapping.
+func classify(err error, create bool) error {
 	var fe *Error
 	if errors.As(err, &fe) {
 		return err
+	}
+	if create {
+		return fmt.Errorf("%w: %w: %w", payment.ErrUnavailable, payment.ErrOutcomeUnknown, err)
 	}
 	return fmt.Errorf("%w: %w", payment.ErrUnavailable, err)
 }
@@ -220,19 +207,21 @@ func (c *Client) call(ctx context.Context, op string, msg any) ([]byte, error) {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
 	hreq.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	hreq.Header.Set("SOAPAction", `"`+c.cfg.Namespace+"#"+op+`"`)
-	hreq.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	hreq.Header.Set("SOAPAction", `"`+SOAPAction(c.cfg.Namespace, op)+`"`)
+	if c.cfg.Username != "" {
+		hreq.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	}
 
 	start := time.Now()
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
 		c.log.WarnContext(ctx, "platform call failed", "op", op, "duration", time.Since(start), "error", err)
-		return nil, fmt.Errorf("%w: %s: %w", payment.ErrUnavailable, op, err)
+		return nil, payment.TransportError(op, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: read response: %w", payment.ErrUnavailable, op, err)
+		return nil, payment.TransportError(op+": read response", err)
 	}
 	c.log.DebugContext(ctx, "platform call", "op", op, "status", resp.StatusCode, "duration", time.Since(start))
 	switch {
@@ -240,7 +229,16 @@ func (c *Client) call(ctx context.Context, op string, msg any) ([]byte, error) {
 		return body, nil
 	case resp.StatusCode == http.StatusInternalServerError && bytes.Contains(body, []byte("Fault")):
 		return body, nil
+	case resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout:
+		// A gateway gave up waiting: the service may have done it.
+		return nil, fmt.Errorf("%w: %w: %s: HTTP %d", payment.ErrUnavailable, payment.ErrOutcomeUnknown, op, resp.StatusCode)
 	default:
 		return nil, fmt.Errorf("%w: %s: HTTP %d", payment.ErrUnavailable, op, resp.StatusCode)
 	}
+}
+
+// SOAPAction is the action header value of an operation: the namespace, a
+// slash, the operation.
+func SOAPAction(namespace, op string) string {
+	return namespace + "/" + op
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/digitale-verwaltung/termin/payment"
@@ -14,10 +15,14 @@ import (
 // SOAPEnvNS is the SOAP 1.1 envelope namespace.
 const SOAPEnvNS = "http://schemas.xmlsoap.org/soap/envelope/"
 
-// DefaultNamespace is the namespace of the operation elements unless
-// Config.Namespace says otherwise. Responses are matched by local name only,
-// so a platform answering in another namespace still parses.
-const DefaultNamespace = "urn:epay21:payment"
+// DefaultNamespace is the namespace of epay21's service version 11; the
+// SOAPAction of an operation is this namespace, a slash and the
+// operation's name (the .NET service needs the slash).
+const DefaultNamespace = "http://epay21.ekom21.de/service/v11"
+
+// ServicePath is the path of the service on epay21's hosts (test
+// "epay-qs", production "epay").
+const ServicePath = "/epay21/service/v11/ePay21Service.asmx"
 
 // Platform status words (epay21 spells "payed" and "canceled").
 const (
@@ -29,162 +34,168 @@ const (
 	StatusFailed    = "failed"
 )
 
-// Error codes carried in SOAP fault details. P107 is the platform's code for
-// an unknown payment; the others are the codes this adapter and the
-// simulator agree on.
+// Payment types of the Payment block.
 const (
-	CodeNotFound       = "P107" // payment not found
-	CodeInvalidRequest = "P100" // request failed validation
-	CodeDuplicate      = "P101" // ClientPayId already used for another payment
-	CodeInvalidState   = "P110" // operation not allowed in the payment's state
-	CodeRefundTooLarge = "P120" // refund exceeds the amount not yet refunded
-	CodeInternal       = "S500" // platform-side failure
+	TypeGiropay    = "Giropay"
+	TypePaydirect  = "Paydirect"
+	TypeCreditcard = "Creditcard"
+	TypePaypal     = "Paypal"
+	TypeNone       = "none"
 )
 
-// Error is a SOAP fault from the platform. errors.Is maps it onto the
-// payment package's sentinels: P107 → ErrNotFound, other P codes and
-// soap:Client faults → ErrRejected, everything else → ErrUnavailable.
+// CodeNotFound is the in-band error code of an unknown payment (P107, as a
+// public client shows). Other codes are classified by their letter; see
+// Error.Is.
+const CodeNotFound = "P107"
+
+// Error is an error answer of the platform: an in-band Result with OK
+// false and an ErrorCode (the usual case, HTTP 200), or a SOAP fault
+// (transport-level problems, requests the service cannot read). errors.Is
+// maps it onto the payment package's sentinels:
+//
+//   - P107 → ErrNotFound (final: asking again will not find it);
+//   - other P codes (payment-level errors) and soap:Client faults →
+//     ErrRejected;
+//   - everything else (X codes, soap:Server faults) → ErrUnavailable.
 type Error struct {
-	FaultCode string // e.g. "soap:Client", "soap:Server"
-	Code      string // detail error code, e.g. "P107"
+	FaultCode string // "soap:Client" or "soap:Server" for faults, "" for in-band errors
+	Code      string // in-band ErrorCode, e.g. "P107"
 	Message   string
+	Detail    string
 }
 
 func (e *Error) Error() string {
-	if e.Code != "" {
-		return fmt.Sprintf("epay21 fault %s: %s", e.Code, e.Message)
+	what := e.Code
+	if what == "" {
+		what = e.FaultCode
 	}
-	return fmt.Sprintf("epay21 fault %s: %s", e.FaultCode, e.Message)
+	msg := e.Message
+	if e.Detail != "" {
+		msg += " (" + e.Detail + ")"
+	}
+	return fmt.Sprintf("epay21 error %s: %s", what, msg)
 }
 
-// Is reports which payment sentinel the fault stands for.
+// Is reports which payment sentinel the error stands for.
 func (e *Error) Is(target error) bool {
 	switch target {
 	case payment.ErrNotFound:
 		return e.Code == CodeNotFound
 	case payment.ErrRejected:
 		if e.Code != "" {
-			return e.Code != CodeNotFound && e.Code[0] == 'P'
+			return e.Code != CodeNotFound && strings.HasPrefix(e.Code, "P")
 		}
-		return localPart(e.FaultCode) == "Client"
+		return e.FaultCode != "" && strings.HasSuffix(e.FaultCode, "Client")
 	case payment.ErrUnavailable:
 		if e.Code != "" {
-			return e.Code[0] != 'P'
+			return !strings.HasPrefix(e.Code, "P")
 		}
-		return localPart(e.FaultCode) != "Client"
+		return !strings.HasSuffix(e.FaultCode, "Client")
 	}
 	return false
 }
 
-func localPart(qname string) string {
-	for i := len(qname) - 1; i >= 0; i-- {
-		if qname[i] == ':' {
-			return qname[i+1:]
-		}
-	}
-	return qname
+// opBlock identifies the caller in every request.
+type opBlock struct {
+	Mandant     string `xml:"Mandant"`
+	MandantDesc string `xml:"MandantDesc"`
+	App         string `xml:"App"`
+	LocaleCode  string `xml:"LocaleCode"`
+	ClientInfo  string `xml:"ClientInfo"`
 }
 
-type caller struct {
-	Mandant string `xml:"Mandant"`
-	App     string `xml:"App"`
-	Locale  string `xml:"Locale"`
-}
-
-type bookingItem struct {
-	Key   string `xml:"key,attr"`
-	Value string `xml:",chardata"`
-}
-
-type initRequestBlock struct {
-	ClientPayID   string        `xml:"ClientPayId"`
-	Kassenzeichen string        `xml:"Kassenzeichen,omitempty"`
-	Purpose       string        `xml:"Purpose"`
-	Description   string        `xml:"Description"`
-	Amount        int64         `xml:"Amount"`
-	Currency      string        `xml:"Currency"`
-	ReturnURL     string        `xml:"ReturnUrl"`
-	CancelURL     string        `xml:"CancelUrl"`
-	Kind          string        `xml:"Kind"`
-	Timeout       int           `xml:"Timeout"`
-	BookingData   []bookingItem `xml:"BookingData>Item,omitempty"`
+type initQuery struct {
+	CallerPayID    string `xml:"CallerPayID"`
+	Purpose        string `xml:"Purpose"`
+	OrderDesc      string `xml:"OrderDesc"`
+	Amount         int64  `xml:"Amount"`
+	Currency       string `xml:"Currency"`
+	ReturnURL      string `xml:"ReturnURL"`
+	CancelURL      string `xml:"CancelURL"`
+	Art            string `xml:"Art"`
+	GetQrCode      bool   `xml:"GetQrCode"`
+	PaymentTimeout int    `xml:"PaymentTimeout"`
 }
 
 type initPayment struct {
-	XMLName xml.Name         `xml:"InitPayment"`
-	NS      string           `xml:"xmlns,attr"`
-	Caller  caller           `xml:"Caller"`
-	Request initRequestBlock `xml:"Request"`
+	XMLName xml.Name  `xml:"InitPayment"`
+	NS      string    `xml:"xmlns,attr"`
+	OP      opBlock   `xml:"OP"`
+	Query   initQuery `xml:"Query"`
 }
 
-type initPaymentResponse struct {
-	XMLName xml.Name `xml:"InitPaymentResponse"`
-	PayID   string   `xml:"PayId"`
-	PayURL  string   `xml:"PayUrl"`
+type statusQuery struct {
+	SearchKey  string `xml:"SearchKey"`
+	SearchMode string `xml:"SearchMode"`
 }
 
 type getPaymentStatus struct {
-	XMLName     xml.Name `xml:"GetPaymentStatus"`
-	NS          string   `xml:"xmlns,attr"`
-	Caller      caller   `xml:"Caller"`
-	PayID       string   `xml:"PayId,omitempty"`
-	ClientPayID string   `xml:"ClientPayId,omitempty"`
+	XMLName xml.Name    `xml:"GetPaymentStatus"`
+	NS      string      `xml:"xmlns,attr"`
+	OP      opBlock     `xml:"OP"`
+	Query   statusQuery `xml:"Query"`
 }
 
-type paymentInfo struct {
-	PayID          string `xml:"PayId"`
-	ClientPayID    string `xml:"ClientPayId"`
-	Kassenzeichen  string `xml:"Kassenzeichen"`
-	Status         string `xml:"Status"`
-	Amount         int64  `xml:"Amount"`
-	Currency       string `xml:"Currency"`
-	PaymentMethod  string `xml:"PaymentMethod"`
-	PaidAt         string `xml:"PaidAt"`
-	RefundedAmount int64  `xml:"RefundedAmount"`
-}
-
-type getPaymentStatusResponse struct {
-	XMLName xml.Name    `xml:"GetPaymentStatusResponse"`
-	Payment paymentInfo `xml:"Payment"`
+type confirmQuery struct {
+	PayID  string `xml:"PayID"`
+	Action string `xml:"Action"`
 }
 
 type confirmPayment struct {
-	XMLName xml.Name `xml:"ConfirmPayment"`
-	NS      string   `xml:"xmlns,attr"`
-	Caller  caller   `xml:"Caller"`
-	PayID   string   `xml:"PayId"`
-	Action  string   `xml:"Action"`
+	XMLName xml.Name     `xml:"ConfirmPayment"`
+	NS      string       `xml:"xmlns,attr"`
+	OP      opBlock      `xml:"OP"`
+	Query   confirmQuery `xml:"Query"`
 }
 
-type confirmPaymentResponse struct {
-	XMLName xml.Name `xml:"ConfirmPaymentResponse"`
-	Status  string   `xml:"Status"`
+// resultBlock is Operation/Result of every answer.
+type resultBlock struct {
+	OK                 string `xml:"OK"`
+	ErrorCode          string `xml:"ErrorCode"`
+	ErrorMessage       string `xml:"ErrorMessage"`
+	ErrorMessageDetail string `xml:"ErrorMessageDetail"`
 }
 
-type refundPayment struct {
-	XMLName  xml.Name `xml:"RefundPayment"`
-	NS       string   `xml:"xmlns,attr"`
-	Caller   caller   `xml:"Caller"`
-	PayID    string   `xml:"PayId"`
-	RefundID string   `xml:"RefundId,omitempty"`
-	Amount   int64    `xml:"Amount"`
-	Reason   string   `xml:"Reason,omitempty"`
+// paymentBlock is the Payment of an answer.
+type paymentBlock struct {
+	Type            string `xml:"Type"`
+	PayID           string `xml:"PayID"`
+	CallerPayID     string `xml:"CallerPayID"`
+	Status          string `xml:"Status"`
+	StatusText      string `xml:"StatusText"`
+	TimestampStart  string `xml:"TimestampStart"`
+	TimestampFinish string `xml:"TimestampFinish"`
 }
 
-type refundPaymentResponse struct {
-	XMLName          xml.Name `xml:"RefundPaymentResponse"`
-	PlatformRefundID string   `xml:"PlatformRefundId"`
-	Amount           int64    `xml:"Amount"`
-	RefundedAmount   int64    `xml:"RefundedAmount"`
+// opResult is the <Op>Result element inside <Op>Response.
+type opResult struct {
+	Operation struct {
+		Result resultBlock `xml:"Result"`
+		// Payment is also read inside Operation, in case an answer nests
+		// it there.
+		Payment *paymentBlock `xml:"Payment"`
+	} `xml:"Operation"`
+	Payment     *paymentBlock `xml:"Payment"`
+	PayPageInfo struct {
+		PayPageURL string `xml:"PayPageUrl"`
+	} `xml:"PayPageInfo"`
+}
+
+func (r *opResult) payment() *paymentBlock {
+	if r.Payment != nil {
+		return r.Payment
+	}
+	return r.Operation.Payment
+}
+
+// opResponse is <Op>Response; its one child is <Op>Result.
+type opResponse struct {
+	Result *opResult `xml:",any"`
 }
 
 type soapFault struct {
 	FaultCode   string `xml:"faultcode"`
 	FaultString string `xml:"faultstring"`
-	Detail      struct {
-		Code    string `xml:"Error>Code"`
-		Message string `xml:"Error>Message"`
-	} `xml:"detail"`
 }
 
 const envelopeHead = `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
@@ -247,11 +258,11 @@ func decodeEnvelope(body []byte, wantLocal string, out any) error {
 					if err := d.DecodeElement(&f, &t); err != nil {
 						return fmt.Errorf("%w: fault: %w", errMalformed, err)
 					}
-					msg := f.Detail.Message
-					if msg == "" {
-						msg = f.FaultString
+					fc := strings.TrimSpace(f.FaultCode)
+					if fc == "" {
+						fc = "soap:Server"
 					}
-					return &Error{FaultCode: f.FaultCode, Code: f.Detail.Code, Message: msg}
+					return &Error{FaultCode: fc, Message: f.FaultString}
 				}
 				if t.Name.Local != wantLocal {
 					return fmt.Errorf("%w: got %s, want %s", errMalformed, t.Name.Local, wantLocal)
@@ -267,16 +278,44 @@ func decodeEnvelope(body []byte, wantLocal string, out any) error {
 	}
 }
 
+// parseResult reads the answer of operation op: its <Op>Result, or the
+// in-band error (OK false) as an *Error.
+func parseResult(body []byte, op string) (*opResult, error) {
+	var r opResponse
+	if err := decodeEnvelope(body, op+"Response", &r); err != nil {
+		return nil, err
+	}
+	if r.Result == nil {
+		return nil, fmt.Errorf("%w: %sResponse without %sResult", errMalformed, op, op)
+	}
+	res := r.Result.Operation.Result
+	switch strings.ToLower(strings.TrimSpace(res.OK)) {
+	case "true":
+		return r.Result, nil
+	case "false":
+		code := strings.TrimSpace(res.ErrorCode)
+		if code == "" {
+			// An error without a code: nothing says retrying helps or
+			// hurts; treat it as the platform's trouble.
+			code = "X000"
+		}
+		return nil, &Error{Code: code, Message: res.ErrorMessage, Detail: res.ErrorMessageDetail}
+	}
+	return nil, fmt.Errorf("%w: %sResult without OK", errMalformed, op)
+}
+
 // parseInitResponse reads an InitPayment answer.
 func parseInitResponse(body []byte) (payment.Created, error) {
-	var r initPaymentResponse
-	if err := decodeEnvelope(body, "InitPaymentResponse", &r); err != nil {
+	r, err := parseResult(body, "InitPayment")
+	if err != nil {
 		return payment.Created{}, err
 	}
-	if r.PayID == "" || r.PayURL == "" {
-		return payment.Created{}, fmt.Errorf("%w: InitPaymentResponse without PayId or PayUrl", errMalformed)
+	p := r.payment()
+	url := strings.TrimSpace(r.PayPageInfo.PayPageURL)
+	if p == nil || strings.TrimSpace(p.PayID) == "" || url == "" {
+		return payment.Created{}, fmt.Errorf("%w: InitPayment answer without PayID or PayPageUrl", errMalformed)
 	}
-	return payment.Created{PlatformID: r.PayID, PayURL: r.PayURL, Raw: body}, nil
+	return payment.Created{PlatformID: strings.TrimSpace(p.PayID), PayURL: url, Raw: body}, nil
 }
 
 var statusMap = map[string]payment.State{
@@ -288,69 +327,64 @@ var statusMap = map[string]payment.State{
 	StatusFailed:    payment.StateFailed,
 }
 
-var methodMap = map[string]payment.Method{
-	"creditcard":  payment.MethodCard,
-	"paypal":      payment.MethodPayPal,
-	"directdebit": payment.MethodDirectDebit,
+// methodOf maps the Payment Type. Giropay and Paydirect (online bank
+// transfers) have no method of their own here.
+func methodOf(typ string) payment.Method {
+	switch strings.ToLower(strings.TrimSpace(typ)) {
+	case "", strings.ToLower(TypeNone):
+		return payment.MethodUnknown
+	case strings.ToLower(TypeCreditcard):
+		return payment.MethodCard
+	case strings.ToLower(TypePaypal):
+		return payment.MethodPayPal
+	}
+	return payment.MethodOther
 }
 
-// parseStatusResponse reads a GetPaymentStatus answer and maps it onto our
-// states. A fully refunded payment is reported as refunded whatever the
-// platform word, because the money is back with the citizen.
-func parseStatusResponse(body []byte) (payment.StatusReport, error) {
-	var r getPaymentStatusResponse
-	if err := decodeEnvelope(body, "GetPaymentStatusResponse", &r); err != nil {
+// parseStatusResponse reads a GetPaymentStatus answer and maps it onto
+// our states. The Payment block has no amount: the report says so
+// (AmountUnknown). Timestamps without a zone are read in loc.
+func parseStatusResponse(body []byte, loc *time.Location) (payment.StatusReport, error) {
+	r, err := parseResult(body, "GetPaymentStatus")
+	if err != nil {
 		return payment.StatusReport{}, err
 	}
-	p := r.Payment
-	st, ok := statusMap[p.Status]
+	p := r.payment()
+	if p == nil {
+		return payment.StatusReport{}, fmt.Errorf("%w: status answer without Payment", errMalformed)
+	}
+	word := strings.ToLower(strings.TrimSpace(p.Status))
+	st, ok := statusMap[word]
 	if !ok {
 		return payment.StatusReport{}, fmt.Errorf("%w: unknown status %q", errMalformed, p.Status)
 	}
-	if p.PayID == "" || p.Amount < 0 || p.RefundedAmount < 0 || p.RefundedAmount > p.Amount {
-		return payment.StatusReport{}, fmt.Errorf("%w: inconsistent payment block", errMalformed)
+	if strings.TrimSpace(p.PayID) == "" {
+		return payment.StatusReport{}, fmt.Errorf("%w: Payment without PayID", errMalformed)
 	}
 	rep := payment.StatusReport{
-		PlatformID:    p.PayID,
-		Reference:     p.ClientPayID,
+		PlatformID:    strings.TrimSpace(p.PayID),
+		Reference:     strings.TrimSpace(p.CallerPayID),
 		State:         st,
-		PlatformState: p.Status,
-		AmountCents:   p.Amount,
-		RefundedCents: p.RefundedAmount,
-		Currency:      p.Currency,
+		PlatformState: word,
+		AmountUnknown: true,
+		Method:        methodOf(p.Type),
 		Raw:           body,
 	}
-	if p.PaymentMethod != "" {
-		rep.Method = methodMap[p.PaymentMethod]
+	if st.Settled() {
+		// An unreadable time does not make the money less real: the flow
+		// then takes the time it learnt of it.
+		if t, ok, err := payment.ParsePlatformTime(p.TimestampFinish, loc); err == nil && ok {
+			rep.PaidAt = t
+		}
 		if rep.Method == payment.MethodUnknown {
 			rep.Method = payment.MethodOther
 		}
 	}
-	if p.PaidAt != "" {
-		t, err := time.Parse(time.RFC3339, p.PaidAt)
-		if err != nil {
-			return payment.StatusReport{}, fmt.Errorf("%w: PaidAt: %w", errMalformed, err)
-		}
-		rep.PaidAt = t
-	}
-	if rep.State.Settled() && p.Amount > 0 && p.RefundedAmount == p.Amount {
-		rep.State = payment.StateRefunded
-	}
 	return rep, nil
 }
 
+// parseConfirmResponse reads a ConfirmPayment answer.
 func parseConfirmResponse(body []byte) error {
-	var r confirmPaymentResponse
-	return decodeEnvelope(body, "ConfirmPaymentResponse", &r)
-}
-
-func parseRefundResponse(body []byte) (payment.RefundRef, error) {
-	var r refundPaymentResponse
-	if err := decodeEnvelope(body, "RefundPaymentResponse", &r); err != nil {
-		return payment.RefundRef{}, err
-	}
-	if r.PlatformRefundID == "" || r.Amount <= 0 {
-		return payment.RefundRef{}, fmt.Errorf("%w: RefundPaymentResponse without id or amount", errMalformed)
-	}
-	return payment.RefundRef{PlatformRefundID: r.PlatformRefundID, AmountCents: r.Amount, Raw: body}, nil
+	_, err := parseResult(body, "ConfirmPayment")
+	return err
 }

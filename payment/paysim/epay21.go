@@ -7,196 +7,201 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
-// The simulator's own reading of the epay21-style SOAP messages. It is
-// written independently of package epay21 on purpose: the integration tests
-// then check the adapter against a second implementation of the format.
+// The simulator's own reading of epay21's SOAP messages (service v11). It
+// is written independently of package epay21 on purpose: the integration
+// tests then check the adapter against a second implementation of the
+// format. It enforces what the real service needs: the SOAPAction
+// "<namespace>/<operation>", the v11 namespace on the operation element,
+// the OP and Query blocks.
 
 const soapNS = "http://schemas.xmlsoap.org/soap/envelope/"
 
-type simCaller struct {
-	Mandant string `xml:"Mandant"`
+// Epay21Namespace is the namespace of epay21's service version 11.
+const Epay21Namespace = "http://epay21.ekom21.de/service/v11"
+
+// Epay21Path is where the simulator serves epay21's SOAP interface, the
+// path of the real service.
+const Epay21Path = "/epay21/service/v11/ePay21Service.asmx"
+
+// In-band error codes of the simulator's epay21 wire. P107 is the real
+// service's code for an unknown payment; the others are the simulator's
+// own (no public source lists more).
+const (
+	epayNotFound     = "P107"
+	epayInvalid      = "P100"
+	epayDuplicate    = "P101"
+	epayInvalidState = "P110"
+	epayInternal     = "X101"
+)
+
+type simOP struct {
+	Mandant     string `xml:"OP>Mandant"`
+	MandantDesc string `xml:"OP>MandantDesc"`
+	App         string `xml:"OP>App"`
+	LocaleCode  string `xml:"OP>LocaleCode"`
+	ClientInfo  string `xml:"OP>ClientInfo"`
 }
 
 type simInit struct {
-	Caller  simCaller `xml:"Caller"`
-	Request struct {
-		ClientPayID   string `xml:"ClientPayId"`
-		Kassenzeichen string `xml:"Kassenzeichen"`
-		Purpose       string `xml:"Purpose"`
-		Description   string `xml:"Description"`
-		Amount        int64  `xml:"Amount"`
-		Currency      string `xml:"Currency"`
-		ReturnURL     string `xml:"ReturnUrl"`
-		CancelURL     string `xml:"CancelUrl"`
-		Kind          string `xml:"Kind"`
-		Timeout       int    `xml:"Timeout"`
-		BookingData   []struct {
-			Key   string `xml:"key,attr"`
-			Value string `xml:",chardata"`
-		} `xml:"BookingData>Item"`
-	} `xml:"Request"`
+	simOP
+	CallerPayID    string  `xml:"Query>CallerPayID"`
+	Purpose        string  `xml:"Query>Purpose"`
+	OrderDesc      string  `xml:"Query>OrderDesc"`
+	Amount         int64   `xml:"Query>Amount"`
+	Currency       string  `xml:"Query>Currency"`
+	ReturnURL      string  `xml:"Query>ReturnURL"`
+	CancelURL      string  `xml:"Query>CancelURL"`
+	Art            string  `xml:"Query>Art"`
+	GetQrCode      *string `xml:"Query>GetQrCode"`
+	PaymentTimeout int     `xml:"Query>PaymentTimeout"`
 }
 
 type simStatusReq struct {
-	Caller      simCaller `xml:"Caller"`
-	PayID       string    `xml:"PayId"`
-	ClientPayID string    `xml:"ClientPayId"`
+	simOP
+	SearchKey  string `xml:"Query>SearchKey"`
+	SearchMode string `xml:"Query>SearchMode"`
 }
 
 type simConfirmReq struct {
-	Caller simCaller `xml:"Caller"`
-	PayID  string    `xml:"PayId"`
-	Action string    `xml:"Action"`
+	simOP
+	PayID  string `xml:"Query>PayID"`
+	Action string `xml:"Query>Action"`
 }
 
-type simRefundReq struct {
-	Caller   simCaller `xml:"Caller"`
-	PayID    string    `xml:"PayId"`
-	RefundID string    `xml:"RefundId"`
-	Amount   int64     `xml:"Amount"`
-	Reason   string    `xml:"Reason"`
+// epayError is an in-band error answer (OK false).
+type epayError struct {
+	code, msg string
 }
 
-// soapFaultError is an answer the handler turns into a SOAP fault.
-type soapFaultError struct {
-	server bool
-	code   string
-	msg    string
-}
+func (e *epayError) Error() string { return e.code + " " + e.msg }
 
-func (e *soapFaultError) Error() string { return e.code + " " + e.msg }
-
-func faultFor(err error) *soapFaultError {
-	var fe *soapFaultError
+func epayErrorFor(err error) *epayError {
+	var ee *epayError
 	switch {
-	case errors.As(err, &fe):
-		return fe
+	case errors.As(err, &ee):
+		return ee
 	case errors.Is(err, errNotFound):
-		return &soapFaultError{code: "P107", msg: "Payment not found"}
+		return &epayError{epayNotFound, "Zahlung nicht gefunden"}
 	case errors.Is(err, errDuplicate):
-		return &soapFaultError{code: "P101", msg: err.Error()}
+		return &epayError{epayDuplicate, err.Error()}
 	case errors.Is(err, errInvalidState):
-		return &soapFaultError{code: "P110", msg: err.Error()}
-	case errors.Is(err, errRefundTooBig):
-		return &soapFaultError{code: "P120", msg: err.Error()}
+		return &epayError{epayInvalidState, err.Error()}
 	case errors.Is(err, errInvalid):
-		return &soapFaultError{code: "P100", msg: err.Error()}
+		return &epayError{epayInvalid, err.Error()}
 	}
-	return &soapFaultError{server: true, code: "S500", msg: err.Error()}
+	return &epayError{epayInternal, err.Error()}
 }
+
+// soapOps are the operations the simulator knows.
+var soapOps = map[string]bool{"InitPayment": true, "GetPaymentStatus": true, "ConfirmPayment": true}
 
 func (s *Server) handleSOAP(w http.ResponseWriter, r *http.Request) {
 	if !s.checkAuth(w, r) {
 		return
 	}
+	// The .NET service routes by the SOAPAction header: a wrong one is a
+	// client fault before the body is read.
+	action := strings.Trim(strings.TrimSpace(r.Header.Get("SOAPAction")), `"`)
+	op, ok := strings.CutPrefix(action, Epay21Namespace+"/")
+	if !ok || !soapOps[op] {
+		s.writeFault(w, "soap:Client", "System.Web.Services.Protocols.SoapException: Server did not recognize the value of HTTP Header SOAPAction: "+action+".")
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		s.writeFault(w, "", &soapFaultError{code: "P100", msg: "unreadable body"})
+		s.writeFault(w, "soap:Client", "Server was unable to read request.")
 		return
 	}
-	op, ns, dec, start, err := soapOperation(body)
+	name, dec, start, err := soapOperation(body)
 	if err != nil {
-		s.writeFault(w, "", &soapFaultError{code: "P100", msg: err.Error()})
+		s.writeFault(w, "soap:Client", "Server was unable to read request. ---> "+err.Error())
 		return
 	}
-	var mandant string
-	var resp any
+	if name.Local != op || name.Space != Epay21Namespace {
+		s.writeFault(w, "soap:Client", fmt.Sprintf("Server did not recognize the request element {%s}%s for SOAPAction %s.", name.Space, name.Local, action))
+		return
+	}
+	var res epayResult
 	switch op {
 	case "InitPayment":
 		var m simInit
 		if err = dec.DecodeElement(&m, start); err == nil {
-			mandant = m.Caller.Mandant
-			if err = s.checkMandant(mandant); err == nil {
-				resp, err = s.soapInit(r, m)
+			if err = s.checkOP(m.simOP); err == nil {
+				res, err = s.soapInit(r, m)
 			}
 		}
 	case "GetPaymentStatus":
 		var m simStatusReq
 		if err = dec.DecodeElement(&m, start); err == nil {
-			if err = s.checkMandant(m.Caller.Mandant); err == nil {
+			if err = s.checkOP(m.simOP); err == nil {
 				if ferr := s.statusFault(r.Context()); ferr != nil {
-					err = &soapFaultError{server: true, code: "S500", msg: ferr.Error()}
-				} else {
-					resp, err = s.soapStatus(m)
+					s.writeFault(w, "soap:Server", "Server was unable to process request. ---> "+ferr.Error())
+					return
 				}
+				res, err = s.soapStatus(m)
 			}
 		}
 	case "ConfirmPayment":
 		var m simConfirmReq
 		if err = dec.DecodeElement(&m, start); err == nil {
-			if err = s.checkMandant(m.Caller.Mandant); err == nil {
+			if err = s.checkOP(m.simOP); err == nil {
 				var p Payment
 				if p, err = s.confirm(APIEpay21, m.PayID, m.Action); err == nil {
-					resp = struct {
-						XMLName xml.Name `xml:"ConfirmPaymentResponse"`
-						Status  string   `xml:"Status"`
-					}{Status: epayStatus(p.State)}
+					res.Payment = epayPayment(p)
 				}
 			}
 		}
-	case "RefundPayment":
-		var m simRefundReq
-		if err = dec.DecodeElement(&m, start); err == nil {
-			if err = s.checkMandant(m.Caller.Mandant); err == nil {
-				var rf Refund
-				var p Payment
-				if rf, p, err = s.refund(APIEpay21, m.PayID, m.Amount, m.RefundID, m.Reason); err == nil {
-					resp = struct {
-						XMLName          xml.Name `xml:"RefundPaymentResponse"`
-						PlatformRefundID string   `xml:"PlatformRefundId"`
-						Amount           int64    `xml:"Amount"`
-						RefundedAmount   int64    `xml:"RefundedAmount"`
-					}{PlatformRefundID: rf.ID, Amount: rf.AmountCents, RefundedAmount: p.RefundedCents}
-				}
-			}
-		}
-	default:
-		err = &soapFaultError{code: "P100", msg: "unknown operation " + op}
 	}
 	if err != nil {
-		s.writeFault(w, ns, faultFor(err))
-		return
+		e := epayErrorFor(err)
+		res = epayResult{Operation: epayOperation{Result: epayOK{OK: "false", ErrorCode: e.code, ErrorMessage: e.msg}}}
+	} else {
+		res.Operation.Result.OK = "true"
 	}
-	s.writeSOAP(w, http.StatusOK, ns, resp)
+	s.writeSOAP(w, op, res)
 }
 
-func (s *Server) checkMandant(m string) error {
-	if s.cfg.Mandant != "" && m != s.cfg.Mandant {
-		return &soapFaultError{code: "P100", msg: "unknown Mandant"}
+func (s *Server) checkOP(op simOP) error {
+	switch {
+	case s.cfg.Mandant != "" && op.Mandant != s.cfg.Mandant:
+		return &epayError{epayInvalid, "Mandant unbekannt"}
+	case op.App == "":
+		return &epayError{epayInvalid, "App fehlt"}
 	}
 	return nil
 }
 
 // soapOperation positions a decoder on the operation element inside
 // soap:Body.
-func soapOperation(body []byte) (op, ns string, dec *xml.Decoder, start *xml.StartElement, err error) {
+func soapOperation(body []byte) (name xml.Name, dec *xml.Decoder, start *xml.StartElement, err error) {
 	dec = xml.NewDecoder(bytes.NewReader(body))
 	depth := 0
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return "", "", nil, nil, fmt.Errorf("no SOAP operation: %w", err)
+			return xml.Name{}, nil, nil, fmt.Errorf("no SOAP operation: %w", err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			depth++
 			if depth == 2 && t.Name.Space == soapNS && t.Name.Local == "Header" {
 				if err := dec.Skip(); err != nil {
-					return "", "", nil, nil, err
+					return xml.Name{}, nil, nil, err
 				}
 				depth--
 				continue
 			}
 			if (depth == 1 && (t.Name.Space != soapNS || t.Name.Local != "Envelope")) ||
 				(depth == 2 && (t.Name.Space != soapNS || t.Name.Local != "Body")) {
-				return "", "", nil, nil, fmt.Errorf("unexpected element %s", t.Name.Local)
+				return xml.Name{}, nil, nil, fmt.Errorf("unexpected element %s", t.Name.Local)
 			}
 			if depth == 3 {
 				t := t
-				return t.Name.Local, t.Name.Space, dec, &t, nil
+				return t.Name, dec, &t, nil
 			}
 		case xml.EndElement:
 			depth--
@@ -204,28 +209,50 @@ func soapOperation(body []byte) (op, ns string, dec *xml.Decoder, start *xml.Sta
 	}
 }
 
-func (s *Server) soapInit(r *http.Request, m simInit) (any, error) {
-	req := m.Request
-	if req.Kind != "" && req.Kind != "online" {
-		return nil, fmt.Errorf("%w: kind %q not supported by the simulator", errInvalid, req.Kind)
+// sepaPurpose is the SEPA character set the service accepts in Purpose.
+func sepaPurpose(s string) bool {
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("/-?:().,'+ ", r):
+		default:
+			return false
+		}
 	}
-	bd := map[string]string{}
-	for _, it := range req.BookingData {
-		bd[it.Key] = it.Value
+	return true
+}
+
+func (s *Server) soapInit(r *http.Request, m simInit) (epayResult, error) {
+	switch {
+	case m.Art != "online":
+		return epayResult{}, fmt.Errorf("%w: Art %q not supported by the simulator", errInvalid, m.Art)
+	case m.GetQrCode == nil || (*m.GetQrCode != "true" && *m.GetQrCode != "false"):
+		return epayResult{}, fmt.Errorf("%w: GetQrCode must be sent (true or false)", errInvalid)
+	case !sepaPurpose(m.Purpose) || len(m.Purpose) == 0 || len(m.Purpose) > 27:
+		return epayResult{}, fmt.Errorf("%w: Purpose must be 1-27 SEPA characters", errInvalid)
+	case m.PaymentTimeout < 0:
+		return epayResult{}, fmt.Errorf("%w: PaymentTimeout", errInvalid)
 	}
 	p, err := s.create(&Payment{
-		API: APIEpay21, Reference: req.ClientPayID, Kassenzeichen: req.Kassenzeichen, Purpose: req.Purpose,
-		Description: req.Description, AmountCents: req.Amount, Currency: req.Currency,
-		ReturnURL: req.ReturnURL, CancelURL: req.CancelURL, BookingData: bd,
-	}, req.Timeout)
+		API: APIEpay21, Reference: m.CallerPayID, Purpose: m.Purpose, Kassenzeichen: kassenzeichenOf(m.Purpose),
+		Description: m.OrderDesc, AmountCents: m.Amount, Currency: m.Currency,
+		ReturnURL: m.ReturnURL, CancelURL: m.CancelURL,
+	}, m.PaymentTimeout)
 	if err != nil {
-		return nil, err
+		return epayResult{}, err
 	}
-	return struct {
-		XMLName xml.Name `xml:"InitPaymentResponse"`
-		PayID   string   `xml:"PayId"`
-		PayURL  string   `xml:"PayUrl"`
-	}{PayID: p.ID, PayURL: s.baseURL(r) + "/pay/" + p.ID}, nil
+	res := epayResult{Payment: epayPayment(p)}
+	res.PayPageInfo = &epayPayPage{PayPageURL: s.baseURL(r) + "/pay/" + p.ID}
+	return res, nil
+}
+
+// kassenzeichenOf takes the first word of the purpose: epay21 has no
+// field of its own for the Kassenzeichen, the city puts it first.
+func kassenzeichenOf(purpose string) string {
+	f := strings.Fields(purpose)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
 
 func epayStatus(state string) string {
@@ -244,82 +271,123 @@ func epayStatus(state string) string {
 	return "canceled" // cancelled and expired
 }
 
-func (s *Server) soapStatus(m simStatusReq) (any, error) {
+func epayType(method string) string {
+	switch method {
+	case MethodCreditCard:
+		return "Creditcard"
+	case MethodPayPal:
+		return "Paypal"
+	case MethodDirectDebit:
+		// No public source names a type for it; the closest is the
+		// online bank transfer.
+		return "Paydirect"
+	}
+	return "none"
+}
+
+// epayTime writes a time as the service does: local time without a zone,
+// hundredths of a second; the zero time means unset.
+func (s *Server) epayTime(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00"
+	}
+	return t.In(s.cfg.Location).Format("2006-01-02T15:04:05.00")
+}
+
+type epayOK struct {
+	OK                 string `xml:"OK"`
+	ErrorCode          string `xml:"ErrorCode,omitempty"`
+	ErrorMessage       string `xml:"ErrorMessage,omitempty"`
+	ErrorMessageDetail string `xml:"ErrorMessageDetail,omitempty"`
+}
+
+type epayOperation struct {
+	Result epayOK `xml:"Result"`
+}
+
+type epayPaymentBlock struct {
+	Type            string `xml:"Type"`
+	PayID           string `xml:"PayID"`
+	CallerPayID     string `xml:"CallerPayID"`
+	Status          string `xml:"Status"`
+	StatusText      string `xml:"StatusText"`
+	TimestampStart  string `xml:"TimestampStart"`
+	TimestampFinish string `xml:"TimestampFinish"`
+}
+
+type epayPayPage struct {
+	PayPageURL string `xml:"PayPageUrl"`
+}
+
+// epayResult is the <Op>Result element of every answer; writeSOAP names
+// it.
+type epayResult struct {
+	XMLName     xml.Name
+	Operation   epayOperation     `xml:"Operation"`
+	Payment     *epayPaymentBlock `xml:"Payment,omitempty"`
+	PayPageInfo *epayPayPage      `xml:"PayPageInfo,omitempty"`
+}
+
+var statusTexts = map[string]string{
+	"init": "Zahlung angelegt", "started": "Zahlung begonnen", "payed": "Zahlung erfolgreich",
+	"confirmed": "Zahlung bestätigt", "canceled": "Zahlung abgebrochen", "failed": "Zahlung fehlgeschlagen",
+}
+
+// epayPayment is filled in by the handler, which knows the zone.
+func epayPayment(p Payment) *epayPaymentBlock {
+	st := epayStatus(p.State)
+	return &epayPaymentBlock{Type: epayType(p.Method), PayID: p.ID, CallerPayID: p.Reference, Status: st,
+		StatusText: statusTexts[st], TimestampStart: p.CreatedAt.Format(time.RFC3339Nano), TimestampFinish: p.PaidAt.Format(time.RFC3339Nano)}
+}
+
+func (s *Server) soapStatus(m simStatusReq) (epayResult, error) {
+	if m.SearchMode != "normal" || m.SearchKey == "" {
+		return epayResult{}, fmt.Errorf("%w: SearchKey and SearchMode normal required", errInvalid)
+	}
 	s.mu.Lock()
-	pp, err := s.lookupLocked(APIEpay21, m.PayID, m.ClientPayID)
+	pp, err := s.lookupLocked(APIEpay21, "", m.SearchKey)
 	var p Payment
 	if err == nil {
 		p = copyPayment(pp)
 	}
 	s.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return epayResult{}, err
 	}
-	type info struct {
-		PayID          string `xml:"PayId"`
-		ClientPayID    string `xml:"ClientPayId"`
-		Kassenzeichen  string `xml:"Kassenzeichen,omitempty"`
-		Status         string `xml:"Status"`
-		Amount         int64  `xml:"Amount"`
-		Currency       string `xml:"Currency"`
-		PaymentMethod  string `xml:"PaymentMethod,omitempty"`
-		PaidAt         string `xml:"PaidAt,omitempty"`
-		RefundedAmount int64  `xml:"RefundedAmount"`
-	}
-	in := info{PayID: p.ID, ClientPayID: p.Reference, Kassenzeichen: p.Kassenzeichen, Status: epayStatus(p.State),
-		Amount: p.AmountCents, Currency: p.Currency, RefundedAmount: p.RefundedCents}
-	if !p.PaidAt.IsZero() {
-		in.PaymentMethod = p.Method
-		in.PaidAt = p.PaidAt.Format(time.RFC3339)
-	}
-	return struct {
-		XMLName xml.Name `xml:"GetPaymentStatusResponse"`
-		Payment info     `xml:"Payment"`
-	}{Payment: in}, nil
+	return epayResult{Payment: epayPayment(p)}, nil
 }
 
-func (s *Server) writeSOAP(w http.ResponseWriter, status int, ns string, v any) {
-	inner, err := xml.Marshal(v)
+func (s *Server) writeSOAP(w http.ResponseWriter, op string, res epayResult) {
+	if res.Payment != nil {
+		// Times travel as the service writes them: local, without a zone.
+		for _, ts := range []*string{&res.Payment.TimestampStart, &res.Payment.TimestampFinish} {
+			t, _ := time.Parse(time.RFC3339Nano, *ts)
+			*ts = s.epayTime(t)
+		}
+	}
+	res.XMLName = xml.Name{Local: op + "Result"}
+	inner, err := xml.Marshal(struct {
+		XMLName xml.Name
+		NS      string `xml:"xmlns,attr"`
+		Result  epayResult
+	}{XMLName: xml.Name{Local: op + "Response"}, NS: Epay21Namespace, Result: res})
 	if err != nil {
 		http.Error(w, "marshal", http.StatusInternalServerError)
 		return
 	}
-	if ns == "" {
-		ns = "urn:epay21:payment"
-	}
-	// Put the operation namespace on the response element as the default
-	// namespace, as the request did.
-	if i := bytes.IndexByte(inner, '>'); i > 0 {
-		inner = append(append(append([]byte{}, inner[:i]...), []byte(` xmlns="`+xmlEscape(ns)+`"`)...), inner[i:]...)
-	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<soap:Envelope xmlns:soap="%s"><soap:Body>%s</soap:Body></soap:Envelope>`, soapNS, inner)
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<soap:Envelope xmlns:soap="%s"><soap:Body>%s</soap:Body></soap:Envelope>`, soapNS, inner)
 }
 
-func (s *Server) writeFault(w http.ResponseWriter, ns string, f *soapFaultError) {
-	fc := "soap:Client"
-	if f.server {
-		fc = "soap:Server"
-	}
-	type detailError struct {
-		XMLName xml.Name `xml:"Error"`
-		Code    string   `xml:"Code"`
-		Message string   `xml:"Message"`
-	}
+// writeFault answers a SOAP 1.1 fault with HTTP 500, as .NET does.
+func (s *Server) writeFault(w http.ResponseWriter, code, msg string) {
 	inner, _ := xml.Marshal(struct {
-		XMLName     xml.Name    `xml:"soap:Fault"`
-		FaultCode   string      `xml:"faultcode"`
-		FaultString string      `xml:"faultstring"`
-		Detail      detailError `xml:"detail>Error"`
-	}{FaultCode: fc, FaultString: f.msg, Detail: detailError{Code: f.code, Message: f.msg}})
+		XMLName     xml.Name `xml:"soap:Fault"`
+		FaultCode   string   `xml:"faultcode"`
+		FaultString string   `xml:"faultstring"`
+	}{FaultCode: code, FaultString: msg})
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<soap:Envelope xmlns:soap="%s"><soap:Body>%s</soap:Body></soap:Envelope>`, soapNS, inner)
-}
-
-func xmlEscape(s string) string {
-	var b bytes.Buffer
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<soap:Envelope xmlns:soap="%s"><soap:Body>%s</soap:Body></soap:Envelope>`, soapNS, inner)
 }

@@ -14,7 +14,7 @@ import (
 // notification faults. The caller holds s.mu.
 func (s *Server) notifyLocked(p *Payment, typ string) {
 	nf := s.faults.Notify
-	if !nf.Enabled || s.cfg.NotifyURL == "" {
+	if !s.cfg.Extensions || !nf.Enabled || s.cfg.NotifyURL == "" {
 		return
 	}
 	s.seq++

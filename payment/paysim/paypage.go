@@ -138,6 +138,37 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"payment": p, "redirect": target})
 }
 
+// backOfficeRefund is the body of POST /sim/payments/{id}/refund: the
+// refund finance makes by hand in the platform's back office.
+type backOfficeRefund struct {
+	AmountCents int64  `json:"amountCents"`
+	Reason      string `json:"reason"`
+}
+
+func (s *Server) handleBackOfficeRefund(w http.ResponseWriter, r *http.Request) {
+	var req backOfficeRefund
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.mu.Lock()
+	api := ""
+	if p, ok := s.payments[r.PathValue("id")]; ok {
+		api = p.API
+	}
+	s.mu.Unlock()
+	rf, p, err := s.refund(api, r.PathValue("id"), req.AmountCents, "", req.Reason)
+	switch {
+	case errors.Is(err, errNotFound):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"refund": rf, "payment": p})
+}
+
 func (s *Server) handleList(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.Payments())
 }

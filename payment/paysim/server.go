@@ -38,6 +38,14 @@ type Config struct {
 	// Username and Password protect both platform APIs with basic auth
 	// (not the pay page or /sim routes). Empty Username disables the check.
 	Username, Password string
+	// XBZAuth is how XBezahldienste callers authenticate: AuthBasic (the
+	// default; none without Username), AuthOAuth2 or AuthTLS. epay21's SOAP
+	// interface always takes basic auth.
+	XBZAuth string
+	// OAuthClientID and OAuthClientSecret are the one client the token
+	// endpoint knows; TokenTTL is how long its tokens live (default 5 min).
+	OAuthClientID, OAuthClientSecret string
+	TokenTTL                         time.Duration
 	// Mandant, OriginatorID and EndPointID, when set, are the only caller
 	// ids accepted.
 	Mandant, OriginatorID, EndPointID string
@@ -54,8 +62,14 @@ type Config struct {
 	AccountIBAN   string // the city's account; default an example IBAN
 	AccountOwner  string // default "Stadtkasse"
 
-	// NotifyURL receives pushed notifications (when Faults.Notify.Enabled),
-	// signed with NotifySecret.
+	// Extensions switches on what no real platform's public interface
+	// shows and the simulator offers only for trying the server's
+	// optional paths: pushed notifications (with Faults.Notify.Enabled)
+	// and the XBezahldienste refund call. Off, the simulator speaks the
+	// platforms' wire only.
+	Extensions bool
+	// NotifyURL receives pushed notifications (with Extensions and
+	// Faults.Notify.Enabled), signed with NotifySecret.
 	NotifyURL    string
 	NotifySecret []byte
 
@@ -71,12 +85,17 @@ type Config struct {
 // Faults are the misbehaviours the simulator can show. Counters count down
 // with each status call they affect.
 type Faults struct {
-	StatusFailNext  int          `json:"statusFailNext"`  // next N status calls answer HTTP 500 / SOAP server fault
-	StatusSlowNext  int          `json:"statusSlowNext"`  // next N status calls wait StatusDelayMs first
-	StatusDelayMs   int64        `json:"statusDelayMs"`   // delay for slow status calls
-	NeverReturn     bool         `json:"neverReturn"`     // after paying, the citizen is not redirected back
-	DuplicateReturn bool         `json:"duplicateReturn"` // the return URL is hit twice
-	Notify          NotifyFaults `json:"notify"`
+	StatusFailNext  int   `json:"statusFailNext"`  // next N status calls answer HTTP 500 / SOAP server fault
+	StatusSlowNext  int   `json:"statusSlowNext"`  // next N status calls wait StatusDelayMs first
+	StatusDelayMs   int64 `json:"statusDelayMs"`   // delay for slow status calls
+	NeverReturn     bool  `json:"neverReturn"`     // after paying, the citizen is not redirected back
+	DuplicateReturn bool  `json:"duplicateReturn"` // the return URL is hit twice
+	// LoseCreateAnswerNext: the next N XBezahldienste creates make the
+	// payment, then drop the connection without an answer.
+	LoseCreateAnswerNext int `json:"loseCreateAnswerNext"`
+	// PlatformDown makes the XBezahldienste /status endpoint answer 503.
+	PlatformDown bool         `json:"platformDown"`
+	Notify       NotifyFaults `json:"notify"`
 }
 
 // NotifyFaults controls pushed notifications.
@@ -162,7 +181,10 @@ type Server struct {
 	run    string
 	faults Faults
 	held   []byte // a notification held back by the reorder fault
-	wg     sync.WaitGroup
+	// tokens are the OAuth2 tokens handed out, with their expiry.
+	tokens       map[string]time.Time
+	tokensIssued int
+	wg           sync.WaitGroup
 }
 
 // New returns a simulator for cfg.
@@ -208,21 +230,25 @@ func New(cfg Config) *Server {
 		byRef:    map[string]string{},
 		faults:   cfg.Faults,
 		run:      runTag(),
+		tokens:   map[string]time.Time{},
 	}
 	s.routes()
 	return s
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("POST /epay21/soap", s.handleSOAP)
-	s.mux.HandleFunc("POST /xbezahldienste/paymenttransaction/{originator}/{endpoint}", s.handleXBZCreate)
-	s.mux.HandleFunc("GET /xbezahldienste/paymenttransaction/{originator}/{endpoint}/{id}", s.handleXBZStatus)
-	s.mux.HandleFunc("POST /xbezahldienste/paymenttransaction/{originator}/{endpoint}/{id}/refund", s.handleXBZRefund)
+	s.mux.HandleFunc("POST "+Epay21Path, s.handleSOAP)
+	s.mux.HandleFunc("POST "+XBezahldienstePrefix+"/paymenttransaction/{originator}/{endpoint}", s.handleXBZCreate)
+	s.mux.HandleFunc("GET "+XBezahldienstePrefix+"/paymenttransaction/{originator}/{endpoint}/{id}", s.handleXBZStatus)
+	s.mux.HandleFunc("POST "+XBezahldienstePrefix+"/paymenttransaction/{originator}/{endpoint}/{id}/refund", s.handleXBZRefund)
+	s.mux.HandleFunc("GET "+XBezahldienstePrefix+"/status/{originator}/{endpoint}", s.handleXBZHealth)
+	s.mux.HandleFunc("POST /oauth/token", s.handleToken)
 	s.mux.HandleFunc("GET /pay/{id}", s.handlePayPage)
 	s.mux.HandleFunc("POST /pay/{id}", s.handlePaySubmit)
 	s.mux.HandleFunc("GET /sim/payments", s.handleList)
 	s.mux.HandleFunc("GET /sim/payments/{id}", s.handleGet)
 	s.mux.HandleFunc("POST /sim/payments/{id}/complete", s.handleComplete)
+	s.mux.HandleFunc("POST /sim/payments/{id}/refund", s.handleBackOfficeRefund)
 	s.mux.HandleFunc("GET /sim/faults", s.handleGetFaults)
 	s.mux.HandleFunc("POST /sim/faults", s.handleSetFaults)
 	s.mux.HandleFunc("GET /sim/settlement", s.handleSettlement)
@@ -320,6 +346,10 @@ var (
 // with the same reference and amount returns the existing payment, so a
 // client retrying after a timeout does not create two.
 func (s *Server) create(p *Payment, timeoutMin int) (Payment, error) {
+	return s.createPayment(p, timeoutMin, false)
+}
+
+func (s *Server) createPayment(p *Payment, timeoutMin int, once bool) (Payment, error) {
 	if p.Reference == "" || len(p.Reference) > 36 || p.AmountCents <= 0 || p.Currency != "EUR" ||
 		len(p.Purpose) > payment.MaxPurposeLen || !absURL(p.ReturnURL) || !absURL(p.CancelURL) {
 		return Payment{}, fmt.Errorf("%w: reference, amount, currency, purpose or URLs", errInvalid)
@@ -332,6 +362,9 @@ func (s *Server) create(p *Payment, timeoutMin int) (Payment, error) {
 	key := p.API + "\x00" + p.Reference
 	if id, ok := s.byRef[key]; ok {
 		old := s.payments[id]
+		if once {
+			return Payment{}, fmt.Errorf("%w: requestId %s", errDuplicate, p.Reference)
+		}
 		if old.AmountCents != p.AmountCents {
 			return Payment{}, errDuplicate
 		}
@@ -351,6 +384,12 @@ func (s *Server) create(p *Payment, timeoutMin int) (Payment, error) {
 	s.byRef[key] = p.ID
 	s.log.Info("payment created", "id", p.ID, "api", p.API, "amount_cents", p.AmountCents)
 	return copyPayment(p), nil
+}
+
+// createOnce registers p like create, but a reference used before is an
+// error (XBezahldienste's PAYMENT_EXISTS), never the earlier payment.
+func (s *Server) createOnce(p *Payment, timeoutMin int) (Payment, error) {
+	return s.createPayment(p, timeoutMin, true)
 }
 
 func absURL(s string) bool {

@@ -117,11 +117,11 @@ func newFlowRig(t *testing.T, o rigOptions) *flowRig {
 	r.simURL = srv.URL
 	var platform payment.Platform
 	if o.platform == "xbezahldienste" {
-		platform, err = xbezahldienste.New(xbezahldienste.Config{BaseURL: srv.URL + "/xbezahldienste", OriginatorID: "termin",
+		platform, err = xbezahldienste.New(xbezahldienste.Config{BaseURL: srv.URL + paysim.XBezahldienstePrefix, OriginatorID: "termin",
 			EndPointID: "07111000", Username: "city", Password: "secret", Logger: log})
 	} else {
 		o.platform = "epay21"
-		platform, err = epay21.New(epay21.Config{Endpoint: srv.URL + "/epay21/soap", Username: "city", Password: "secret",
+		platform, err = epay21.New(epay21.Config{Endpoint: srv.URL + paysim.Epay21Path, Username: "city", Password: "secret",
 			Mandant: "07111000", App: "termin", DefaultTimeoutMinutes: 30, Logger: log})
 	}
 	if err != nil {
@@ -368,8 +368,9 @@ func TestSweeperExpiresAndLatePaymentBooksAgain(t *testing.T) {
 	}
 }
 
-// Cancelling a paid booking in time refunds it through the outbox, with a
-// Storno posting once the platform has paid back.
+// Cancelling a paid booking in time puts its refund on finance's work
+// list through the outbox; the Storno posting is written once finance has
+// paid back and marks it done.
 func TestCancelPaidBookingRefundsWithStorno(t *testing.T) {
 	r := newFlowRig(t, rigOptions{})
 	ctx := context.Background()
@@ -393,12 +394,36 @@ func TestCancelPaidBookingRefundsWithStorno(t *testing.T) {
 		t.Fatalf("%d refund jobs", n)
 	}
 	r.work()
+	// epay21 has no refund call: the refund is on the work list, and no
+	// Storno is written before finance has made it.
+	tasks, err := r.flow.RefundTasks(ctx, payment.RefundTaskFilter{State: "open"})
+	if err != nil || len(tasks) != 1 || tasks[0].AmountCents != ticketFee || tasks[0].Kassenzeichen != p.Kassenzeichen ||
+		tasks[0].PlatformID != p.PlatformID || tasks[0].Platform != "epay21" || tasks[0].Reason == "" {
+		t.Fatalf("work list: %+v %v", tasks, err)
+	}
+	r.work() // a second run does not put it there twice
+	if n := r.count(`SELECT count(*) FROM refund_tasks`); n != 1 {
+		t.Fatalf("%d refund tasks", n)
+	}
+	if got := r.payment(p.Reference); got.State == payment.StateRefunded || r.count(`SELECT count(*) FROM postings WHERE kind = 'storno'`) != 0 {
+		t.Fatalf("refunded before finance did it: %+v", got)
+	}
+	if _, err := r.flow.CompleteRefund(ctx, tasks[0].ID, " ", ""); !errors.Is(err, payment.ErrRefundTaskInvalid) {
+		t.Fatalf("done by nobody: %v", err)
+	}
+	done, err := r.flow.CompleteRefund(ctx, tasks[0].ID, "Erika Kasse", "Backoffice 4711")
+	if err != nil || done.Open() || done.DoneBy != "Erika Kasse" || done.Note != "Backoffice 4711" || done.StornoPostingID != "S-"+p.Kassenzeichen {
+		t.Fatalf("complete: %+v %v", done, err)
+	}
+	if _, err := r.flow.CompleteRefund(ctx, tasks[0].ID, "Erika Kasse", ""); !errors.Is(err, payment.ErrRefundTaskDone) {
+		t.Fatalf("completed twice: %v", err)
+	}
+	if _, err := r.flow.CompleteRefund(ctx, 999999, "Erika Kasse", ""); !errors.Is(err, payment.ErrRefundTaskNotFound) {
+		t.Fatalf("unknown task: %v", err)
+	}
 	got := r.payment(p.Reference)
 	if got.State != payment.StateRefunded || got.RefundedCents != ticketFee {
 		t.Fatalf("after refund: %+v", got)
-	}
-	if sp, _ := r.sim.Payment(p.PlatformID); sp.RefundedCents != ticketFee {
-		t.Fatalf("simulator refunded %d", sp.RefundedCents)
 	}
 	r.work()
 	var storno *payment.Posting
@@ -547,7 +572,9 @@ func TestStoreOutageIsUnavailable(t *testing.T) {
 // the deadline has passed without an answer the units are released, and
 // polling goes on so a payment made meanwhile is still found.
 func TestSweeperRetriesFailedStatusQueries(t *testing.T) {
-	r := newFlowRig(t, rigOptions{platform: "xbezahldienste", timeout: 300 * time.Millisecond})
+	// A deadline far enough off that a loaded machine still sweeps once
+	// before it.
+	r := newFlowRig(t, rigOptions{platform: "xbezahldienste", timeout: 1500 * time.Millisecond})
 	ctx := context.Background()
 	_, p := r.book(1)
 	r.sim.SetFaults(paysim.Faults{StatusFailNext: 1000})
@@ -562,7 +589,7 @@ func TestSweeperRetriesFailedStatusQueries(t *testing.T) {
 	if n, _ := r.flow.Sweep(ctx); n != 0 {
 		t.Fatalf("polled again before the next poll was due")
 	}
-	time.Sleep(350 * time.Millisecond) // past the deadline and the backoff
+	time.Sleep(time.Until(got.Deadline) + 50*time.Millisecond) // past the deadline and the backoff
 	if _, err := r.flow.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}

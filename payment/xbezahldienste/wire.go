@@ -66,17 +66,26 @@ type Item struct {
 	BookingData     map[string]string `json:"bookingData,omitempty"`
 }
 
+// Requestor is the optional payer of a payment request. The adapter does
+// not send one: the platforms take the payer's details on their pay page.
+type Requestor struct {
+	Name         string `json:"name,omitempty"`
+	Gender       string `json:"gender,omitempty"` // M, F or D
+	Organisation string `json:"organisation,omitempty"`
+}
+
 // PaymentRequest is the body of the create call, echoed in answers.
 type PaymentRequest struct {
 	RequestID        string `json:"requestId"`
 	RequestTimestamp string `json:"requestTimestamp"`
 	Currency         string `json:"currency"`
 	// GrosAmount keeps the standard's own spelling of the field.
-	GrosAmount  Amount `json:"grosAmount"`
-	Purpose     string `json:"purpose"`
-	Description string `json:"description,omitempty"`
-	RedirectURL string `json:"redirectUrl"`
-	Items       []Item `json:"items"`
+	GrosAmount  Amount     `json:"grosAmount"`
+	Purpose     string     `json:"purpose"`
+	Description string     `json:"description,omitempty"`
+	RedirectURL string     `json:"redirectUrl"`
+	Requestor   *Requestor `json:"requestor,omitempty"`
+	Items       []Item     `json:"items"`
 }
 
 // PaymentInformation is the platform's view of the transaction.
@@ -115,10 +124,39 @@ type RefundResponse struct {
 	RefundedAmount   Amount `json:"refundedAmount"`
 }
 
-// ErrorBody is the JSON body of error answers.
-type ErrorBody struct {
-	ErrorCode    string `json:"errorCode"`
-	ErrorMessage string `json:"errorMessage"`
+// Functional codes of problem answers.
+const (
+	CodePaymentExists      = "PAYMENT_EXISTS" // a requestId used before
+	CodeCalculationError   = "CALCULATION_ERROR"
+	CodeBookingDataMissing = "BOOKING_DATA_MISSING"
+	CodeValidationError    = "VALIDATION_ERROR"
+	CodeNoValidOriginator  = "NO_VALID_ORIGINATOR_OR_ENDPOINT"
+	CodeForbidden          = "FORBIDDEN"
+	CodeUnspecified        = "UNSPECIFIED"
+)
+
+// ProblemContentType is the media type of error answers (RFC 7807).
+const ProblemContentType = "application/problem+json"
+
+// Problem is an error answer: RFC 7807 problem details with the
+// standard's functionalCode.
+type Problem struct {
+	Type           string `json:"type,omitempty"`
+	Status         int    `json:"status,omitempty"`
+	Title          string `json:"title,omitempty"`
+	Detail         string `json:"detail,omitempty"`
+	FunctionalCode string `json:"functionalCode,omitempty"`
+}
+
+// parseProblem reads an error answer; a body that is not problem JSON
+// gives an empty Problem.
+func parseProblem(body []byte) Problem {
+	var p Problem
+	if json.Unmarshal(body, &p) != nil {
+		return Problem{}
+	}
+	p.FunctionalCode = strings.ToUpper(strings.TrimSpace(p.FunctionalCode))
+	return p
 }
 
 var errMalformed = errors.New("malformed XBezahldienste response")
@@ -183,14 +221,17 @@ func mapMethod(method, detail string) payment.Method {
 	return payment.MethodOther
 }
 
-// parseStatus reads a status answer and maps it onto our states.
-func parseStatus(body []byte) (payment.StatusReport, error) {
+// parseStatus reads a status answer and maps it onto our states. The
+// transactionTimestamp has no fixed format: it is read leniently, in loc
+// when it has no zone, and ignored when unreadable (the flow then takes
+// the time it learnt of the money).
+func parseStatus(body []byte, loc *time.Location) (payment.StatusReport, error) {
 	tx, err := parseTransaction(body)
 	if err != nil {
 		return payment.StatusReport{}, err
 	}
 	pi := tx.PaymentInformation
-	st, ok := statusMap[pi.Status]
+	st, ok := statusMap[strings.ToUpper(strings.TrimSpace(pi.Status))]
 	if !ok {
 		return payment.StatusReport{}, fmt.Errorf("%w: unknown status %q", errMalformed, pi.Status)
 	}
@@ -205,6 +246,8 @@ func parseStatus(body []byte) (payment.StatusReport, error) {
 		rep.Reference = tx.PaymentRequest.RequestID
 		rep.AmountCents = int64(tx.PaymentRequest.GrosAmount)
 		rep.Currency = tx.PaymentRequest.Currency
+	} else {
+		rep.AmountUnknown = true
 	}
 	if pi.RefundedAmount != nil {
 		rep.RefundedCents = int64(*pi.RefundedAmount)
@@ -212,12 +255,10 @@ func parseStatus(body []byte) (payment.StatusReport, error) {
 	if rep.AmountCents < 0 || rep.RefundedCents < 0 || rep.RefundedCents > rep.AmountCents {
 		return payment.StatusReport{}, fmt.Errorf("%w: inconsistent amounts", errMalformed)
 	}
-	if st == payment.StatePaid && pi.TransactionTimestamp != "" {
-		t, err := time.Parse(time.RFC3339, pi.TransactionTimestamp)
-		if err != nil {
-			return payment.StatusReport{}, fmt.Errorf("%w: transactionTimestamp: %w", errMalformed, err)
+	if st == payment.StatePaid {
+		if t, ok, err := payment.ParsePlatformTime(pi.TransactionTimestamp, loc); err == nil && ok {
+			rep.PaidAt = t
 		}
-		rep.PaidAt = t
 	}
 	if st == payment.StatePaid && rep.AmountCents > 0 && rep.RefundedCents == rep.AmountCents {
 		rep.State = payment.StateRefunded

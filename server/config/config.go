@@ -140,12 +140,38 @@ func (c Config) ManageKey() []byte {
 
 // Pay configures online payment and the treasury export.
 type Pay struct {
-	// Platform selects the adapter: epay21 or xbezahldienste. Empty turns
-	// online payment off: fee-paying services are then booked without
-	// payment (a development setup; a city always sets it).
-	Platform            string
+	// Platform is the platform's profile: epay21, epaybl, pmpayment,
+	// girocheckout or xbezahldienste (any other XBezahldienste
+	// platform). Empty turns online payment off: fee-paying services are
+	// then booked without payment (a development setup; a city always
+	// sets it).
+	Platform string
+	// Interface is the wire: soap (epay21's own) or xbezahldienste;
+	// empty takes the profile's (soap for epay21, XBezahldienste for the
+	// others).
+	Interface string
+	// Auth is how the platform authenticates us: basic, oauth2, tls or
+	// none; empty takes the profile's.
+	Auth                string
 	URL                 string // SOAP endpoint (epay21) or REST base URL (xbezahldienste)
 	User, Password      string
+	PasswordFile        string
+	OAuthTokenURL       string
+	OAuthClientID       string
+	OAuthClientSecret   string
+	OAuthSecretFile     string
+	OAuthScopes         []string
+	TLSCertFile         string
+	TLSKeyFile          string
+	TLSP12File          string
+	TLSP12Password      string
+	TLSP12PasswordFile  string
+	CAFile              string
+	MandantDesc         string // epay21 OP/MandantDesc, shown on the pay page
+	App                 string // epay21 OP/App
+	GetQrCode           bool   // epay21 GetQrCode
+	SimulatorRefunds    bool   // send refunds to the simulator's extension
+	HealthEvery         time.Duration
 	Mandant             string // epay21 Mandant, also the default XBezahldienste endpoint id
 	Originator          string // XBezahldienste originator id
 	EndPoint            string
@@ -165,6 +191,64 @@ type Pay struct {
 	// PayoutAccount is the city's account the platform pays out to (IBAN
 	// or the bank's account id); only its booked entries are matched.
 	PayoutAccount string
+}
+
+// Profile is what a named platform profile implies.
+type Profile struct {
+	Interface string // soap or xbezahldienste
+	Auth      string // basic, oauth2, tls or none
+}
+
+// Profiles are the platforms a city can name in PAYMENT_PLATFORM, with
+// their wire and authentication as public sources show them
+// (docs/payment-platform.md).
+var Profiles = map[string]Profile{
+	"epay21":         {Interface: "soap", Auth: "basic"},
+	"epaybl":         {Interface: "xbezahldienste", Auth: "tls"},
+	"pmpayment":      {Interface: "xbezahldienste", Auth: "oauth2"},
+	"girocheckout":   {Interface: "xbezahldienste", Auth: "oauth2"},
+	"xbezahldienste": {Interface: "xbezahldienste", Auth: "basic"},
+}
+
+// Wire is the interface in use: PAYMENT_INTERFACE, else the profile's.
+func (p Pay) Wire() string {
+	if p.Interface != "" {
+		return p.Interface
+	}
+	return Profiles[p.Platform].Interface
+}
+
+// AuthMode is the authentication in use: PAYMENT_AUTH, else the
+// profile's.
+func (p Pay) AuthMode() string {
+	if p.Auth != "" {
+		return p.Auth
+	}
+	return Profiles[p.Platform].Auth
+}
+
+// Secrets reads the password, the OAuth2 client secret and the PKCS#12
+// password, each from its *_FILE when that is set (trailing line breaks
+// dropped).
+func (p Pay) Secrets() (password, oauthSecret, p12Password string, err error) {
+	read := func(value, file, name string) (string, error) {
+		if file == "" {
+			return value, nil
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	if password, err = read(p.Password, p.PasswordFile, "PAYMENT_PASSWORD_FILE"); err != nil {
+		return
+	}
+	if oauthSecret, err = read(p.OAuthClientSecret, p.OAuthSecretFile, "PAYMENT_OAUTH_CLIENT_SECRET_FILE"); err != nil {
+		return
+	}
+	p12Password, err = read(p.TLSP12Password, p.TLSP12PasswordFile, "PAYMENT_TLS_P12_PASSWORD_FILE")
+	return
 }
 
 // EndPointID is the XBezahldienste endpoint id: the configured one, or the
@@ -224,10 +308,29 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Duration(&c.PowTTL, "pow-ttl", "POW_TTL", 5*time.Minute, "how long a challenge can be used")
 
 	p := &c.Pay
-	s.String(&p.Platform, "payment-platform", "PAYMENT_PLATFORM", "", "epay21 or xbezahldienste; empty turns online payment off")
-	s.String(&p.URL, "payment-url", "PAYMENT_URL", "", "platform endpoint: epay21 SOAP URL or XBezahldienste base URL")
+	s.String(&p.Platform, "payment-platform", "PAYMENT_PLATFORM", "", "platform profile: epay21, epaybl, pmpayment, girocheckout or xbezahldienste; empty turns online payment off")
+	s.String(&p.Interface, "payment-interface", "PAYMENT_INTERFACE", "", "soap (epay21 only) or xbezahldienste; empty: the profile's")
+	s.String(&p.Auth, "payment-auth", "PAYMENT_AUTH", "", "basic, oauth2, tls or none; empty: the profile's (epay21 basic, epaybl tls, pmpayment and girocheckout oauth2)")
+	s.String(&p.URL, "payment-url", "PAYMENT_URL", "", "platform endpoint: epay21 SOAP URL (…/epay21/service/v11/ePay21Service.asmx) or XBezahldienste base URL (the part before /paymenttransaction)")
 	s.String(&p.User, "payment-user", "PAYMENT_USER", "", "platform basic-auth user")
 	s.String(&p.Password, "payment-password", "PAYMENT_PASSWORD", "", "platform basic-auth password")
+	s.String(&p.PasswordFile, "payment-password-file", "PAYMENT_PASSWORD_FILE", "", "file holding the basic-auth password (wins over PAYMENT_PASSWORD)")
+	s.String(&p.OAuthTokenURL, "payment-oauth-token-url", "PAYMENT_OAUTH_TOKEN_URL", "", "OAuth2 token endpoint (client credentials grant)")
+	s.String(&p.OAuthClientID, "payment-oauth-client-id", "PAYMENT_OAUTH_CLIENT_ID", "", "OAuth2 client id")
+	s.String(&p.OAuthClientSecret, "payment-oauth-client-secret", "PAYMENT_OAUTH_CLIENT_SECRET", "", "OAuth2 client secret")
+	s.String(&p.OAuthSecretFile, "payment-oauth-client-secret-file", "PAYMENT_OAUTH_CLIENT_SECRET_FILE", "", "file holding the OAuth2 client secret (wins over PAYMENT_OAUTH_CLIENT_SECRET)")
+	s.List(&p.OAuthScopes, "payment-oauth-scopes", "PAYMENT_OAUTH_SCOPES", nil, "OAuth2 scopes, comma-separated")
+	s.String(&p.TLSCertFile, "payment-tls-cert", "PAYMENT_TLS_CERT", "", "TLS client certificate (PEM) for the platform")
+	s.String(&p.TLSKeyFile, "payment-tls-key", "PAYMENT_TLS_KEY", "", "key of the TLS client certificate (PEM)")
+	s.String(&p.TLSP12File, "payment-tls-p12", "PAYMENT_TLS_P12", "", "TLS client certificate and key as PKCS#12 (.p12/.pfx), instead of PEM")
+	s.String(&p.TLSP12Password, "payment-tls-p12-password", "PAYMENT_TLS_P12_PASSWORD", "", "password of the PKCS#12 file")
+	s.String(&p.TLSP12PasswordFile, "payment-tls-p12-password-file", "PAYMENT_TLS_P12_PASSWORD_FILE", "", "file holding the PKCS#12 password (wins over PAYMENT_TLS_P12_PASSWORD)")
+	s.String(&p.CAFile, "payment-ca-file", "PAYMENT_CA_FILE", "", "PEM bundle the platform's server certificate is checked against; the system's roots when empty")
+	s.String(&p.MandantDesc, "payment-mandant-desc", "PAYMENT_MANDANT_DESC", "", "epay21: name of the municipality shown on the pay page")
+	s.String(&p.App, "payment-app", "PAYMENT_APP", "termin", "epay21: our application as registered at the platform")
+	s.Bool(&p.GetQrCode, "payment-get-qr-code", "PAYMENT_GET_QR_CODE", false, "epay21: ask InitPayment for a QR code of the pay page")
+	s.Bool(&p.SimulatorRefunds, "payment-simulator-refunds", "PAYMENT_SIMULATOR_REFUNDS", false, "send refunds to the simulator's refund extension (no real platform has it); off: refunds go to the finance work list")
+	s.Duration(&p.HealthEvery, "payment-health-every", "PAYMENT_HEALTH_EVERY", 30*time.Second, "how long a platform health answer is kept for /readyz")
 	s.String(&p.Mandant, "payment-mandant", "PAYMENT_MANDANT", "07111000", "8-digit municipal key")
 	s.String(&p.Originator, "payment-originator", "PAYMENT_ORIGINATOR", "termin", "XBezahldienste originator id")
 	s.String(&p.EndPoint, "payment-endpoint", "PAYMENT_ENDPOINT", "", "XBezahldienste endpoint id; the Mandant when empty")
@@ -317,10 +420,40 @@ func (c Config) validate() error {
 			return fmt.Errorf("PUBLIC_BASE_URL (-public-base-url) %q: want an absolute http(s) URL", c.Mail.BaseURL)
 		}
 	}
-	switch c.Pay.Platform {
-	case "", "epay21", "xbezahldienste":
+	return c.Pay.validate()
+}
+
+func (p Pay) validate() error {
+	if p.Platform == "" {
+		return nil
+	}
+	if _, ok := Profiles[p.Platform]; !ok {
+		return fmt.Errorf("PAYMENT_PLATFORM (-payment-platform) %q: want epay21, epaybl, pmpayment, girocheckout or xbezahldienste", p.Platform)
+	}
+	switch p.Wire() {
+	case "soap":
+		if p.Platform != "epay21" {
+			return fmt.Errorf("PAYMENT_INTERFACE (-payment-interface) soap is epay21's; %s speaks xbezahldienste", p.Platform)
+		}
+	case "xbezahldienste":
 	default:
-		return fmt.Errorf("PAYMENT_PLATFORM (-payment-platform) %q: want epay21 or xbezahldienste", c.Pay.Platform)
+		return fmt.Errorf("PAYMENT_INTERFACE (-payment-interface) %q: want soap or xbezahldienste", p.Interface)
+	}
+	switch p.AuthMode() {
+	case "none", "basic":
+	case "oauth2":
+		if p.OAuthTokenURL == "" || p.OAuthClientID == "" || (p.OAuthClientSecret == "" && p.OAuthSecretFile == "") {
+			return fmt.Errorf("PAYMENT_AUTH oauth2 needs PAYMENT_OAUTH_TOKEN_URL, PAYMENT_OAUTH_CLIENT_ID and PAYMENT_OAUTH_CLIENT_SECRET (or _FILE)")
+		}
+	case "tls":
+		if (p.TLSCertFile == "" || p.TLSKeyFile == "") && p.TLSP12File == "" {
+			return fmt.Errorf("PAYMENT_AUTH tls needs PAYMENT_TLS_CERT and PAYMENT_TLS_KEY, or PAYMENT_TLS_P12")
+		}
+	default:
+		return fmt.Errorf("PAYMENT_AUTH (-payment-auth) %q: want basic, oauth2, tls or none", p.Auth)
+	}
+	if p.Wire() == "soap" && p.AuthMode() != "basic" && p.AuthMode() != "none" {
+		return fmt.Errorf("PAYMENT_AUTH %s: epay21's SOAP interface takes basic auth", p.AuthMode())
 	}
 	return nil
 }

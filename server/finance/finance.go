@@ -1,6 +1,7 @@
 // Package finance serves the treasury's view (Stadtkasse,
 // Finanzbuchhaltung) under /api/v1/finance: postings, payments, the export
-// files for the finance system, reconciliation runs and dead letters.
+// files for the finance system, reconciliation runs, dead letters and the
+// refund work list.
 package finance
 
 import (
@@ -38,7 +39,9 @@ type Handler struct {
 	// ExportDir holds the finance system's import files; empty when
 	// postings are held back.
 	ExportDir string
-	Staff     auth.StaffAuthenticator
+	// Refunds is the refund work list.
+	Refunds RefundWorkList
+	Staff   auth.StaffAuthenticator
 }
 
 // Routes mounts the finance routes on the /api/v1 group.
@@ -52,4 +55,6 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	g.Get("/reconciliations/:id", h.reconciliation)
 	g.Get("/reconciliations/:id/csv", h.reconciliationCSV)
 	g.Get("/dead-letters", h.deadLetters)
+	g.Get("/refunds", h.refunds)
+	g.Post("/refunds/:id/done", auth.RequireStaff(h.Staff, auth.RoleFinance), h.completeRefund)
 }

@@ -31,6 +31,8 @@ var (
 		"reference":  128,
 		"type":       64,
 		"occurredAt": 40,
+		"done_by":    120,
+		"note":       500,
 	}
 	// QueryParams are the query parameters, by name.
 	QueryParams = map[string]int{

@@ -120,6 +120,9 @@ var Table = []Mapping{
 	{[]error{payment.ErrPaymentNotFound}, New(404, "payment_not_found", "There is no payment with this reference.", "Zu dieser Referenz gibt es keine Zahlung.")},
 	{[]error{payment.ErrMalformedNotification}, New(400, "notification_invalid", "The notification is malformed.", "Die Benachrichtigung ist fehlerhaft.")},
 	{[]error{payment.ErrBadSignature}, New(401, "signature_invalid", "The notification signature is invalid.", "Die Signatur der Benachrichtigung ist ungültig.")},
+	{[]error{payment.ErrRefundTaskNotFound}, New(404, "refund_task_not_found", "There is no refund with this id on the work list.", "Eine Erstattung mit dieser Nummer gibt es auf der Arbeitsliste nicht.")},
+	{[]error{payment.ErrRefundTaskDone}, New(409, "refund_task_done", "This refund has already been marked as done.", "Diese Erstattung ist schon als erledigt markiert.")},
+	{[]error{payment.ErrRefundTaskInvalid}, New(422, "refund_task_invalid", "Please name who made the refund (at most 120 characters); the note may have at most 500.", "Bitte geben Sie an, wer erstattet hat (höchstens 120 Zeichen); die Notiz darf höchstens 500 Zeichen haben.")},
 	{[]error{reconcile.ErrNotFound}, New(404, "reconciliation_not_found", "There is no reconciliation run with this id.", "Einen Abgleich mit dieser Nummer gibt es nicht.")},
 
 	// Citizen web (issue 10): choices of several services or tickets,

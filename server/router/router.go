@@ -27,6 +27,10 @@ type Group interface {
 type Config struct {
 	// Ready reports whether the stores answer, for /readyz.
 	Ready func(ctx context.Context) error
+	// Degraded are outside systems /readyz looks at without failing: one
+	// that is down is listed, and the answer stays 200 (bookings without
+	// payment still work, a replica must not be taken out for it).
+	Degraded []Check
 	// Groups are mounted on /api/v1 in order.
 	Groups []Group
 	// Pages, when set, are mounted at the root after the API: the
@@ -55,7 +59,14 @@ func New(cfg Config) *fiber.App {
 		if err := cfg.Ready(ctx); err != nil {
 			return err
 		}
-		return response.OK(c, statusJSON{"ready"})
+		out := readinessJSON{Status: "ready"}
+		for _, chk := range cfg.Degraded {
+			if err := chk.Check(ctx); err != nil {
+				out.Status = "degraded"
+				out.Degraded = append(out.Degraded, degradedJSON{Name: chk.Name, Error: err.Error()})
+			}
+		}
+		return response.OK(c, out)
 	})
 	v1 := app.Group("/api/v1")
 	for _, g := range cfg.Groups {
@@ -96,4 +107,20 @@ func answerUnknownMethods(app *fiber.App) {
 
 type statusJSON struct {
 	Status string `json:"status"`
+}
+
+// Check is an outside system /readyz reports on.
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+type readinessJSON struct {
+	Status   string         `json:"status"`
+	Degraded []degradedJSON `json:"degraded,omitempty"`
+}
+
+type degradedJSON struct {
+	Name  string `json:"name"`
+	Error string `json:"error"`
 }
