@@ -79,10 +79,12 @@ func TestFinancePagesInBrowser(t *testing.T) {
 	s := startPayServer(t, payOptions{platform: "epay21", args: []string{"-treasury-url", srv.URL, "-treasury-max-attempts", "1"}})
 	start := s.poolSlot(t)
 	var refs []string
+	var booked []pendingBooking
 	for _, n := range []int{1, 2} {
 		bk := s.book(t, start, n)
 		s.pay(t, bk.Payment.Reference, true)
 		refs = append(refs, bk.Payment.Reference)
+		booked = append(booked, bk)
 	}
 	// The first delivery to the treasury fails and, with one attempt
 	// allowed, becomes a dead letter.
@@ -183,6 +185,30 @@ func TestFinancePagesInBrowser(t *testing.T) {
 				}
 			} else {
 				st.check("no dead letters", "")
+				// A paid booking cancelled in time lands on the refund work
+				// list; marking it done writes the Storno.
+				cancelled := booked[0]
+				if res := s.do(t, "DELETE", "/api/v1/bookings/"+cancelled.Code, "", "Authorization", "Bearer "+cancelled.ManageToken); res.Status != 200 {
+					t.Fatalf("cancel: %d %s", res.Status, res.Body)
+				}
+				s.work(t)
+				st.open("/intern/kasse/erstattungen", "staff_finance_refunds")
+				if main := st.text("main"); !strings.Contains(main, cancelled.Payment.Reference) {
+					t.Fatalf("refund work list:\n%s", main)
+				}
+				st.check("refunds", "")
+				st.do(chromedp.SendKeys(chromedp.CSS(`form.refund-done input[name=note]`), "Backoffice 2026-12-01"),
+					chromedp.Click(chromedp.CSS(`form.refund-done button`)), chromedp.WaitReady(chromedp.CSS(`.notice-ok`)))
+				st.check("refund done", "")
+				if n := s.count(t, `SELECT count(*) FROM postings t JOIN payments p ON p.id = t.payment_id WHERE t.kind = 'storno' AND p.reference = $1`,
+					cancelled.Payment.Reference); n != 1 {
+					t.Fatalf("%d Stornos after the refund", n)
+				}
+				st.open("/intern/kasse/erstattungen?status=erledigt", "staff_finance_refunds")
+				if main := st.text("main"); !strings.Contains(main, "Backoffice 2026-12-01") || !strings.Contains(main, "S-"+cancelled.Payment.Kassenzeichen) {
+					t.Fatalf("done refunds:\n%s", main)
+				}
+				st.check("refunds done", "")
 			}
 
 			// Statistics are the administrator's (and the desk leads').

@@ -73,11 +73,13 @@ var staffRouteRules = []staffRule{
 	{"GET", "/intern/kasse/exporte", roles(auth.RoleFinance, auth.RoleAdmin)},
 	{"GET", "/intern/kasse/exporte/:name", roles(auth.RoleFinance, auth.RoleAdmin)},
 	{"GET", "/intern/kasse/abgleich", roles(auth.RoleFinance, auth.RoleAdmin)},
-	{"POST", "/intern/kasse/abgleich", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"POST", "/intern/kasse/abgleich", roles(auth.RoleFinance)},
 	{"GET", "/intern/kasse/abgleich/:id", roles(auth.RoleFinance, auth.RoleAdmin)},
 	{"GET", "/intern/kasse/abgleich/:id/csv", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/erstattungen", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"POST", "/intern/kasse/erstattungen/:id/erledigt", roles(auth.RoleFinance)},
 	{"GET", "/intern/kasse/fehler", roles(auth.RoleFinance, auth.RoleAdmin)},
-	{"POST", "/intern/kasse/fehler/:id/wiederholen", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"POST", "/intern/kasse/fehler/:id/wiederholen", roles(auth.RoleFinance)},
 
 	// statistics (docs/staff.md "Statistics")
 	{"GET", "/intern/statistik", roles(auth.RoleAdmin, auth.RoleDeskLead)},
@@ -106,6 +108,8 @@ var staffRouteRules = []staffRule{
 	{"GET", "/api/v1/finance/reconciliations/:id", roles(auth.RoleFinance, auth.RoleAdmin)},
 	{"GET", "/api/v1/finance/reconciliations/:id/csv", roles(auth.RoleFinance, auth.RoleAdmin)},
 	{"GET", "/api/v1/finance/dead-letters", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/api/v1/finance/refunds", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"POST", "/api/v1/finance/refunds/:id/done", roles(auth.RoleFinance)},
 }
 
 var updateStaffDoc = flag.Bool("staff.update-doc", false, "rewrite the authorization table in docs/staff.md from staffRouteRules")

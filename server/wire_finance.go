@@ -22,6 +22,9 @@ func financePages(d *deps, h *web.Handler) {
 		h.Reconciliations = webReconciliations{d.pay.store, reconcile.Options{PayoutAccount: d.cfg.Pay.PayoutAccount}}
 		h.ExportDir = d.cfg.Pay.ExportDir
 	}
+	if d.pay.refunds != nil {
+		h.Refunds = d.pay.refunds
+	}
 	h.StaffBookings = staffBookings{d.pg}
 	h.Stats = d.pg
 }

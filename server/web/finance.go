@@ -69,8 +69,14 @@ type StaffBookings interface {
 	BookingByCode(ctx context.Context, code string) (*booking.Booking, error)
 }
 
-// financeRoles may use the finance pages.
+// financeRoles may read the finance pages; only finance staff change
+// anything there (start a reconciliation, retry a dead letter, close a
+// refund).
 var financeRoles = []auth.Role{auth.RoleFinance, auth.RoleAdmin}
+
+// mayChange reports whether the member of staff may act on the finance
+// pages, not only read them.
+func mayChange(c *fiber.Ctx) bool { return auth.StaffOf(c).Has(auth.RoleFinance) }
 
 // Limits of the finance pages.
 const (
@@ -102,12 +108,13 @@ func (h *Handler) financeRoutes(app fiber.Router) {
 	g.Get("/exporte/:name", h.financeExportFile)
 	if h.Reconciliations != nil {
 		g.Get("/abgleich", h.reconciliations)
-		g.Post("/abgleich", h.startReconciliation)
+		g.Post("/abgleich", h.staffPage(auth.RoleFinance), h.startReconciliation)
 		g.Get("/abgleich/:id", h.reconciliationRun)
 		g.Get("/abgleich/:id/csv", h.reconciliationCSV)
 	}
+	h.refundRoutes(g)
 	g.Get("/fehler", h.deadLetters)
-	g.Post("/fehler/:id/wiederholen", h.retryDeadLetter)
+	g.Post("/fehler/:id/wiederholen", h.staffPage(auth.RoleFinance), h.retryDeadLetter)
 }
 
 // berlin is the zone dates are shown in when a location has none at hand.

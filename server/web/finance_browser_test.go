@@ -36,6 +36,8 @@ func TestFinanceAndStatisticsPagesInBrowser(t *testing.T) {
 		{"/intern/kasse/exporte", "staff_finance_exports"},
 		{"/intern/kasse/abgleich", "staff_finance_reconciliations"},
 		{"/intern/kasse/abgleich/1", "staff_finance_run"},
+		{"/intern/kasse/erstattungen", "staff_finance_refunds"},
+		{"/intern/kasse/erstattungen?status=erledigt&erledigt=5", "staff_finance_refunds"},
 		{"/intern/kasse/fehler", "staff_finance_deadletters"},
 		{"/intern/kasse/fehler?erneut=7", "staff_finance_deadletters"},
 		{"/intern/statistik", "staff_stats"},

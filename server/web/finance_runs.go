@@ -66,6 +66,8 @@ type reconciliationsPage struct {
 	formProblems
 	// MaxKB is the limit of one file, in kilobytes.
 	MaxKB int
+	// CanChange: the member of staff may start a reconciliation.
+	CanChange bool
 }
 
 func (h *Handler) runRows(c *fiber.Ctx, t texts) ([]runRow, error) {
@@ -101,7 +103,7 @@ func (h *Handler) reconciliationsForm(c *fiber.Ctx, status int, errs map[string]
 	if errs == nil {
 		errs = map[string]string{}
 	}
-	page := reconciliationsPage{Runs: rows, MaxKB: maxUploadFile >> 10}
+	page := reconciliationsPage{Runs: rows, MaxKB: maxUploadFile >> 10, CanChange: mayChange(c)}
 	page.addAll(errorList(errs, "settlement", "camt053", "camt054"))
 	return h.renderStaff(c, status, "staff_finance_reconciliations", "fin_reconciliations", page)
 }
@@ -407,9 +409,10 @@ func (h *Handler) deadLetters(c *fiber.Ctx) error {
 		}
 	}
 	return h.renderStaff(c, fiber.StatusOK, "staff_finance_deadletters", "fin_deadletters", struct {
-		Rows   []deadLetterRow
-		Notice string
-	}{rows, notice})
+		Rows      []deadLetterRow
+		Notice    string
+		CanChange bool
+	}{rows, notice, mayChange(c)})
 }
 
 func (h *Handler) retryDeadLetter(c *fiber.Ctx) error {

@@ -33,6 +33,9 @@ type ledgerFake struct {
 	retried  []int64
 	runs     []reconcile.Reconciliation
 	uploads  [][2][]byte
+	// refundFilter and refunded are what the refund work list was asked.
+	refundFilter payment.RefundTaskFilter
+	refunded     []string
 }
 
 var fakePaid = time.Date(2030, 1, 6, 10, 30, 0, 0, time.UTC)
@@ -130,6 +133,34 @@ func (l *ledgerFake) Reconcile(_ context.Context, settlementFile, statementFile 
 	return r, nil
 }
 
+func (l *ledgerFake) RefundTasks(_ context.Context, f payment.RefundTaskFilter) ([]payment.RefundTask, error) {
+	done := fakePaid.Add(time.Hour)
+	tasks := map[string][]payment.RefundTask{
+		"open": {{ID: 5, Reference: "TRMREF2", BookingCode: "K7Q2MZ4D", Platform: "epay21", PlatformID: "EP-2", Kassenzeichen: "TB0000000020",
+			AmountCents: 2800, Currency: "EUR", Reason: "booking cancelled in time", CreatedAt: fakePaid}},
+		"done": {{ID: 4, Reference: "TRMREF1", BookingCode: "8TM9CPXR", Platform: "epay21", PlatformID: "EP-1", Kassenzeichen: "TB0000000012",
+			AmountCents: 450, Currency: "EUR", Reason: "paid after expiry", CreatedAt: fakePaid, DoneBy: "Kasse", DoneAt: &done, Note: "Gutschrift 4711",
+			StornoPostingID: "S-TB0000000012"}},
+	}
+	l.mu.Lock()
+	l.refundFilter = f
+	l.mu.Unlock()
+	return tasks[f.State], nil
+}
+
+func (l *ledgerFake) CompleteRefund(_ context.Context, id int64, doneBy, note string) (payment.RefundTask, error) {
+	switch id {
+	case 5:
+		l.mu.Lock()
+		l.refunded = append(l.refunded, doneBy+": "+note)
+		l.mu.Unlock()
+		return payment.RefundTask{ID: 5}, nil
+	case 4:
+		return payment.RefundTask{}, payment.ErrRefundTaskDone
+	}
+	return payment.RefundTask{}, payment.ErrRefundTaskNotFound
+}
+
 func fakeRun() *reconcile.Reconciliation {
 	return &reconcile.Reconciliation{ID: 1, SettlementDate: "2030-01-06", PayoutID: "PO-20300106", PayoutCents: 420, BankPayout: 420,
 		StatementID: "ST-1", FeeTotalCents: 30, CreatedAt: fakePaid,
@@ -221,7 +252,7 @@ func financeAppAs(t *testing.T, l *ledgerFake, exportDir string, accounts *accou
 	t.Helper()
 	f := &fakes{}
 	h := &Handler{Catalog: f, Reservations: f, Bookings: f, Key: []byte("k"), SigningKey: testSigningKey,
-		Ledger: l, Reconciliations: l, StaffBookings: l, Stats: l, ExportDir: exportDir, Accounts: accounts,
+		Ledger: l, Reconciliations: l, StaffBookings: l, Stats: l, Refunds: l, ExportDir: exportDir, Accounts: accounts,
 		Now: func() time.Time { return fakeNow }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	app := fiber.New()
 	h.Routes(app)
@@ -439,6 +470,20 @@ func TestFinanceAndStatisticsRoles(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tt.name, status, tt.status)
 		}
 	}
+	// Administrators read the finance pages but change nothing there.
+	admin := as("", auth.RoleAdmin)
+	form := url.Values{"csrf": {sessionCSRF(testSession)}}.Encode()
+	for _, path := range []string{"/intern/kasse/fehler/7/wiederholen", "/intern/kasse/erstattungen/5/erledigt", "/intern/kasse/abgleich"} {
+		if status, _, _ := fetch(t, admin, "POST", path, strings.NewReader(form), "application/x-www-form-urlencoded"); status != 403 {
+			t.Errorf("admin POST %s: %d", path, status)
+		}
+	}
+	for _, path := range []string{"/intern/kasse/fehler", "/intern/kasse/erstattungen", "/intern/kasse/abgleich"} {
+		if status, _, page := fetch(t, admin, "GET", path, nil, ""); status != 200 || strings.Contains(page, `method="post" action="/intern/kasse/`) ||
+			!strings.Contains(page, "ändern kann hier nur die Kasse") {
+			t.Errorf("admin GET %s: %d, forms shown or no read-only note", path, status)
+		}
+	}
 	// Without a session: to the login page, and back here afterwards.
 	req := httptest.NewRequest("GET", "/intern/kasse/abgleich", nil)
 	res, err := as("", auth.RoleFinance).Test(req)
@@ -467,5 +512,36 @@ func TestPostingsCSVGolden(t *testing.T) {
 	}
 	if body != string(want) {
 		t.Fatalf("postings CSV differs from %s:\n%q\nwant\n%q", golden, body, want)
+	}
+}
+
+func TestRefundWorkList(t *testing.T) {
+	l := &ledgerFake{}
+	app := financeApp(t, l, "")
+	status, _, page := fetch(t, app, "GET", "/intern/kasse/erstattungen", nil, "")
+	if status != 200 || !strings.Contains(page, "TRMREF2") || !strings.Contains(page, `action="/intern/kasse/erstattungen/5/erledigt"`) || l.refundFilter.State != "open" {
+		t.Fatalf("open refunds: %d %+v\n%s", status, l.refundFilter, page)
+	}
+	status, _, page = fetch(t, app, "GET", "/intern/kasse/erstattungen?status=erledigt", nil, "")
+	if status != 200 || !strings.Contains(page, "Gutschrift 4711") || !strings.Contains(page, "S-TB0000000012") || l.refundFilter.State != "done" {
+		t.Fatalf("done refunds: %d\n%s", status, page)
+	}
+	post := func(id, note string) (int, string, string) {
+		form := url.Values{"csrf": {sessionCSRF(testSession)}, "note": {note}}
+		return fetch(t, app, "POST", "/intern/kasse/erstattungen/"+id+"/erledigt", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+	}
+	status, head, _ := post("5", "Gutschrift 4712")
+	if status != 303 || !strings.HasSuffix(head, "/intern/kasse/erstattungen?erledigt=5") || len(l.refunded) != 1 || l.refunded[0] != "Kasse: Gutschrift 4712" {
+		t.Fatalf("mark done: %d %q %v", status, head, l.refunded)
+	}
+	long := strings.Repeat("x", payment.MaxRefundNoteLen+1)
+	if status, _, page := post("5", long); status != 400 || !strings.Contains(page, `href="#note-5"`) || !strings.Contains(page, `id="note-5-error"`) || !strings.Contains(page, long) {
+		t.Fatalf("note too long: %d", status)
+	}
+	if status, _, _ := post("4", ""); status != 409 {
+		t.Fatalf("done before: %d", status)
+	}
+	if status, _, _ := post("99", ""); status != 404 {
+		t.Fatalf("unknown task: %d", status)
 	}
 }

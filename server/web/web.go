@@ -191,6 +191,8 @@ type Handler struct {
 	Ledger          Ledger
 	Reconciliations Reconciliations
 	ExportDir       string
+	// Refunds is the refund work list (nil: no such page).
+	Refunds Refunds
 	// StaffBookings shows a booking to finance staff by its code.
 	StaffBookings StaffBookings
 	// Stats is nil when no statistics pages are served.
