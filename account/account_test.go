@@ -392,3 +392,32 @@ func TestSetDesk(t *testing.T) {
 		t.Fatalf("desk %q", sess.Desk)
 	}
 }
+
+func FuzzNormalizeLogin(f *testing.F) {
+	for _, s := range []string{"erika", " Erika.M ", "ä", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := NormalizeLogin(s)
+		if err != nil {
+			return
+		}
+		if len(l) < 2 || len(l) > MaxLoginLen || strings.ToLower(l) != l || strings.ContainsAny(l, " \t\n/\\%") {
+			t.Fatalf("NormalizeLogin(%q) = %q", s, l)
+		}
+		if again, _ := NormalizeLogin(l); again != l {
+			t.Fatalf("not idempotent: %q -> %q", l, again)
+		}
+	})
+}
+
+func FuzzCheckPassword(f *testing.F) {
+	for _, s := range []string{"Korrekt-Pferd-Batterie", "", "ä", "\x00"} {
+		f.Add(s, "erika")
+	}
+	f.Fuzz(func(t *testing.T, password, login string) {
+		if CheckPassword(password, login) == nil && ([]rune(password) == nil || len([]rune(password)) < MinPasswordLen) {
+			t.Fatalf("accepted %q", password)
+		}
+	})
+}

@@ -228,17 +228,20 @@ func (s *Service) dummyHash() string {
 // failure is ErrInvalidCredentials, or a *LockoutError (ErrLockedOut).
 func (s *Service) Login(ctx context.Context, login, password, addr string) (*Account, string, error) {
 	now := s.now()
-	norm, err := NormalizeLogin(login)
-	if err != nil {
+	norm, normErr := NormalizeLogin(login)
+	if normErr != nil {
 		norm = strings.ToLower(strings.TrimSpace(login)) // counted all the same
 	}
 	loginKey, addrKey := s.failureKey("login", norm), s.failureKey("addr", addr)
 	if err := s.checkLockout(ctx, loginKey, addrKey, now); err != nil {
 		return nil, "", err
 	}
-	a, err := s.Store.AccountByLogin(ctx, norm)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, "", err
+	var a *Account
+	if normErr == nil { // no account has a malformed login
+		var err error
+		if a, err = s.Store.AccountByLogin(ctx, norm); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, "", err
+		}
 	}
 	hash := s.dummyHash()
 	if a != nil {

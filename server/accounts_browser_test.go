@@ -106,7 +106,7 @@ func TestStaffPagesInBrowser(t *testing.T) {
 			if tok := st.text(`#new-token`); !strings.HasPrefix(tok, "tmn_") {
 				t.Fatalf("new token %q", tok)
 			}
-			st.check("account", "")
+			st.check("account", "staff-account")
 			st.open("/intern/verwaltung/konten", "staff_accounts")
 			st.check("accounts", "staff-accounts")
 			// Create an account with an error first: kept entries, summary.
@@ -134,7 +134,7 @@ func TestStaffPagesInBrowser(t *testing.T) {
 			if !strings.Contains(msg, want) {
 				t.Fatalf("lockout message: %q", msg)
 			}
-			st.check("login-locked", "")
+			st.check("login-locked", "staff-lockout")
 		})
 	}
 }

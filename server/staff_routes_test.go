@@ -98,6 +98,7 @@ var staffRouteRules = []staffRule{
 	{"POST", "/api/v1/admin/devices", roles(auth.RoleAdmin)},
 	{"GET", "/api/v1/admin/devices", roles(auth.RoleAdmin)},
 	{"GET", "/api/v1/admin/ticket-preview.png", roles(auth.RoleAdmin)},
+	{"POST", "/api/v1/admin/accounts", roles(auth.RoleAdmin)},
 
 	// finance API (server/finance)
 	{"GET", "/api/v1/finance/postings", roles(auth.RoleFinance, auth.RoleAdmin)},

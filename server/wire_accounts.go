@@ -81,7 +81,7 @@ type demoAccount struct {
 
 var demoAccounts = []demoAccount{
 	{"demo.admin", "Demo-Verwaltung", "Rheinufer-Verwaltung-2026", []account.Role{account.RoleAdmin}, ""},
-	{"demo.schalter", "Demo-Schalter Bürgeramt", "Rheinufer-Bürgeramt-2026", []account.Role{account.RoleDesk}, "buergeramt-koblenz"},
+	{"demo.schalter", "Demo-Schalter Bürgeramt", "Rheinufer-Schalter-2026", []account.Role{account.RoleDesk}, "buergeramt-koblenz"},
 	{"demo.kasse", "Demo-Stadtkasse", "Rheinufer-Stadtkasse-2026", []account.Role{account.RoleFinance}, ""},
 }
 

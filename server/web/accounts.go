@@ -495,7 +495,6 @@ type accountEditData struct {
 	Login    string
 	Form     accountForm
 	Disabled bool
-	Self     bool
 	Notice   string
 }
 
@@ -509,7 +508,7 @@ func (h *Handler) editTarget(c *fiber.Ctx) (*account.Account, error) {
 
 func (h *Handler) renderEdit(c *fiber.Ctx, status int, a *account.Account, p formProblems, form *accountForm) error {
 	t := textsFor(lang(c))
-	d := accountEditData{formProblems: p, ID: a.ID, Login: a.Login, Disabled: a.Disabled, Self: a.ID == auth.StaffOf(c).AccountID}
+	d := accountEditData{formProblems: p, ID: a.ID, Login: a.Login, Disabled: a.Disabled}
 	if form != nil {
 		d.Form = *form
 	} else {
