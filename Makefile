@@ -1,6 +1,6 @@
 # termin: `make run` for the demo, `make test` for every test, `make bench`
 # for the rush benchmark (writes docs/benchmarks.md).
-.PHONY: run test bench build kiosk-cross vet fmt clean
+.PHONY: run test bench build image kiosk-cross vet fmt clean
 
 run:
 	@deploy/run.sh
@@ -13,6 +13,11 @@ bench:
 
 build:
 	go build -o bin/ ./server
+
+# The server and kiosk images (deploy/Containerfile), built with buildah
+# without pulling from a registry.
+image:
+	@deploy/image.sh
 
 # The kiosk agent for Windows counter PCs and a Raspberry Pi at the gate.
 kiosk-cross:

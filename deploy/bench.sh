@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: the rush benchmark. Starts private PostgreSQL and Redis in a
+# make bench: the rush benchmark, (a) the rush and (b) the search storm
+# during a rush (deploy/loadgen/storm.go). Starts private PostgreSQL and Redis in a
 # temporary directory, the server (rate limit and proof of work off, pprof
 # on a loopback port) on the bench city, the PostgreSQL row-lock baseline,
 # then deploy/loadgen, which prints a table and writes docs/benchmarks.md
@@ -7,6 +8,7 @@
 # the end; the whole run is bounded by BENCH_TIMEOUT seconds.
 #
 #   deploy/bench.sh [loadgen flags...]   e.g. -clients 100 -attempts 5000
+#   a small check of the storm: -attempts 2000 -storm-rate 1000 -storm-duration 3s -storm-steps 500,1000 -storm-step 2s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -68,7 +70,7 @@ pglock_db=${DATABASE_URL%/termin*}/pglock?sslmode=disable
 http_port=$(free_port)
 pprof_port=$(free_port)
 SECRET_KEY=bench "$dir/bin/server" serve -http "127.0.0.1:$http_port" -pprof "127.0.0.1:$pprof_port" \
-	-rate-limit 0 -pow-auto 0 -warm-days 2 -log-level warn 2>"$dir/server.log" &
+	-rate-limit 0 -pow-auto 0 -one-hold=false -warm-days 3 -log-level warn 2>"$dir/server.log" &
 children+=($!)
 wait_port "$!" "$http_port"
 

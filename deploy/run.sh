@@ -62,6 +62,8 @@ go build -o "$run/bin/" ./server
 go build -o "$run/bin/simulator" ./deploy/simulator
 
 export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
+# Logs for a terminal; a city's servers keep the default, JSON lines.
+export LOG_FORMAT=${LOG_FORMAT:-text}
 # The admin API key of this run: the simulated kiosk registers itself with
 # it, and it is printed below for curl.
 if [ -z "${ADMIN_API_KEY:-}" ]; then

@@ -10,6 +10,15 @@
 #   deploy/stack.sh pg-stop DIR  stop only PostgreSQL, keeping its port
 #   deploy/stack.sh pg-start DIR start it again on that port (fault tests)
 #   deploy/stack.sh status DIR   exit 0 when both answer
+#   deploy/stack.sh standby DIR  add a synchronous hot standby of PostgreSQL
+#                                (pg_basebackup); adds DATABASE_URL_STANDBY and
+#                                the multi-host DATABASE_URL_FAILOVER to DIR/env
+#                                (start the stack with STACK_DURABLE=1 for it)
+#   deploy/stack.sh pg-kill DIR  kill the PostgreSQL primary (SIGKILL, by PID)
+#   deploy/stack.sh pg-promote DIR  promote the standby to primary
+#   deploy/stack.sh cluster-ha DIR  a Redis Cluster of 3 masters with one
+#                                replica each (fast failover); adds
+#                                REDIS_HA_ADDRS to DIR/env
 set -euo pipefail
 
 # Seconds apt-get waits for the dpkg lock another installation holds.
@@ -261,6 +270,103 @@ export MAILPIT_BIN=$mailpit_bin
 ENV
 }
 
+# start_standby clones the primary with pg_basebackup into DIR/pg-standby,
+# starts it as a hot standby streaming as "standby1", and makes the primary
+# wait for it on every commit (synchronous_standby_names): a commit the
+# primary acknowledged is on the standby too.
+start_standby() {
+	local dir=$1 bin port primary
+	bin=$(pg_bindir)
+	primary=$(cat "$dir/pg/port")
+	as_pg "$bin/pg_ctl" -D "$dir/pg-standby/data" -m fast -w stop >/dev/null 2>&1 || true
+	rm -rf "$dir/pg-standby"
+	mkdir -p "$dir/pg-standby"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir/pg-standby"
+	as_pg "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U termin -D "$dir/pg-standby/data" -R -X stream --checkpoint=fast --no-sync \
+		-d "application_name=standby1" >"$dir/pg-standby/basebackup.log" 2>&1 ||
+		{ cat "$dir/pg-standby/basebackup.log" >&2; return 1; }
+	local attempt
+	for attempt in 1 2 3 4 5; do
+		port=$(free_port)
+		as_pg "$bin/pg_ctl" -D "$dir/pg-standby/data" -l "$dir/pg-standby/postgres.log" -w -t 60 start \
+			-o "-p $port -k $dir/pg-standby -c listen_addresses=127.0.0.1 $(pg_durability) -c max_connections=300" >/dev/null && break
+		[ "$attempt" -lt 5 ] || { tail -20 "$dir/pg-standby/postgres.log" >&2; return 1; }
+	done
+	echo "$port" >"$dir/pg-standby/port"
+	"$bin/psql" -h 127.0.0.1 -p "$primary" -U termin -d postgres -qtAc \
+		"ALTER SYSTEM SET synchronous_standby_names = 'standby1'" -c "SELECT pg_reload_conf()" >/dev/null
+	for _ in $(seq 100); do
+		[ "$("$bin/psql" -h 127.0.0.1 -p "$primary" -U termin -d postgres -qtAc \
+			"SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'")" = sync ] && return 0
+		sleep 0.1
+	done
+	echo "stack: the standby did not become synchronous" >&2
+	return 1
+}
+
+# pg_kill kills the primary's postmaster outright, as a crash or a lost
+# machine would; its backends end when they notice.
+pg_kill() {
+	local dir=$1 pid
+	pid=$(head -1 "$dir/pg/data/postmaster.pid")
+	kill -KILL "$pid"
+	for _ in $(seq 100); do
+		port_is_free "$(cat "$dir/pg/port")" && return 0
+		sleep 0.1
+	done
+}
+
+pg_promote() {
+	as_pg "$(pg_bindir)/pg_ctl" -D "$1/pg-standby/data" -w -t 60 promote >/dev/null
+}
+
+# start_cluster_ha runs six nodes, three masters with one replica each and
+# a short node timeout, so a killed master's replica takes over within
+# seconds.
+start_cluster_ha() {
+	local dir=$1 i p ports=() addrs=()
+	stop_cluster_ha "$dir"
+	rm -rf "$dir/cluster-ha"
+	for i in 1 2 3 4 5 6; do
+		mkdir -p "$dir/cluster-ha/n$i"
+		p=$(free_cluster_port)
+		redis-server --port "$p" --bind 127.0.0.1 --dir "$dir/cluster-ha/n$i" --save '' --appendonly no \
+			--cluster-enabled yes --cluster-config-file "$dir/cluster-ha/n$i/nodes.conf" --cluster-node-timeout 1000 --cluster-replica-validity-factor 0 \
+			--daemonize yes --pidfile "$dir/cluster-ha/n$i/redis.pid" --logfile "$dir/cluster-ha/n$i/redis.log" >/dev/null
+		for _ in $(seq 50); do
+			redis-cli -p "$p" ping >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		redis-cli -p "$p" ping >/dev/null || { tail -20 "$dir/cluster-ha/n$i/redis.log" >&2; return 1; }
+		echo "$p" >"$dir/cluster-ha/n$i/port"
+		ports+=("$p")
+		addrs+=("127.0.0.1:$p")
+	done
+	redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >"$dir/cluster-ha/create.log" 2>&1 ||
+		{ cat "$dir/cluster-ha/create.log" >&2; return 1; }
+	echo "${ports[*]}" >"$dir/cluster-ha/ports"
+	for _ in $(seq 200); do
+		local ok=1
+		for p in "${ports[@]}"; do
+			redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || ok=0
+		done
+		[ "$ok" = 1 ] && return 0
+		sleep 0.1
+	done
+	echo "stack: the redis cluster with replicas did not reach cluster_state:ok" >&2
+	return 1
+}
+
+stop_cluster_ha() {
+	local dir=$1 f
+	for f in "$dir"/cluster-ha/n*/redis.pid; do
+		[ -f "$f" ] || continue
+		kill "$(cat "$f")" 2>/dev/null || true
+		rm -f "$f"
+	done
+	rm -f "$dir/cluster-ha/ports"
+}
+
 running() {
 	local dir=$1
 	[ -f "$dir/pg/port" ] && [ -f "$dir/redis/port" ] || return 1
@@ -279,6 +385,17 @@ ENV
 		local addrs
 		addrs=$(sed 's/\([0-9][0-9]*\)/127.0.0.1:\1/g; s/ /,/g' "$dir/cluster/ports")
 		echo "export REDIS_CLUSTER_ADDRS=$addrs" >>"$dir/env"
+	fi
+	if [ -f "$dir/pg-standby/port" ]; then
+		local p1 p2
+		p1=$(cat "$dir/pg/port") p2=$(cat "$dir/pg-standby/port")
+		cat >>"$dir/env" <<ENV
+export DATABASE_URL_STANDBY=postgres://termin@127.0.0.1:$p2/termin?sslmode=disable
+export DATABASE_URL_FAILOVER='host=127.0.0.1,127.0.0.1 port=$p1,$p2 user=termin dbname=termin sslmode=disable target_session_attrs=read-write connect_timeout=2'
+ENV
+	fi
+	if [ -f "$dir/cluster-ha/ports" ]; then
+		echo "export REDIS_HA_ADDRS=$(sed 's/\([0-9][0-9]*\)/127.0.0.1:\1/g; s/ /,/g' "$dir/cluster-ha/ports")" >>"$dir/env"
 	fi
 	mailpit_env "$dir" >>"$dir/env"
 }
@@ -305,18 +422,22 @@ stop_single() {
 		kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true
 		rm -f "$dir/redis/redis.pid"
 	fi
-	rm -f "$dir/pg/port" "$dir/redis/port"
+	if [ -f "$dir/pg-standby/data/postmaster.pid" ]; then
+		as_pg "$(pg_bindir)/pg_ctl" -D "$dir/pg-standby/data" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+	rm -f "$dir/pg/port" "$dir/redis/port" "$dir/pg-standby/port"
 }
 
 stop() {
 	stop_single "$1"
 	stop_cluster "$1"
+	stop_cluster_ha "$1"
 	stop_mailpit "$1"
 }
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|cluster|stop|status|pg-stop|pg-start DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|cluster|cluster-ha|standby|stop|status|pg-stop|pg-start|pg-kill|pg-promote DIR" >&2; exit 2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 case $cmd in
@@ -344,5 +465,16 @@ stop) stop "$dir" ;;
 pg-stop) pg_down "$dir" ;;
 pg-start) pg_up "$dir" ;;
 status) running "$dir" ;;
-*) echo "usage: $0 start|cluster|stop|status|pg-stop|pg-start DIR" >&2; exit 2 ;;
+standby)
+	start_standby "$dir"
+	write_env "$dir"
+	;;
+pg-kill) pg_kill "$dir" ;;
+pg-promote) pg_promote "$dir" ;;
+cluster-ha)
+	ensure_installed
+	start_cluster_ha "$dir"
+	if [ -f "$dir/pg/port" ] && [ -f "$dir/redis/port" ]; then write_env "$dir"; fi
+	;;
+*) echo "usage: $0 start|cluster|cluster-ha|standby|stop|status|pg-stop|pg-start|pg-kill|pg-promote DIR" >&2; exit 2 ;;
 esac

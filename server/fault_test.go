@@ -308,7 +308,7 @@ type testStack struct {
 	env map[string]string
 }
 
-func startStack(t *testing.T) *testStack {
+func startStack(t *testing.T, extra ...string) *testStack {
 	t.Helper()
 	servicetest.DatabaseURL(t) // skips without the services, as every service test does
 	// Not t.TempDir: the postgres user must be able to reach the
@@ -323,16 +323,26 @@ func startStack(t *testing.T) *testStack {
 		os.RemoveAll(dir)
 	})
 	s.run("start")
-	raw, err := os.ReadFile(filepath.Join(dir, "env"))
+	for _, cmd := range extra {
+		s.run(cmd)
+	}
+	s.readEnv()
+	return s
+}
+
+// readEnv reads the variables stack.sh wrote for the stack.
+func (s *testStack) readEnv() {
+	t := s.t
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(s.dir, "env"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
 		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok {
-			s.env[k] = v
+			s.env[k] = strings.Trim(v, "'")
 		}
 	}
-	return s
 }
 
 // launchOnStack runs a server with flags on a PostgreSQL and Redis of

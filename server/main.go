@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/digitale-verwaltung/termin/server/config"
+	"github.com/digitale-verwaltung/termin/server/request"
 )
 
 // commands are the subcommands, one file each.
@@ -47,7 +48,13 @@ func main() {
 		}
 		os.Exit(2)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewJSONHandler(os.Stderr, opts)
+	if cfg.LogFormat == "text" {
+		h = slog.NewTextHandler(os.Stderr, opts)
+	}
+	// Every line written with a request's context carries its id.
+	log := slog.New(request.LogHandler{Handler: h})
 	slog.SetDefault(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

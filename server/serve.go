@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/server/config"
 	fairnessredis "github.com/digitale-verwaltung/termin/server/fairness/redis"
+	"github.com/digitale-verwaltung/termin/server/metrics"
 )
 
 // serve is `server serve`: it runs the HTTP server, the payment and mail
@@ -58,6 +60,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Warn("warm redis from postgres", "err", err)
 	}
 	app := newApp(d)
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", d.metrics.Handler())
+		stopMetrics, err := serveInternal("metrics", cfg.MetricsAddr, mux, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	d.pay.start(ctx)
 	// The mail worker and the sweep stop and finish their round before
 	// the stores close (defers run last first).
@@ -72,6 +83,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	go func() { defer workers.Done(); sweepActivations(workCtx, d) }()
 	workers.Add(1)
 	go func() { defer workers.Done(); expireSessions(workCtx, d) }()
+	workers.Add(1)
+	go func() { defer workers.Done(); d.retention().Run(workCtx) }()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -116,6 +129,8 @@ type deps struct {
 	// audit log.
 	accounts *account.Service
 	audit    *auditpg.Store
+	// metrics is built by newApp.
+	metrics *metrics.Metrics
 }
 
 func newDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {
@@ -148,9 +163,13 @@ func (d *deps) build(ctx context.Context) error {
 // useRedis (re)builds the booking engine on rdb.
 func (d *deps) useRedis(ctx context.Context, rdb redis.UniversalClient) error {
 	holds := bookingredis.New(rdb)
+	holds.UseSnapshots(d.cfg.AvailabilitySnapshot)
 	engine, err := booking.NewEngine(ctx, d.pg, holds, d.log)
 	if err != nil {
 		return err
+	}
+	if d.cfg.OneHold {
+		engine.Holders = bookingredis.NewHolders(rdb)
 	}
 	d.rdb, d.holds, d.engine = rdb, holds, engine
 	configureEngine(d.cfg, engine)
@@ -189,10 +208,24 @@ func openDB(ctx context.Context, url string) (*sqlx.DB, error) {
 }
 
 // newRedis returns a single-node client for one address and a cluster
-// client for several.
+// client for several. The cluster client reads the slot map again every
+// second: after a master fails and its replica takes over, commands to the
+// dead master fail without telling the client, so without a reload it
+// would keep dialling the dead address for a minute (go-redis's default).
 func newRedis(addrs []string) redis.UniversalClient {
-	return redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs:        addrs,
+	if len(addrs) > 1 {
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs:                      addrs,
+			PoolSize:                   64,
+			DialTimeout:                2 * time.Second,
+			ReadTimeout:                2 * time.Second,
+			WriteTimeout:               2 * time.Second,
+			MaxRetries:                 1,
+			ClusterStateReloadInterval: time.Second,
+		})
+	}
+	return redis.NewClient(&redis.Options{
+		Addr:         addrs[0],
 		PoolSize:     64,
 		DialTimeout:  2 * time.Second,
 		ReadTimeout:  2 * time.Second,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -49,6 +50,21 @@ func newApp(d *deps) *fiber.App {
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
 	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), ResultPage: "/zahlung/", Log: d.log}
+	if released.releases != nil {
+		// A hold replaced by its holder's next one was released, not
+		// left to expire: booking it says so.
+		d.engine.Replaced = func(ctx context.Context, id string) {
+			if err := released.releases.Note(ctx, id, released.keep); err != nil {
+				d.log.WarnContext(ctx, "note replaced hold", "err", err)
+			}
+		}
+	}
+	if d.cfg.OneHold {
+		cit.Holders, cit.HoldersByAddress, cit.HolderKey, cit.Now = d.engine, cfg.OneHoldAPI, cfg.SubKey("holder"), now
+	}
+	if guard := newReleaseGuard(d); guard.Enabled() {
+		cit.Releases = guard
+	}
 	if d.pay.flow != nil {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
@@ -57,10 +73,13 @@ func newApp(d *deps) *fiber.App {
 	if d.pay.health != nil {
 		degraded = append(degraded, router.Check{Name: "payment_platform", Check: d.pay.health.Check})
 	}
+	d.metrics = newMetrics(d)
 	return router.New(router.Config{
 		Ready:    d.engine.Ready,
 		Degraded: degraded,
 		Log:      d.log,
+		Metrics:  d.metrics.Middleware,
+		HSTS:     strings.HasPrefix(cfg.PublicURL(), "https://"),
 		Pages:    newWeb(d, queue, limiter, challenges, released),
 		Groups: []router.Group{
 			cit,
@@ -103,6 +122,20 @@ func newFairness(d *deps) (*fairness.Limiter, *fairness.Challenges) {
 		pow.Locations[l] = true
 	}
 	return fairness.NewLimiter(store, cfg.SubKey("client"), cfg.RateLimit, cfg.RateBurst), pow
+}
+
+// newReleaseGuard slows down clients that release holds within seconds
+// again and again, with a bucket of its own in the fairness store. It is
+// a per-client rate limit, so -rate-limit 0 (every per-client limit off)
+// switches it off too.
+func newReleaseGuard(d *deps) *fairness.ReleaseGuard {
+	cfg := d.cfg
+	rate := cfg.QuickReleasePerMinute / 60
+	if cfg.RateLimit == 0 {
+		rate = 0
+	}
+	lim := fairness.NewLimiter(fairnessredis.New(d.rdb), cfg.SubKey("client"), rate, cfg.QuickReleaseBurst)
+	return &fairness.ReleaseGuard{Limiter: lim, Quick: cfg.QuickRelease}
 }
 
 // citizenBookings books holds without online payment and cancels

@@ -26,7 +26,7 @@ type office struct {
 	tz     *time.Location
 }
 
-func newOffice(t *testing.T) *office {
+func newOffice(t testing.TB) *office {
 	t.Helper()
 	db := servicetest.DB(t, bookingpg.Migrations)
 	ctx := context.Background()

@@ -4,9 +4,10 @@
 // error that names where it came from, instead of silently falling back to
 // the default.
 //
-// Precedence, highest first: flag, environment variable, configuration
-// file (when the set has one), default. An environment variable set to the
-// empty string counts as unset.
+// Precedence, highest first: flag, environment variable (or NAME_FILE,
+// the path of a file holding the value, for secrets mounted as files),
+// configuration file (when the set has one), default. An environment
+// variable set to the empty string counts as unset.
 //
 // Importing this package embeds the time zone database, so Europe/Berlin
 // loads on machines without tzdata (minimal containers, Windows).
@@ -272,8 +273,19 @@ func (s *Set) Parse(args []string, lookup func(string) (string, bool)) error {
 		case o.fromFlag:
 			source, value = "-"+o.flag, o.flagValue
 		case nonEmpty(lookup, o.env):
+			if s.secretFile(o) != "" && nonEmpty(lookup, s.secretFile(o)) {
+				return fmt.Errorf("%s and %s are both set: set one of them", o.env, s.secretFile(o))
+			}
 			value, _ = lookup(o.env)
 			source = o.env
+		case s.secretFile(o) != "" && nonEmpty(lookup, s.secretFile(o)):
+			source = s.secretFile(o)
+			name, _ := lookup(source)
+			b, err := os.ReadFile(name)
+			if err != nil {
+				return fmt.Errorf("%s: %w", source, err)
+			}
+			value = strings.TrimRight(string(b), "\r\n")
 		default:
 			if v, ok := fileValues[o.flag]; ok {
 				source, value = fmt.Sprintf("%s in %s", o.flag, s.fileName(lookup)), v
@@ -287,6 +299,18 @@ func (s *Set) Parse(args []string, lookup func(string) (string, bool)) error {
 		}
 	}
 	return nil
+}
+
+// secretFile is the variable that names a file holding o's value
+// (HTTP_ADDR_FILE for HTTP_ADDR), so secrets can be mounted as files
+// (Kubernetes secrets, systemd credentials) instead of sitting in the
+// environment. Options whose variable with _FILE is an option of its own
+// (SMTP_PASSWORD_FILE) have none.
+func (s *Set) secretFile(o *option) string {
+	if o == s.file || strings.HasSuffix(o.env, "_FILE") || s.byEnv[o.env+"_FILE"] != nil {
+		return ""
+	}
+	return o.env + "_FILE"
 }
 
 func nonEmpty(lookup func(string) (string, bool), env string) bool {

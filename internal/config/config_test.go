@@ -201,3 +201,46 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+// TestValuesFromFiles: NAME_FILE names a file that holds the value of
+// NAME (a mounted secret); its trailing line break is dropped, setting
+// both is refused, a missing file names its variable, and malformed
+// contents name the variable they came from.
+func TestValuesFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	addr, days, bad := write("addr", "0.0.0.0:9000\n"), write("days", "7\r\n"), write("bad", "seven\n")
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+		check   func(settings) bool
+	}{
+		{"file", map[string]string{"HTTP_ADDR_FILE": addr, "WARM_DAYS_FILE": days}, "",
+			func(st settings) bool { return st.addr == "0.0.0.0:9000" && st.n == 7 }},
+		{"both set", map[string]string{"HTTP_ADDR": "x:1", "HTTP_ADDR_FILE": addr}, "HTTP_ADDR and HTTP_ADDR_FILE are both set", nil},
+		{"missing file", map[string]string{"HTTP_ADDR_FILE": filepath.Join(dir, "none")}, "HTTP_ADDR_FILE", nil},
+		{"malformed contents", map[string]string{"WARM_DAYS_FILE": bad}, `WARM_DAYS_FILE="seven"`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var st settings
+			err := newTestSet(&st).Parse(nil, env(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("want an error with %q, got %v", tt.wantErr, err)
+				}
+				return
+			}
+			if err != nil || !tt.check(st) {
+				t.Fatalf("err %v, settings %+v", err, st)
+			}
+		})
+	}
+}

@@ -90,6 +90,23 @@ type Challenges interface {
 	Verify(ctx context.Context, scope, day, challenge, solution string) error
 }
 
+// Holders places holds as a holder, who has one live hold per location
+// (a new hold replaces the last), and says when holds were placed.
+type Holders interface {
+	PlaceHoldAs(ctx context.Context, holder, locationID string, items []booking.Item, start time.Time) (*booking.Hold, error)
+	// HolderHold is the holder's live hold at a location and when it was
+	// placed; "" when none.
+	HolderHold(ctx context.Context, holder, locationID string) (id string, placed time.Time, err error)
+	// HoldPlaced reports whether a hold is live and when it was placed.
+	HoldPlaced(ctx context.Context, id string) (placed time.Time, live bool, err error)
+}
+
+// ReleaseGuard slows down clients that release holds within seconds of
+// placing them, again and again (fairness.ReleaseGuard).
+type ReleaseGuard interface {
+	Allow(ctx context.Context, client string, placed, now time.Time) (ok bool, wait time.Duration, err error)
+}
+
 // Handler serves the citizens' API.
 type Handler struct {
 	Catalog      Catalog
@@ -105,7 +122,22 @@ type Handler struct {
 	// ClientIPHeader names the header a trusted proxy puts the client
 	// address in; empty means the peer address.
 	ClientIPHeader string
-	Log            *slog.Logger
+	// Holders, when set, gives each API client one live hold per
+	// location, as far as clients can be told apart: a request with the
+	// pages' browser cookie counts for that browser; others, with
+	// HoldersByAddress, for their address (an IPv6 client by its /64,
+	// keyed with HolderKey), so clients behind one address share one
+	// live hold per location; without it they are not bound. Nil turns
+	// the rule off.
+	Holders          Holders
+	HoldersByAddress bool
+	HolderKey        []byte
+	// Releases, when set, slows down clients that release holds within
+	// seconds again and again.
+	Releases ReleaseGuard
+	// Now is the clock holds are placed by (the engine's).
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Routes mounts the citizens' routes on the /api/v1 group.

@@ -30,6 +30,9 @@ type Config struct {
 	CityFile string
 	WarmDays int
 	LogLevel slog.Level
+	// LogFormat is json (one object per line, for a log collector) or
+	// text (for a terminal).
+	LogFormat string
 	// Zone is the city's time zone (Europe/Berlin), loaded once at start:
 	// treasury value and booking dates are counted in it.
 	Zone *time.Location
@@ -42,6 +45,9 @@ type Config struct {
 	// counter kiosk around its start.
 	CheckInEarly, CheckInLate time.Duration
 	PprofAddr                 string
+	// MetricsAddr serves Prometheus metrics at /metrics on a listener of
+	// its own; off when empty.
+	MetricsAddr string
 	// Secret keys the proof-of-work signatures and the hashes that stand
 	// for client addresses and e-mail addresses; replicas must share it.
 	Secret string
@@ -52,6 +58,23 @@ type Config struct {
 
 	ContactLimitOffice int
 	ContactLimitPool   int
+
+	// AvailabilitySnapshot is how long an availability snapshot of a
+	// location-day is served before its version is checked in Redis
+	// again: the staleness bound of availability reads. Negative: off.
+	AvailabilitySnapshot time.Duration
+	// OneHold gives each browser (pages) and each client address (API)
+	// one live hold per location; a new hold replaces the last.
+	OneHold bool
+	// OneHoldAPI binds API clients without a browser cookie to their
+	// address for that rule.
+	OneHoldAPI bool
+	// QuickRelease is the age under which releasing (or replacing) a
+	// hold counts as quick; QuickReleasePerMinute and QuickReleaseBurst
+	// are how many quick releases a client may make (0: unlimited).
+	QuickRelease          time.Duration
+	QuickReleasePerMinute float64
+	QuickReleaseBurst     int
 
 	PowLocations []string
 	PowAuto      int
@@ -68,6 +91,11 @@ type Config struct {
 	// ActivationSweep is how often unactivated bookings past their
 	// deadline are released (double opt-in).
 	ActivationSweep time.Duration
+	// RetentionDays is how long after its appointment (or its
+	// cancellation) a booking keeps the citizen's name, e-mail address and
+	// phone number; RetentionEvery how often the job looks.
+	RetentionDays  int
+	RetentionEvery time.Duration
 
 	// Staff configures the staff accounts and their pages.
 	Staff Staff
@@ -289,6 +317,13 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&c.CityFile, "city", "CITY_FILE", "", "city file for seed; the built-in demo city when empty")
 	s.Int(&c.WarmDays, "warm-days", "WARM_DAYS", 14, "days ahead loaded into Redis at start")
 	s.LogLevel(&c.LogLevel, "log-level", "LOG_LEVEL", slog.LevelInfo, "debug, info, warn or error")
+	s.Func("log-format", "LOG_FORMAT", "json", "json (one object per line) or text", func(v string) error {
+		if v != "json" && v != "text" {
+			return fmt.Errorf("want json or text")
+		}
+		c.LogFormat = v
+		return nil
+	})
 	s.Zone(&c.Zone, "timezone", "TIMEZONE", "Europe/Berlin", "the city's time zone, in which treasury value and booking dates are counted")
 	s.String(&c.AdminAPIKey, "admin-api-key", "ADMIN_API_KEY", "", "bearer key for staff, admin and finance endpoints; empty closes them")
 	s.Duration(&c.CheckInEarly, "checkin-early", "CHECKIN_EARLY", 30*time.Minute, "how long before an appointment the kiosk checks it in")
@@ -296,12 +331,19 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Duration(&c.GateEarly, "gate-early", "GATE_EARLY", 15*time.Minute, "how long before its slot a ticket admits")
 	s.Duration(&c.GateLate, "gate-late", "GATE_LATE", 30*time.Minute, "how long after its slot ends a ticket still admits")
 	s.String(&c.PprofAddr, "pprof", "PPROF_ADDR", "", "serve net/http/pprof on this address; off when empty")
+	s.String(&c.MetricsAddr, "metrics", "METRICS_ADDR", "", "serve Prometheus metrics at /metrics on this address (not the public one); off when empty")
 	s.String(&c.Secret, "secret-key", "SECRET_KEY", "", "secret shared by all replicas: keys proof-of-work challenges and the hashes of client and e-mail addresses")
 	s.Float(&c.RateLimit, "rate-limit", "RATE_LIMIT", 1, "holds and bookings per second per client in the long run; 0 switches the limit off")
 	s.Int(&c.RateBurst, "rate-burst", "RATE_BURST", 20, "holds and bookings a client may make at once")
 	s.String(&c.ClientIPHeader, "client-ip-header", "CLIENT_IP_HEADER", "", "header a trusted proxy puts the client address in, e.g. X-Forwarded-For; its last entry is used; empty: the peer address")
 	s.Int(&c.ContactLimitOffice, "contact-limit-office", "CONTACT_LIMIT_OFFICE", 2, "bookings one e-mail address may hold per office and day; 0: no limit")
 	s.Int(&c.ContactLimitPool, "contact-limit-pool", "CONTACT_LIMIT_POOL", 4, "bookings one e-mail address may hold per pool and day; 0: no limit")
+	s.Duration(&c.AvailabilitySnapshot, "availability-snapshot", "AVAILABILITY_SNAPSHOT", 250*time.Millisecond, "how long availability is served from a process's snapshot of a location-day before its version is checked in Redis (the staleness bound, at most 1s); negative: every read runs the bitmap script")
+	s.Bool(&c.OneHold, "one-hold", "ONE_HOLD", true, "one live hold per browser and location (the pages' browser cookie, also on the API); a new hold replaces the last")
+	s.Bool(&c.OneHoldAPI, "one-hold-api", "ONE_HOLD_API", false, "also one live hold per client address and location on the API for clients without the browser cookie; off by default, as clients behind one address (a carrier's NAT, a proxy) would replace each other's holds")
+	s.Duration(&c.QuickRelease, "quick-release", "QUICK_RELEASE", 30*time.Second, "a hold released or replaced sooner than this after it was placed counts as a quick release")
+	s.Float(&c.QuickReleasePerMinute, "quick-release-per-minute", "QUICK_RELEASE_PER_MINUTE", 2, "quick releases a client may make per minute in the long run; 0 (or -rate-limit 0): unlimited")
+	s.Int(&c.QuickReleaseBurst, "quick-release-burst", "QUICK_RELEASE_BURST", 3, "quick releases a client may make at once")
 	s.List(&c.PowLocations, "pow-locations", "POW_LOCATIONS", nil, "locations whose holds always need a proof of work, comma-separated, or * for all")
 	s.Int(&c.PowAuto, "pow-auto", "POW_AUTO", 300, "hold requests per minute and location-day above which a proof of work is needed; 0: never automatically")
 	s.Int(&c.PowBits, "pow-bits", "POW_BITS", 16, "proof-of-work difficulty in leading zero bits")
@@ -350,6 +392,8 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&p.PayoutAccount, "payout-account", "PAYOUT_ACCOUNT", "", "IBAN (or bank account id) the platform pays out to; reconciliation matches only its booked entries; empty: every account in a statement")
 
 	s.Duration(&c.ReminderBefore, "reminder-before", "REMINDER_BEFORE", 24*time.Hour, "how long before an appointment the reminder mail goes out; 0 sends none")
+	s.Int(&c.RetentionDays, "retention-days", "RETENTION_DAYS", 30, "days after its appointment or cancellation that a booking's personal data is deleted")
+	s.Duration(&c.RetentionEvery, "retention-every", "RETENTION_EVERY", time.Hour, "how often the data-protection job looks for bookings past their retention")
 	s.Duration(&c.ActivationSweep, "activation-sweep", "ACTIVATION_SWEEP", 30*time.Second, "how often bookings not activated in time are released")
 
 	st := &c.Staff
@@ -396,6 +440,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("WARM_DAYS (-warm-days) must not be negative")
 	case c.HoldTTL <= 0:
 		return fmt.Errorf("HOLD_TTL (-hold-ttl) must be positive")
+	case c.AvailabilitySnapshot > time.Second:
+		return fmt.Errorf("AVAILABILITY_SNAPSHOT (-availability-snapshot) must be at most 1s, the documented staleness bound")
+	case c.QuickReleasePerMinute < 0 || c.QuickReleaseBurst < 1:
+		return fmt.Errorf("QUICK_RELEASE_PER_MINUTE must not be negative and QUICK_RELEASE_BURST must be at least 1")
 	case c.Pay.WorkerEvery <= 0:
 		return fmt.Errorf("PAYMENT_WORKER_EVERY (-payment-worker-every) must be positive")
 	case c.Pay.TreasuryMaxAttempts < 1:
@@ -404,6 +452,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("CONTACT_LIMIT_OFFICE and CONTACT_LIMIT_POOL must not be negative")
 	case c.ReminderBefore < 0:
 		return fmt.Errorf("REMINDER_BEFORE (-reminder-before) must not be negative")
+	case c.RetentionDays < 1:
+		return fmt.Errorf("RETENTION_DAYS (-retention-days) must be at least 1")
+	case c.RetentionEvery <= 0:
+		return fmt.Errorf("RETENTION_EVERY (-retention-every) must be positive")
 	case c.ActivationSweep <= 0:
 		return fmt.Errorf("ACTIVATION_SWEEP (-activation-sweep) must be positive")
 	case c.Mail.Every <= 0:

@@ -82,6 +82,7 @@ var Table = []Mapping{
 	{[]error{booking.ErrServiceUnknown}, New(404, "service_not_found", "This service is not offered at this location.", "Diese Dienstleistung wird an diesem Standort nicht angeboten.")},
 	{[]error{booking.ErrSlotFull}, New(409, "slot_full", "Not enough places are free at this time. Please choose another time.", "Zu dieser Zeit sind nicht genug Plätze frei. Bitte wählen Sie eine andere Zeit.")},
 	{[]error{booking.ErrSlotInvalid}, New(422, "slot_invalid", "No appointment can start at this time.", "Zu dieser Zeit kann kein Termin beginnen.")},
+	{[]error{booking.ErrNotReleased}, New(422, "not_released", "Appointments on this day are not released for booking yet.", "Termine an diesem Tag sind noch nicht zur Buchung freigegeben.")},
 	{[]error{booking.ErrSlotPast}, New(422, "slot_past", "This time has already passed.", "Dieser Zeitpunkt liegt in der Vergangenheit.")},
 	{[]error{booking.ErrUnitsInvalid}, New(422, "units_invalid", "The number of places is not allowed for this service.", "Die Anzahl der Plätze ist für diese Dienstleistung nicht zulässig.")},
 	{[]error{booking.ErrHoldNotFound}, New(404, "hold_not_found", "This reservation does not exist.", "Diese Reservierung gibt es nicht.")},

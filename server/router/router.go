@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,7 +37,12 @@ type Config struct {
 	// Pages, when set, are mounted at the root after the API: the
 	// citizens' web pages.
 	Pages Group
-	Log   *slog.Logger
+	// Metrics, when set, runs first on every request (server/metrics).
+	Metrics fiber.Handler
+	// HSTS tells browsers to use https only (Strict-Transport-Security):
+	// on when citizens reach the server by https, TLS ending at a proxy.
+	HSTS bool
+	Log  *slog.Logger
 }
 
 // New builds the application.
@@ -51,6 +57,11 @@ func New(cfg Config) *fiber.App {
 		BodyLimit:             256 << 10,
 	})
 	app.Use(recover.New())
+	app.Use(request.ID)
+	app.Use(securityHeaders(cfg.HSTS))
+	if cfg.Metrics != nil {
+		app.Use(cfg.Metrics)
+	}
 	app.Use(request.Screen)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return response.OK(c, statusJSON{"ok"}) })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
@@ -102,6 +113,23 @@ func answerUnknownMethods(app *fiber.App) {
 		ctx.SetStatusCode(response.ErrMethodNotAllowed.Status)
 		ctx.SetContentType(fiber.MIMEApplicationJSONCharsetUTF8)
 		ctx.SetBody(body)
+	}
+}
+
+// securityHeaders are set on every answer: no content sniffing, no
+// referrer, HSTS behind TLS; the API's JSON may not be framed or run
+// anything. The pages set their own Content-Security-Policy (server/web).
+func securityHeaders(hsts bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+		if hsts {
+			c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+		}
+		if strings.HasPrefix(c.Path(), "/api/") || c.Path() == "/healthz" || c.Path() == "/readyz" {
+			c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
+		}
+		return c.Next()
 	}
 }
 

@@ -434,3 +434,29 @@ func TestUnknownMethodIsTheJSONError(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityHeaders: every answer forbids content sniffing and sends no
+// referrer and carries a request id; the API's answers may not be framed
+// or run anything; HSTS only when the server is reached by https.
+func TestSecurityHeaders(t *testing.T) {
+	a := newTestApp(t)
+	for _, path := range []string{"/healthz", "/api/v1/locations", "/api/v1/nowhere"} {
+		res := a.do(t, "GET", path, "")
+		h := res.header
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") || h.Get("X-Request-ID") == "" {
+			t.Errorf("%s: headers %v", path, h)
+		}
+		if h.Get("Strict-Transport-Security") != "" {
+			t.Errorf("%s: HSTS without https", path)
+		}
+	}
+	app := New(Config{Ready: func(context.Context) error { return nil }, HSTS: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	res, err := app.Test(httptest.NewRequest("GET", "/healthz", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Header.Get("Strict-Transport-Security"), "max-age=31536000") {
+		t.Errorf("HSTS: %q", res.Header.Get("Strict-Transport-Security"))
+	}
+}

@@ -125,6 +125,9 @@ type daysData struct {
 	Next           *timeEntry
 	NextDayURL     string
 	Earlier, Later string
+	// Release says when the next days open ("" without a release
+	// schedule or when the days shown end before).
+	Release string
 }
 
 type dayEntry struct {
@@ -158,7 +161,7 @@ func (h *Handler) days(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := daysData{Choice: ch}
+	d := daysData{Choice: ch, Release: h.releaseNotice(v, ch.Location, to)}
 	for _, day := range days {
 		if day.Free == 0 {
 			continue
@@ -192,6 +195,8 @@ type timesData struct {
 	Times   []timeEntry
 	DaysURL string
 	Pow     *powData
+	// Release says when the day opens, while it is not released yet.
+	Release string
 }
 
 type powData struct {
@@ -235,7 +240,8 @@ func (h *Handler) renderTimes(c *fiber.Ctx, v *view, ch *choice, day booking.Dat
 			}
 		}
 	}
-	d := timesData{Choice: ch, DayText: v.texts.date(day.Midnight(tz)), Day: day.String(), DaysURL: "/" + ch.Location.ID + "/tag?" + ch.Query}
+	d := timesData{Choice: ch, DayText: v.texts.date(day.Midnight(tz)), Day: day.String(), DaysURL: "/" + ch.Location.ID + "/tag?" + ch.Query,
+		Release: h.dayNotReleased(v, ch.Location, day)}
 	for _, s := range slots {
 		val := s.Start.UTC().Format(time.RFC3339)
 		st := s.Start.In(tz)
@@ -317,8 +323,20 @@ func (h *Handler) hold(c *fiber.Ctx) error {
 			}
 		}
 	}
-	hold, err := h.Reservations.PlaceHold(ctx, ch.Location.ID, ch.Items, start)
+	hold, wait, err := h.placeHold(c, ch, start)
+	if wait > 0 {
+		fields := copyFields(ch.Fields)
+		fields["start"] = []string{c.FormValue("start")}
+		return h.releasedTooQuickly(c, wait, &retryForm{Action: "/" + ch.Location.ID + "/reservieren", Fields: fields},
+			link{"/" + ch.Location.ID + "/zeit?" + ch.Query + "&tag=" + day.String(), v.texts.get("back")})
+	}
 	switch {
+	case errors.Is(err, booking.ErrNotReleased):
+		v.Errors = []fieldError{{"", h.notReleasedText(v, ch.Location, day)}}
+		if v.Errors[0].Text == "" {
+			v.Errors[0].Text = v.texts.get("err_slot_invalid")
+		}
+		return h.renderTimes(c, v, ch, day, "", fiber.StatusUnprocessableEntity)
 	case errors.Is(err, booking.ErrSlotFull):
 		v.Errors = []fieldError{{"", v.texts.get("err_slot_taken")}}
 		return h.renderTimes(c, v, ch, day, "", fiber.StatusConflict)

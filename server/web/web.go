@@ -171,6 +171,12 @@ type Handler struct {
 	Queue      QueuePositions
 	Limiter    RateLimiter
 	Challenges Challenges
+	// Holders, when set, gives each browser (its browser cookie) one
+	// live hold per location: a new hold replaces the last.
+	Holders Holders
+	// Releases, when set, slows down browsers that release holds within
+	// seconds again and again.
+	Releases ReleaseGuard
 	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// Key signs the hold tickets in the page URLs and derives nothing

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/server/metrics"
+)
+
+// newMetrics instruments the server's stores: Redis errors and both
+// pools, and the record's vitals read at every scrape.
+func newMetrics(d *deps) *metrics.Metrics {
+	m := metrics.New()
+	d.rdb.AddHook(m.RedisHook())
+	m.Pools(d.db.DB, d.rdb)
+	rec := &metrics.Record{Booking: d.pg.Vitals, Log: d.log}
+	if d.pay.store != nil {
+		stuck := d.cfg.Pay.Timeout + d.cfg.Pay.LateGrace
+		rec.Payment = func(ctx context.Context, now time.Time) (payment.Vitals, error) {
+			return d.pay.store.Vitals(ctx, now, stuck)
+		}
+	}
+	m.Register(rec)
+	return m
+}
