@@ -36,6 +36,7 @@ func newWeb(d *deps, queue *booking.Queue, limiter citizen.RateLimiter, challeng
 		FreeCancelBefore: d.cfg.Pay.FreeCancelBefore, Feedback: "barrierefreiheit@termin.example",
 		Now: func() time.Time { return d.engine.Now() }, Log: d.log, // one clock (tests move it)
 		Accounts: d.accounts, Audit: d.audit, SecureCookies: d.cfg.Staff.SecureCookies, Zone: d.cfg.Zone,
+		Live: d.live, KeepAlive: d.cfg.EventKeepAlive, Desk: queue,
 	}
 	if d.cfg.OneHold {
 		h.Holders = webHolders{d.engine}

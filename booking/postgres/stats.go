@@ -43,7 +43,7 @@ const (
 			count(q.called_at) AS waited,
 			COALESCE(sum(extract(epoch FROM q.called_at - q.created_at)), 0)::float8 AS wait_seconds,
 			count(*) FILTER (WHERE q.state = 'served' AND q.called_at IS NOT NULL AND q.finished_at IS NOT NULL) AS served,
-			COALESCE(sum(extract(epoch FROM q.finished_at - q.called_at)) FILTER (WHERE q.state = 'served'), 0)::float8 AS service_seconds
+			COALESCE(sum(extract(epoch FROM q.finished_at - COALESCE(q.last_called_at, q.called_at))) FILTER (WHERE q.state = 'served'), 0)::float8 AS service_seconds
 		FROM queue_tickets q
 		WHERE q.location_id = $1 AND q.day >= $2::date AND q.day <= $3::date
 		GROUP BY 1, 2`
@@ -143,8 +143,9 @@ func (s *Store) Activity(ctx context.Context, location string, from, to booking.
 		r.Booked, r.Cancelled, r.Due, r.NoShows = a.Booked, a.Cancelled, a.Due, a.NoShows
 	}
 
-	// Waiting time runs from drawing the ticket (or checking in) to the
-	// call, service time from the call to the end of a served ticket.
+	// Waiting time runs from drawing the ticket (or checking in) to its
+	// first call, service time from its latest call (a recall, or the call
+	// after a transfer) to the end of a served ticket.
 	var tickets []struct {
 		Day            string  `db:"day"`
 		Hour           int     `db:"hour"`

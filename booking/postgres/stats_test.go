@@ -139,6 +139,12 @@ func TestStatsActivity(t *testing.T) {
 	s.booking("amt", "ausweis", s.at(day, "14:00"), 1, booking.StatusConfirmed) // still to come
 	s.ticket("amt", 0, booking.QueueServed, s.at(day, "09:10"), s.at(day, "09:40"), s.at(day, "10:00"))
 	s.ticket("amt", 0, booking.QueueWaiting, s.at(day, "09:50"), none, none)
+	// Recalled at 10:40: waited from 10:20 to the first call at 10:30,
+	// served from the recall until 10:45.
+	s.ticket("amt", 0, booking.QueueServed, s.at(day, "10:20"), s.at(day, "10:30"), s.at(day, "10:45"))
+	if _, err := s.db.Exec(`UPDATE queue_tickets SET last_called_at = $1, recalls = 1 WHERE created_at = $2`, s.at(day, "10:40"), s.at(day, "10:20")); err != nil {
+		t.Fatal(err)
+	}
 	// Another day and another location stay out.
 	s.booking("amt", "ausweis", s.at("2030-01-08", "09:00"), 1, booking.StatusConfirmed)
 	s.ticket("bad", 0, booking.QueueWaiting, s.at(day, "09:10"), none, none)
@@ -152,7 +158,7 @@ func TestStatsActivity(t *testing.T) {
 		{Day: d, Hour: 8, CheckIns: 1, Waited: 1, WaitTotal: 10 * time.Minute, Served: 1, ServiceTotal: 15 * time.Minute},
 		{Day: d, Hour: 9, Booked: 2, Cancelled: 1, Due: 2, NoShows: 1, WalkIns: 2, CheckIns: 1, Waited: 2,
 			WaitTotal: 37 * time.Minute, Served: 1, ServiceTotal: 20 * time.Minute},
-		{Day: d, Hour: 10, Booked: 1, Due: 1, NoShows: 1},
+		{Day: d, Hour: 10, Booked: 1, Due: 1, NoShows: 1, WalkIns: 1, Waited: 1, WaitTotal: 10 * time.Minute, Served: 1, ServiceTotal: 5 * time.Minute},
 		{Day: d, Hour: 14, Booked: 1},
 	}
 	if !reflect.DeepEqual(got, want) {
