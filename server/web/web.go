@@ -226,6 +226,18 @@ type Handler struct {
 	// PhoneField shows the optional phone field; off while the booking
 	// core does not store phone numbers.
 	PhoneField bool
+	// Ledger is nil when no finance pages are served; Reconciliations nil
+	// when they start no reconciliations. ExportDir holds the finance
+	// system's import files ("" when there are none).
+	Ledger          Ledger
+	Reconciliations Reconciliations
+	ExportDir       string
+	// Refunds is the refund work list (nil: no such page).
+	Refunds Refunds
+	// StaffBookings shows a booking to finance staff by its code.
+	StaffBookings StaffBookings
+	// Stats is nil when no statistics pages are served.
+	Stats Statistics
 	// FreeCancelBefore is the refund window of paid bookings.
 	FreeCancelBefore time.Duration
 	// Feedback is the contact of the accessibility statement.
@@ -263,6 +275,8 @@ func (h *Handler) Routes(app fiber.Router) {
 		h.accountRoutes(app)
 		h.deskRoutes(app)
 		h.adminRoutes(app)
+		h.financeRoutes(app)
+		h.statsRoutes(app)
 	}
 	app.Get("/", h.index)
 	app.Get("/sprache", h.language)
