@@ -16,6 +16,8 @@ import (
 	_ "github.com/lib/pq" // the PostgreSQL driver
 	"github.com/redis/go-redis/v9"
 
+	"github.com/digitale-verwaltung/termin/account"
+	auditpg "github.com/digitale-verwaltung/termin/audit/postgres"
 	"github.com/digitale-verwaltung/termin/booking"
 	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
@@ -81,6 +83,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	go func() { defer workers.Done(); sweepActivations(workCtx, d) }()
 	workers.Add(1)
 	go func() { defer workers.Done(); d.retention().Run(workCtx) }()
+	workers.Add(1)
+	go func() { defer workers.Done(); expireSessions(workCtx, d) }()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -123,6 +127,10 @@ type deps struct {
 	pay *payments
 	// metrics is built by newApp.
 	metrics *metrics.Metrics
+	// accounts and audit are built by newApp: the staff accounts and the
+	// audit log.
+	accounts *account.Service
+	audit    *auditpg.Store
 }
 
 func newDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {

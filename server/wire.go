@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	auditpg "github.com/digitale-verwaltung/termin/audit/postgres"
 	"github.com/digitale-verwaltung/termin/booking"
 	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
 	"github.com/digitale-verwaltung/termin/payment"
@@ -16,7 +17,6 @@ import (
 	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
 	"github.com/digitale-verwaltung/termin/payment/reconcile"
 	"github.com/digitale-verwaltung/termin/payment/settlement"
-	"github.com/digitale-verwaltung/termin/server/auth"
 	"github.com/digitale-verwaltung/termin/server/citizen"
 	"github.com/digitale-verwaltung/termin/server/device"
 	"github.com/digitale-verwaltung/termin/server/fairness"
@@ -34,7 +34,9 @@ func newApp(d *deps) *fiber.App {
 	d.pay = newPayments(d)
 	queue := booking.NewQueue(d.engine, d.pg)
 	queue.CheckInEarly, queue.CheckInLate = cfg.CheckInEarly, cfg.CheckInLate
-	staffAuth := auth.APIKey(cfg.AdminAPIKey)
+	d.accounts = newAccounts(cfg, d.db)
+	d.audit = auditpg.New(d.db)
+	staffAuth := staffAuthenticator(cfg, d.accounts)
 	limiter, challenges := newFairness(d)
 	now := func() time.Time { return d.engine.Now() }
 
@@ -70,7 +72,8 @@ func newApp(d *deps) *fiber.App {
 				Catalog: d.engine, Registry: d.pg, Queue: deviceQueue{queue, d.engine}, Revocations: queue,
 				PublicKey: d.signingKey.Public().(ed25519.PublicKey), GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
 			},
-			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now},
+			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now,
+				Accounts: d.accounts, Audit: d.audit},
 			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store, reconcile.Options{PayoutAccount: cfg.Pay.PayoutAccount}},
 				ExportDir: cfg.Pay.ExportDir, Refunds: d.pay.refunds, Staff: staffAuth},
 			callbacks,

@@ -79,6 +79,26 @@ type Config struct {
 	// phone number; RetentionEvery how often the job looks.
 	RetentionDays  int
 	RetentionEvery time.Duration
+
+	// Staff configures the staff accounts and their pages.
+	Staff Staff
+}
+
+// Staff configures staff logins: sessions, the lockout after failed
+// logins, cookies, and the demo accounts of `server seed`.
+type Staff struct {
+	SessionIdle, SessionMax time.Duration
+	// LockoutFailures failed logins of one account, or
+	// LockoutAddressFailures from one client address, within
+	// LockoutWindow lock further logins until the oldest leaves the window.
+	LockoutFailures, LockoutAddressFailures int
+	LockoutWindow                           time.Duration
+	// SecureCookies marks cookies Secure on plain HTTP too (behind a
+	// proxy that terminates TLS).
+	SecureCookies bool
+	// DemoAccounts makes `server seed` create (or reset) the demo staff
+	// accounts and print their logins.
+	DemoAccounts bool
 }
 
 // Mail configures the outgoing citizen mail. Mail is off when Addr is
@@ -353,6 +373,15 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Duration(&c.RetentionEvery, "retention-every", "RETENTION_EVERY", time.Hour, "how often the data-protection job looks for bookings past their retention")
 	s.Duration(&c.ActivationSweep, "activation-sweep", "ACTIVATION_SWEEP", 30*time.Second, "how often bookings not activated in time are released")
 
+	st := &c.Staff
+	s.Duration(&st.SessionIdle, "staff-session-idle", "STAFF_SESSION_IDLE", 2*time.Hour, "a staff login ends after this long without use")
+	s.Duration(&st.SessionMax, "staff-session-max", "STAFF_SESSION_MAX", 12*time.Hour, "a staff login ends this long after it began")
+	s.Int(&st.LockoutFailures, "staff-lockout-failures", "STAFF_LOCKOUT_FAILURES", 5, "failed logins of one account within the window that lock it; 0: no lockout per account")
+	s.Int(&st.LockoutAddressFailures, "staff-lockout-address-failures", "STAFF_LOCKOUT_ADDRESS_FAILURES", 20, "failed logins from one client address within the window that lock it; 0: no lockout per address")
+	s.Duration(&st.LockoutWindow, "staff-lockout-window", "STAFF_LOCKOUT_WINDOW", 15*time.Minute, "sliding window of the lockout after failed logins")
+	s.Bool(&st.SecureCookies, "secure-cookies", "SECURE_COOKIES", false, "mark every cookie Secure also on plain HTTP, behind a proxy that terminates TLS")
+	s.Bool(&st.DemoAccounts, "demo-accounts", "DEMO_ACCOUNTS", false, "seed: create the demo staff accounts (demo passwords, never in production) and print their logins")
+
 	m := &c.Mail
 	s.String(&m.Addr, "smtp-addr", "SMTP_ADDR", "", "SMTP server host:port; empty: no mail is sent")
 	s.String(&m.User, "smtp-user", "SMTP_USER", "", "SMTP AUTH user (auth only when set)")
@@ -372,6 +401,10 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 // validate checks ranges that parsing alone cannot.
 func (c Config) validate() error {
 	switch {
+	case c.Staff.SessionIdle <= 0 || c.Staff.SessionMax <= 0:
+		return fmt.Errorf("STAFF_SESSION_IDLE and STAFF_SESSION_MAX must be positive")
+	case c.Staff.LockoutFailures < 0 || c.Staff.LockoutAddressFailures < 0 || c.Staff.LockoutWindow <= 0:
+		return fmt.Errorf("STAFF_LOCKOUT_FAILURES and STAFF_LOCKOUT_ADDRESS_FAILURES must not be negative, STAFF_LOCKOUT_WINDOW must be positive")
 	case len(c.RedisAddrs) == 0:
 		return fmt.Errorf("REDIS_ADDR (-redis) names no address")
 	case c.PowBits < 1 || c.PowBits > fairness.MaxDifficulty:

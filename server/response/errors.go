@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/digitale-verwaltung/termin/account"
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/internal/pgtx"
 	"github.com/digitale-verwaltung/termin/payment"
@@ -54,6 +55,8 @@ var (
 var errPaymentUnavailable = &Error{Status: 503, Code: "payment_unavailable", RetryAfter: 30,
 	Message:   "The payment service cannot be reached. Nothing was booked; please try again shortly.",
 	MessageDE: "Der Bezahldienst ist nicht erreichbar. Es wurde nichts gebucht; bitte versuchen Sie es gleich noch einmal."}
+
+var errPasswordRules = New(422, "password_invalid", "The password must have 12 to 128 characters and no control characters.", "Das Passwort muss 12 bis 128 Zeichen lang sein und darf keine Steuerzeichen enthalten.")
 
 var errTicketInvalid = New(422, "ticket_invalid", "This code is not a valid ticket.", "Dieser Code ist kein gültiges Ticket.")
 
@@ -133,6 +136,18 @@ var Table = []Mapping{
 	{[]error{booking.ErrNotReschedulable}, New(409, "not_reschedulable", "This booking cannot be moved to the chosen time.", "Diese Buchung kann nicht auf die gewählte Zeit verlegt werden.")},
 	{[]error{booking.ErrPhoneInvalid}, New(422, "phone_invalid", "Please enter a valid phone number or leave the field empty.", "Bitte geben Sie eine gültige Telefonnummer ein oder lassen Sie das Feld leer.")},
 	{[]error{booking.ErrLangInvalid}, New(422, "lang_invalid", "The language must be de or en.", "Die Sprache muss de oder en sein.")},
+	// Staff accounts (issue 11).
+	{[]error{account.ErrStoreUnavailable}, ErrUnavailable},
+	{[]error{account.ErrLoginTaken}, New(409, "login_taken", "This login exists already.", "Diesen Anmeldenamen gibt es schon.")},
+	{[]error{account.ErrLoginInvalid}, New(422, "login_invalid", "The login must be 2 to 64 lower-case letters, digits, dots, hyphens or underscores.", "Der Anmeldename muss aus 2 bis 64 Kleinbuchstaben, Ziffern, Punkten, Binde- oder Unterstrichen bestehen.")},
+	{[]error{account.ErrNameInvalid}, New(422, "name_invalid", "Please enter a name (at most 100 characters).", "Bitte geben Sie einen Namen ein (höchstens 100 Zeichen).")},
+	{[]error{account.ErrNoRoles}, New(422, "roles_invalid", "Give at least one role: desk, desk_lead, pool, finance or admin.", "Bitte geben Sie mindestens eine Rolle an: desk, desk_lead, pool, finance oder admin.")},
+	{[]error{account.ErrRoleInvalid}, New(422, "roles_invalid", "Give at least one role: desk, desk_lead, pool, finance or admin.", "Bitte geben Sie mindestens eine Rolle an: desk, desk_lead, pool, finance oder admin.")},
+	{[]error{account.ErrPasswordShort}, errPasswordRules},
+	{[]error{account.ErrPasswordLong}, errPasswordRules},
+	{[]error{account.ErrPasswordInvalid}, errPasswordRules},
+	{[]error{account.ErrPasswordLogin}, New(422, "password_contains_login", "The password must not contain the login.", "Das Passwort darf den Anmeldenamen nicht enthalten.")},
+	{[]error{account.ErrPasswordCommon}, New(422, "password_common", "This password is too easy to guess.", "Dieses Passwort ist zu leicht zu erraten.")},
 	{[]error{payment.ErrAccountingMixed}, New(422, "accounting_mixed", "These tickets cannot be paid together. Please book them separately.", "Diese Karten können nicht zusammen bezahlt werden. Bitte buchen Sie sie einzeln.")},
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/digitale-verwaltung/termin/account"
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/camt"
@@ -367,4 +368,12 @@ func (f *fakePayment) Reconciliation(ctx context.Context, id int64) (*reconcile.
 	}
 	return &reconcile.Reconciliation{ID: 1, SettlementDate: "2030-01-07", Counts: map[string]int{"matched": 1},
 		Items: []reconcile.RecItem{{Category: "matched", Reference: "ref-1"}}, CreatedAt: testDay}, nil
+}
+
+// Create stands in for the staff accounts.
+func (f *fakeBooking) Create(ctx context.Context, n account.NewAccount) (*account.Account, error) {
+	if f.down != nil {
+		return nil, f.down
+	}
+	return &account.Account{ID: 1, Login: n.Login, DisplayName: n.DisplayName, Roles: n.Roles, LocationID: n.LocationID}, nil
 }

@@ -45,6 +45,10 @@ type Handler struct {
 	Entrances Entrances
 	// Staff authenticates members of staff.
 	Staff auth.StaffAuthenticator
+	// Accounts creates staff accounts (nil: no accounts route); Audit
+	// records it.
+	Accounts Accounts
+	Audit    AuditLog
 	// Now is the clock of the ticket preview.
 	Now func() time.Time
 }
@@ -66,4 +70,7 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	admin.Post("/devices", h.registerDevice)
 	admin.Get("/devices", h.listDevices)
 	admin.Get("/ticket-preview.png", h.ticketPreview)
+	if h.Accounts != nil {
+		admin.Post("/accounts", h.createAccount)
+	}
 }

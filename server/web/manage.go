@@ -19,7 +19,7 @@ const manageCookie = "termin_manage"
 // appears in a URL, a log line or a Referer.
 func (h *Handler) setManageCookie(c *fiber.Ctx, code, token string) {
 	c.Cookie(&fiber.Cookie{Name: manageCookie, Value: token, Path: "/termin/" + code, HTTPOnly: true,
-		SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https", MaxAge: 400 * 24 * 3600})
+		SameSite: fiber.CookieSameSiteStrictMode, Secure: h.secure(c), MaxAge: 400 * 24 * 3600})
 }
 
 type bookingData struct {

@@ -189,8 +189,17 @@ type Handler struct {
 	FreeCancelBefore time.Duration
 	// Feedback is the contact of the accessibility statement.
 	Feedback string
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Accounts is nil when there are no staff pages.
+	Accounts Accounts
+	// Audit records staff actions; nil records nothing.
+	Audit AuditLog
+	// SecureCookies marks every cookie Secure, also on plain HTTP (behind
+	// a proxy that terminates TLS); on https they are Secure anyway.
+	SecureCookies bool
+	// Zone is the city's time zone, for times on the staff pages.
+	Zone *time.Location
+	Now  func() time.Time
+	Log  *slog.Logger
 }
 
 func (h *Handler) now() time.Time {
@@ -204,6 +213,12 @@ func (h *Handler) now() time.Time {
 func (h *Handler) Routes(app fiber.Router) {
 	app.Use(h.headers)
 	app.Get("/assets/:name", h.asset)
+	if h.Accounts != nil {
+		// Staff pages, before the catch-all /:location. The session and
+		// form-token middleware comes first; each area adds one line.
+		app.Use("/intern", h.staffSession)
+		h.accountRoutes(app)
+	}
 	app.Get("/", h.index)
 	app.Get("/sprache", h.language)
 	app.Get("/barrierefreiheit", h.accessibility)
