@@ -30,7 +30,15 @@ seconds() {
 }
 duration_s=$(seconds "$duration")
 
-dir=$(mktemp -d /tmp/termin-soak.XXXXXX)
+# SOAK_DIR: an empty directory of the caller's instead of a temporary one
+# (the deploy test looks for leftover processes in it); kept at the end.
+if [ -n "${SOAK_DIR:-}" ]; then
+	dir=$(cd "$SOAK_DIR" && pwd)
+	remove_dir=
+else
+	dir=$(mktemp -d /tmp/termin-soak.XXXXXX)
+	remove_dir=1
+fi
 # PostgreSQL runs as its own user when we are root and must reach its
 # data directory below this one.
 chmod 755 "$dir"
@@ -57,7 +65,7 @@ cleanup() {
 		echo "soak: the last errors in the server's log:" >&2
 		grep -E '"level":"(ERROR|WARN)"' "$dir/run.log" | tail -20 >&2 || true
 	fi
-	rm -rf "$dir"
+	[ -n "$remove_dir" ] && rm -rf "$dir"
 	exit "$rc"
 }
 trap cleanup EXIT

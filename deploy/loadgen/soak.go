@@ -40,7 +40,7 @@ import (
 // appointments work at any hour the soak runs.
 const soakLocations = `[
   {"id": "soak-amt", "kind": "office", "name": "Dauertest-Amt", "timezone": "Europe/Berlin",
-   "capacity": 40, "slot_minutes": 5, "closed_on_holidays": false, "booking_horizon_days": 30,
+   "capacity": 60, "slot_minutes": 5, "closed_on_holidays": false, "booking_horizon_days": 30,
    "hours": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "opens": "00:00", "closes": "24:00"}],
    "closures": [],
    "services": [
@@ -94,8 +94,8 @@ func soakMain(args []string) int {
 	fs.StringVar(&o.smtpAddr, "smtp", os.Getenv("SMTP_ADDR"), "the server's SMTP server, to tell its connections apart")
 	fs.StringVar(&o.exportDir, "export-dir", os.Getenv("EXPORT_DIR"), "the server's EXPORT_DIR, to count the exported postings")
 	fs.DurationVar(&o.duration, "duration", 10*time.Minute, "length of the load")
-	fs.DurationVar(&o.warmup, "warmup", 0, "load before the start window; a tenth of the duration (at most a minute) when 0")
-	fs.DurationVar(&o.window, "window", 0, "length of the start and end windows; a tenth of the duration (at most a minute) when 0")
+	fs.DurationVar(&o.warmup, "warmup", 0, "load before the start window; a tenth of the duration (at most a minute, at least a few seconds) when 0")
+	fs.DurationVar(&o.window, "window", 0, "length of the start and end windows; a tenth of the duration (at most a minute, at least a few seconds) when 0")
 	fs.Float64Var(&o.rps, "rps", 30, "requests per second to the server in total, roughly")
 	fs.StringVar(&o.out, "out", "", "write the markdown report to this file")
 	fs.StringVar(&o.command, "command", "make soak", "the command named in the report")
@@ -113,12 +113,14 @@ func soakMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "loadgen soak: -server, -paysim, -metrics and -admin-key are required")
 		return 2
 	}
+	// A tenth of the run each, at most a minute; a short check still
+	// gets a few seconds of warm-up and a few samples per window.
 	tenth := min(o.duration/10, time.Minute)
 	if o.warmup == 0 {
-		o.warmup = tenth
+		o.warmup = max(tenth, min(5*time.Second, o.duration/4))
 	}
 	if o.window == 0 {
-		o.window = tenth
+		o.window = max(tenth, min(3*time.Second, o.duration/5))
 	}
 	if o.warmup+2*o.window > o.duration {
 		fmt.Fprintln(os.Stderr, "loadgen soak: warm-up and two windows do not fit into the duration")
@@ -218,7 +220,7 @@ var soakFlows = []flow{
 	{"hold and release", 1.2, 3, (*soaker).holdAndRelease},
 	{"free booking", 0.8, 4.5, (*soaker).freeBooking},
 	{"paid booking", 0.4, 4.25, (*soaker).paidBooking},
-	{"check-in", 0.25, 4, (*soaker).checkIn},
+	{"check-in", 0.12, 4, (*soaker).checkIn},
 	{"walk-in", 0.6, 1, (*soaker).walkIn},
 	{"staff call", 1, 1.8, (*soaker).staffCall},
 	{"queue display", 1.5, 1, (*soaker).queueDisplay},
