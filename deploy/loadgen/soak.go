@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -371,6 +372,10 @@ type call struct {
 	bearer             string
 	citizen            citizen
 	ok                 []int
+	// codes are the error codes an accepted 4xx must carry (all when
+	// empty): a 409 queue_empty is the staff's good luck, a 409
+	// ticket_state is an error.
+	codes []string
 }
 
 type reply struct {
@@ -426,6 +431,9 @@ func (s *soaker) do(ctx context.Context, c call) (reply, error) {
 		}
 		json.Unmarshal(r.body, &e)
 		code = e.Error.Code
+		if accepted && len(c.codes) > 0 && !slices.Contains(c.codes, code) {
+			accepted = false
+		}
 	}
 	s.rec.add(c.kind, t0.Sub(s.t0), d, r.status, code, accepted)
 	if !accepted {
@@ -482,7 +490,7 @@ func (s *soaker) slots(ctx context.Context, c citizen, location, service string,
 func (s *soaker) hold(ctx context.Context, c citizen, location, service string, units int, start time.Time) (string, error) {
 	body := map[string]any{"location": location, "service": service, "units": units, "start": start.Format(time.RFC3339)}
 	r, err := s.do(ctx, call{kind: "hold", method: "POST", path: "/api/v1/holds", body: body, citizen: c,
-		ok: []int{201, http.StatusConflict, http.StatusPreconditionRequired}})
+		ok: []int{201, http.StatusConflict, http.StatusPreconditionRequired}, codes: []string{"slot_full", "challenge_required"}})
 	if err != nil {
 		return "", err
 	}
@@ -497,7 +505,7 @@ func (s *soaker) hold(ctx context.Context, c citizen, location, service string, 
 		}
 		body["pow"] = powAnswer{ch.Challenge, fairness.Solve(ch.Challenge, ch.Difficulty)}
 		if r, err = s.do(ctx, call{kind: "hold", method: "POST", path: "/api/v1/holds", body: body, citizen: c,
-			ok: []int{201, http.StatusConflict}}); err != nil {
+			ok: []int{201, http.StatusConflict}, codes: []string{"slot_full"}}); err != nil {
 			return "", err
 		}
 	}
@@ -801,7 +809,7 @@ func (s *soaker) walkIn(ctx context.Context, _ citizen) error {
 func (s *soaker) staffCall(ctx context.Context, c citizen) error {
 	desk := fmt.Sprintf("Platz %d", 1+c.n%8)
 	r, err := s.do(ctx, call{kind: "staff call", method: "POST", path: "/api/v1/staff/locations/" + soakOffice + "/call",
-		bearer: s.o.adminKey, body: map[string]string{"desk": desk}, ok: []int{200, http.StatusConflict}})
+		bearer: s.o.adminKey, body: map[string]string{"desk": desk}, ok: []int{200, http.StatusConflict}, codes: []string{"queue_empty"}})
 	if err != nil || r.status != 200 {
 		return err
 	}
