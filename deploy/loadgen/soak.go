@@ -247,9 +247,14 @@ func soak(ctx context.Context, o soakOptions) (*soakReport, error) {
 	s := &soaker{
 		o: o, base: base, berlin: berlin,
 		http: &fasthttp.HostClient{
-			Addr:                strings.TrimPrefix(base, "http://"),
-			MaxConns:            soakMaxInFlight,
-			MaxIdleConnDuration: 30 * time.Second,
+			Addr:     strings.TrimPrefix(base, "http://"),
+			MaxConns: soakMaxInFlight,
+			// The most recently used connection first, so connections
+			// opened in a moment of many requests in flight fall idle
+			// and close again; round robin would keep every one alive
+			// and ratchet the count up to the busiest moment of the run.
+			ConnPoolStrategy:    fasthttp.LIFO,
+			MaxIdleConnDuration: 10 * time.Second,
 			ReadTimeout:         30 * time.Second,
 			WriteTimeout:        30 * time.Second,
 		},

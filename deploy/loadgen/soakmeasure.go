@@ -273,6 +273,9 @@ func (p *probe) sockets(pid int) (map[string]float64, error) {
 				class = c
 			}
 			out[class]++
+			if f[3] == "08" { // CLOSE_WAIT: the other end closed, the server did not
+				out[class+" (CLOSE_WAIT)"]++
+			}
 		}
 	}
 	return out, nil
