@@ -110,9 +110,17 @@ type Location struct {
 	// StatusPendingActivation until activated and is released after
 	// this many minutes.
 	ActivationMinutes int
-	Address           Address
-	Opening           []OpeningRule
-	Closures          []Closure
+	// Release is when days become bookable; the zero value opens every
+	// day of the horizon.
+	Release Release
+	// CancelBlockMinutes is how long a cancelled booking's units stay
+	// blocked before anyone can hold them again (ZMS's deallocation
+	// time), so that a cancellation cannot hand an appointment to a
+	// buyer waiting for it; 0 frees them at once.
+	CancelBlockMinutes int
+	Address            Address
+	Opening            []OpeningRule
+	Closures           []Closure
 }
 
 // Address is a location's postal address, for confirmations and mails.

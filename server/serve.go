@@ -82,9 +82,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	workers.Add(1)
 	go func() { defer workers.Done(); sweepActivations(workCtx, d) }()
 	workers.Add(1)
-	go func() { defer workers.Done(); d.retention().Run(workCtx) }()
-	workers.Add(1)
 	go func() { defer workers.Done(); expireSessions(workCtx, d) }()
+	workers.Add(1)
+	go func() { defer workers.Done(); d.retention().Run(workCtx) }()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -125,12 +125,15 @@ type deps struct {
 	platform payment.Platform
 	// pay is built by newApp from platform.
 	pay *payments
-	// metrics is built by newApp.
-	metrics *metrics.Metrics
 	// accounts and audit are built by newApp: the staff accounts and the
 	// audit log.
 	accounts *account.Service
 	audit    *auditpg.Store
+	// live is built by newApp: the fan-out of queue changes to the
+	// event streams of this replica.
+	live *liveQueue
+	// metrics is built by newApp.
+	metrics *metrics.Metrics
 }
 
 func newDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {
@@ -163,9 +166,13 @@ func (d *deps) build(ctx context.Context) error {
 // useRedis (re)builds the booking engine on rdb.
 func (d *deps) useRedis(ctx context.Context, rdb redis.UniversalClient) error {
 	holds := bookingredis.New(rdb)
+	holds.UseSnapshots(d.cfg.AvailabilitySnapshot)
 	engine, err := booking.NewEngine(ctx, d.pg, holds, d.log)
 	if err != nil {
 		return err
+	}
+	if d.cfg.OneHold {
+		engine.Holders = bookingredis.NewHolders(rdb)
 	}
 	d.rdb, d.holds, d.engine = rdb, holds, engine
 	configureEngine(d.cfg, engine)

@@ -62,10 +62,21 @@ var staffRouteRules = []staffRule{
 	{"POST", "/intern/verwaltung/konten/:id/passwort", roles(auth.RoleAdmin)},
 	{"GET", "/intern/protokoll", roles(auth.RoleAdmin)},
 
+	// desk (docs/staff.md "Desk and call display")
+	{"GET", "/intern/schalter", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/platz", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/aufrufen", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/wiederholen", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/erledigt", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/nicht-erschienen", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/weiterleiten", roles(auth.RoleDesk, auth.RoleAdmin)},
+
 	// staff API (server/staff)
 	{"GET", "/api/v1/staff/locations/:id/queue", roles(auth.RoleDesk, auth.RoleAdmin)},
 	{"POST", "/api/v1/staff/locations/:id/call", roles(auth.RoleDesk, auth.RoleAdmin)},
 	{"POST", "/api/v1/staff/locations/:id/tickets/:ticket/finish", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/api/v1/staff/locations/:id/tickets/:ticket/recall", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/api/v1/staff/locations/:id/tickets/:ticket/transfer", roles(auth.RoleDesk, auth.RoleAdmin)},
 	{"GET", "/api/v1/staff/locations/:id/flagged-admissions", roles(auth.RoleDesk, auth.RoleAdmin)},
 	{"POST", "/api/v1/admin/devices", roles(auth.RoleAdmin)},
 	{"GET", "/api/v1/admin/devices", roles(auth.RoleAdmin)},
@@ -81,6 +92,8 @@ var staffRouteRules = []staffRule{
 	{"GET", "/api/v1/finance/reconciliations/:id", roles(auth.RoleFinance, auth.RoleAdmin)},
 	{"GET", "/api/v1/finance/reconciliations/:id/csv", roles(auth.RoleFinance, auth.RoleAdmin)},
 	{"GET", "/api/v1/finance/dead-letters", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/api/v1/finance/refunds", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"POST", "/api/v1/finance/refunds/:id/done", roles(auth.RoleFinance)},
 }
 
 var updateStaffDoc = flag.Bool("staff.update-doc", false, "rewrite the authorization table in docs/staff.md from staffRouteRules")

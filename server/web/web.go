@@ -116,6 +116,12 @@ type QueuePositions interface {
 	// Position returns the ticket of that number with the people before
 	// it and the estimated wait; booking.ErrTicketNotFound when none.
 	Position(ctx context.Context, locationID, number string) (*booking.QueueTicket, error)
+	// Today lists the day's tickets of a location, newest call first,
+	// then the waiting in the order they are called (the call display).
+	Today(ctx context.Context, locationID string) ([]booking.QueueTicket, error)
+	// Board is Today with the people ahead and the wait of every waiting
+	// ticket (the live pages' streams).
+	Board(ctx context.Context, locationID string) ([]booking.QueueTicket, error)
 }
 
 // Activator confirms a booking waiting for the citizen's double opt-in.
@@ -168,9 +174,27 @@ type Handler struct {
 	// confirmation page then offers no download.
 	Calendars CalendarFiles
 	// Queue is nil when no page shows a queue ticket's place.
-	Queue      QueuePositions
+	Queue QueuePositions
+	// Live signals queue changes to the event streams of the call
+	// display and the ticket page; nil when those pages only reload.
+	Live LiveQueue
+	// Desk is the desk view's queue; nil: no desk view.
+	Desk DeskQueue
+	// KeepAlive spaces the event streams' keep-alive comments; 15 s when
+	// zero.
+	KeepAlive time.Duration
+	// boards are the live pages' shared reads of each location's queue.
+	boards     boards
 	Limiter    RateLimiter
 	Challenges Challenges
+	// Room is the waiting room in front of releases; nil: none.
+	Room WaitingRoom
+	// Holders, when set, gives each browser (its browser cookie) one
+	// live hold per location: a new hold replaces the last.
+	Holders Holders
+	// Releases, when set, slows down browsers that release holds within
+	// seconds again and again.
+	Releases ReleaseGuard
 	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// Key signs the hold tickets in the page URLs and derives nothing
@@ -218,6 +242,7 @@ func (h *Handler) Routes(app fiber.Router) {
 		// form-token middleware comes first; each area adds one line.
 		app.Use("/intern", h.staffSession)
 		h.accountRoutes(app)
+		h.deskRoutes(app)
 	}
 	app.Get("/", h.index)
 	app.Get("/sprache", h.language)
@@ -234,6 +259,9 @@ func (h *Handler) Routes(app fiber.Router) {
 	}
 	if h.Queue != nil {
 		app.Get("/warten/:location/:number", h.waiting)
+		app.Get("/warten/:location/:number/events", h.waitingEvents)
+		app.Get("/display/:location", h.display)
+		app.Get("/display/:location/events", h.displayEvents)
 	}
 	app.Get("/termin/:code/qr.png", h.qr)
 	if h.Calendars != nil {
@@ -253,6 +281,10 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Get("/:location/tag", h.days)
 	app.Get("/:location/zeit", h.times)
 	app.Post("/:location/reservieren", h.hold)
+	if h.Room != nil {
+		app.Get("/:location/warteraum", h.room)
+		app.Post("/:location/warteraum", h.joinRoom)
+	}
 	app.Get("/:location", h.choice)
 	app.Get("/:location/:service", h.choice)
 	app.Use(func(c *fiber.Ctx) error {
