@@ -452,9 +452,15 @@ func (r *soakReport) markdown() string {
 	w("- kiosk: %d walk-in tickets, %d check-ins of today's appointments; staff called and served %d numbers\n", fl.WalkIns, fl.CheckIns, fl.Called)
 	w("- flows dropped for too many in flight: %d; flows that failed: %d\n\n", fl.Dropped, fl.FlowErrors)
 
-	w("The mix (flows per second at the nominal %.0f requests/s):\n\n| flow | per second | requests each |\n|---|---:|---:|\n", r.NominalRPS)
+	if n := len(r.Samples); n > 0 {
+		last := r.Samples[n-1]
+		w("At the last sample the server's metrics showed %.0f outbox entries waiting (termin_outbox_pending), %.0f dead letters\n", last.OutboxPending, last.DeadLetters)
+		w("(termin_outbox_dead_letters) and %.0f payments stuck (termin_payments_stuck).\n\n", last.Stuck)
+	}
+	scale := o.rps / r.NominalRPS
+	w("The mix, scaled from its nominal %.0f requests/s to the %.0f asked for:\n\n| flow | per second | requests each |\n|---|---:|---:|\n", r.NominalRPS, o.rps)
 	for _, f := range soakFlows {
-		w("| %s | %.2f | %.1f |\n", f.name, f.perSec, f.requests)
+		w("| %s | %.2f | %.1f |\n", f.name, f.perSec*scale, f.requests)
 	}
 	w("\nRun it again with `make soak` (SOAK_DURATION=30s for a short check, SOAK_RPS for another rate).\n")
 	return b.String()
