@@ -44,9 +44,14 @@ fi
 chmod 755 "$dir"
 run_pid=
 server_pid=
+load_pid=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	if [ -n "$load_pid" ] && kill -0 "$load_pid" 2>/dev/null; then
+		kill -TERM "$load_pid" 2>/dev/null || true # timeout passes it on to the load generator
+		wait "$load_pid" 2>/dev/null || true
+	fi
 	if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then
 		# run.sh stops the server, the simulators, PostgreSQL, Redis and
 		# Mailpit it started, by their PIDs.
@@ -124,8 +129,12 @@ done
 . "$dir/env"
 
 echo "soak: server pid $server_pid, load for $duration ..." >&2
-# Bounded: the load's own length, the final checks and a margin.
+# Bounded: the load's own length, the final checks and a margin. In the
+# background with a wait, so a signal to this script runs its trap at once
+# (bash runs traps only after a foreground command ends); cleanup stops it.
 timeout $((duration_s + 300)) "$dir/bin/loadgen" soak \
 	-server "http://$HTTP_ADDR" -paysim "http://$PAYSIM_ADDR" -metrics "http://$METRICS_ADDR/metrics" \
 	-server-pid "$server_pid" -db "$DATABASE_URL" -redis "$REDIS_ADDR" -smtp "${SMTP_ADDR:-}" \
-	-export-dir "$EXPORT_DIR" -duration "$duration" -rps "$rps" -out "$out" -command "make soak"
+	-export-dir "$EXPORT_DIR" -duration "$duration" -rps "$rps" -out "$out" -command "make soak" &
+load_pid=$!
+wait "$load_pid"

@@ -85,6 +85,7 @@ func soakFigures(withPID bool) []figure {
 	f = append(f, []figure{
 		{name: "PostgreSQL pool: open (go_sql_open_connections)", agg: "max", get: func(s sample) float64 { return s.SQLOpen }, abs: 2},
 		{name: "PostgreSQL pool: in use (go_sql_in_use_connections)", agg: "min", get: func(s sample) float64 { return s.SQLInUse }},
+		{name: "PostgreSQL pool: waits so far (go_sql_wait_count_total)", agg: "max", get: func(s sample) float64 { return s.SQLWaits }, info: true},
 		{name: "PostgreSQL backends (pg_stat_activity)", agg: "max", get: func(s sample) float64 { return s.PGBackends }, abs: 2},
 		{name: "Redis pool: open (termin_redis_pool_connections)", agg: "max", get: func(s sample) float64 { return s.RedisPool }, abs: 2},
 		{name: "Redis clients (INFO clients)", agg: "max", get: func(s sample) float64 { return s.RedisClients }, abs: 2},
