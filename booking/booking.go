@@ -255,6 +255,10 @@ type Booking struct {
 	// PreviousStart and PreviousEnd are the times before the last
 	// reschedule.
 	PreviousStart, PreviousEnd *time.Time
+	// AnonymisedAt is when name, e-mail address and phone number were
+	// removed (the retention job or the citizen's request); nil while
+	// they are kept.
+	AnonymisedAt *time.Time
 }
 
 // Persons is the number of units the booking takes (persons at a pool).

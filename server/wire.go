@@ -78,7 +78,7 @@ func newApp(d *deps) *fiber.App {
 	if d.pay.health != nil {
 		degraded = append(degraded, router.Check{Name: "payment_platform", Check: d.pay.health.Check})
 	}
-	d.metrics = newMetrics(d)
+	d.metrics = newMetrics(d, room)
 	d.live = startLive(d)
 	app := router.New(router.Config{
 		Ready:    d.engine.Ready,

@@ -35,6 +35,7 @@ func newWeb(d *deps, queue *booking.Queue, limiter citizen.RateLimiter, challeng
 		MultiChoice: true, PhoneField: true,
 		FreeCancelBefore: d.cfg.Pay.FreeCancelBefore, Feedback: "barrierefreiheit@termin.example",
 		Now: func() time.Time { return d.engine.Now() }, Log: d.log, // one clock (tests move it)
+		Privacy: d.pg, RetentionDays: d.cfg.RetentionDays,
 		Accounts: d.accounts, Audit: d.audit, SecureCookies: d.cfg.Staff.SecureCookies, Zone: d.cfg.Zone,
 		Live: d.live, KeepAlive: d.cfg.EventKeepAlive, Desk: queue,
 	}

@@ -142,6 +142,8 @@ type RoomStore interface {
 	SpendAdmission(ctx context.Context, location, nonce string, max int, ttl time.Duration) (bool, error)
 	// RefundAdmission gives back a count taken for a hold that failed.
 	RefundAdmission(ctx context.Context, location, nonce string) error
+	// Waiting counts the places in a room not admitted yet.
+	Waiting(ctx context.Context, room RoomID) (int64, error)
 }
 
 // ErrScoreTaken is the store's answer when a drawn score is already
@@ -237,6 +239,30 @@ func (r *Room) Active(ctx context.Context, location string) (RoomID, error) {
 		}
 	}
 	return RoomID{}, ErrRoomInactive
+}
+
+// Lengths counts, for each location with an active room, the citizens
+// waiting in it: the waiting-room length monitoring shows.
+func (r *Room) Lengths(ctx context.Context, locations []string) (map[string]int, error) {
+	out := map[string]int{}
+	if r == nil {
+		return out, nil
+	}
+	for _, loc := range locations {
+		room, err := r.Active(ctx, loc)
+		if errors.Is(err, ErrRoomInactive) {
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		n, err := r.store.Waiting(ctx, room)
+		if err != nil {
+			return out, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		out[loc] = int(n)
+	}
+	return out, nil
 }
 
 // CountHold counts a hold request at a location towards the automatic

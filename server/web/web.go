@@ -111,6 +111,17 @@ type CalendarFiles interface {
 	CalendarFile(ctx context.Context, bookingID int64, lang string) (name, contentType string, data []byte, err error)
 }
 
+// PersonalData reads and deletes what the booking record holds about a
+// booking's person: the citizen's copy of their data and its deletion
+// (DSGVO Art. 15 and 17).
+type PersonalData interface {
+	PersonalData(ctx context.Context, bookingID int64) (*booking.PersonalData, error)
+	// AnonymiseBooking removes name, e-mail address and phone number and
+	// gives up the booking's mails still waiting; the booking must no
+	// longer be ahead (cancel it first).
+	AnonymiseBooking(ctx context.Context, bookingID int64) error
+}
+
 // QueuePositions reads a printed queue ticket's place in today's line.
 type QueuePositions interface {
 	// Position returns the ticket of that number with the people before
@@ -173,6 +184,12 @@ type Handler struct {
 	// Calendars is nil when no calendar file can be built; the
 	// confirmation page then offers no download.
 	Calendars CalendarFiles
+	// Privacy is nil when the manage page offers no copy and no deletion
+	// of the citizen's data.
+	Privacy PersonalData
+	// RetentionDays is how long after the appointment the retention job
+	// keeps the contact (the manage page says so).
+	RetentionDays int
 	// Queue is nil when no page shows a queue ticket's place.
 	Queue QueuePositions
 	// Live signals queue changes to the event streams of the call
@@ -266,6 +283,11 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Get("/termin/:code/qr.png", h.qr)
 	if h.Calendars != nil {
 		app.Get("/termin/:code/termin.ics", h.ics)
+	}
+	if h.Privacy != nil {
+		app.Get("/termin/:code/daten", h.dataDownload)
+		app.Get("/termin/:code/daten-loeschen", h.eraseForm)
+		app.Post("/termin/:code/daten-loeschen", h.erase)
 	}
 	app.Get("/termin/:code/stornieren", h.cancelForm)
 	app.Post("/termin/:code/stornieren", h.cancel)

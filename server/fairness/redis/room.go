@@ -258,3 +258,13 @@ func (s *Store) RefundAdmission(ctx context.Context, location, nonce string) err
 	}
 	return nil
 }
+
+// Waiting implements fairness.RoomStore: admitted places leave the
+// queue's sorted set, so its size is the number still waiting.
+func (s *Store) Waiting(ctx context.Context, room fairness.RoomID) (int64, error) {
+	n, err := s.rdb.ZCard(ctx, roomKeys(room)[0]).Result()
+	if err != nil {
+		return 0, fmt.Errorf("waiting room length: %w", err)
+	}
+	return n, nil
+}

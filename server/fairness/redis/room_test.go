@@ -535,3 +535,21 @@ func TestRoomHoldTarget(t *testing.T) {
 		t.Fatalf("after a quiet second: %v admitted, want 2", got)
 	}
 }
+
+// TestRoomLengths: monitoring sees how many wait in each active room,
+// and admitted citizens no longer count.
+func TestRoomLengths(t *testing.T) {
+	servicetest.OnEachBackend(t, func(t *testing.T, b servicetest.Backend) {
+		r, _, room := newTestRoom(t, b)
+		ctx := context.Background()
+		for _, s := range []string{"a", "b", "c"} {
+			if _, err := r.Join(ctx, room, s, "", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := r.Lengths(ctx, []string{room.Location, "no-room-here"})
+		if err != nil || len(got) != 1 || got[room.Location] != 3 {
+			t.Fatalf("lengths %v %v, want 3 waiting in %s only", got, err, room.Location)
+		}
+	})
+}
