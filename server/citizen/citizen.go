@@ -100,7 +100,9 @@ type Handler struct {
 	Payments   Payments
 	Limiter    RateLimiter
 	Challenges Challenges
-	// SigningKey signs the QR payload of a confirmed booking.
+	// Tickets signs the QR payload of a confirmed booking with the active
+	// key of the rotating set; when nil, SigningKey does (a fixed key).
+	Tickets    booking.TicketSigner
 	SigningKey ed25519.PrivateKey
 	// ClientIPHeader names the header a trusted proxy puts the client
 	// address in; empty means the peer address.
@@ -123,4 +125,12 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	v1.Post("/bookings/:code/activate", auth.ManageToken, h.activateBooking)
 	v1.Post("/bookings/:code/reschedule", h.rateLimited("bookings"), auth.ManageToken, h.rescheduleBooking)
 	v1.Post("/manage-links", h.rateLimited("manage-links"), h.sendManageLink)
+}
+
+// ticketSigner is what signs the QR payloads.
+func (h *Handler) ticketSigner() booking.TicketSigner {
+	if h.Tickets != nil {
+		return h.Tickets
+	}
+	return booking.FixedTicketKey(h.SigningKey)
 }

@@ -171,7 +171,9 @@ type Handler struct {
 	Queue      QueuePositions
 	Limiter    RateLimiter
 	Challenges Challenges
-	// SigningKey signs the QR payload of a confirmed booking.
+	// Tickets signs the QR payload of a confirmed booking with the active
+	// key of the rotating set; when nil, SigningKey does (a fixed key).
+	Tickets    booking.TicketSigner
 	SigningKey ed25519.PrivateKey
 	// Key signs the hold tickets in the page URLs and derives nothing
 	// else; the same on every replica.
