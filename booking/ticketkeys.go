@@ -94,4 +94,6 @@ type TicketSigner interface {
 type FixedTicketKey ed25519.PrivateKey
 
 // SignTicket signs c with k.
-func (k FixedTicketKey) SignTicket(c TicketClaims) string { return SignTicket(ed25519.PrivateKey(k), c) }
+func (k FixedTicketKey) SignTicket(c TicketClaims) string {
+	return SignTicket(ed25519.PrivateKey(k), c)
+}

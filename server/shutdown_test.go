@@ -51,8 +51,9 @@ func TestShutdownDrains(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		select {
 		case <-exited:
@@ -114,8 +115,8 @@ func TestShutdownDrains(t *testing.T) {
 		return err != nil
 	})
 	select {
-	case err := <-exited:
-		t.Fatalf("the server exited with requests open: %v", err)
+	case <-exited:
+		t.Fatalf("the server exited with requests open: %v", exitErr)
 	case <-time.After(time.Second):
 	}
 	close(release)
@@ -126,9 +127,9 @@ func TestShutdownDrains(t *testing.T) {
 		}
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("server exit: %v", err)
+	case <-exited:
+		if exitErr != nil {
+			t.Fatalf("server exit: %v", exitErr)
 		}
 	case <-time.After(timeout + 5*time.Second):
 		t.Fatalf("the server did not exit within the shutdown timeout")
@@ -137,7 +138,10 @@ func TestShutdownDrains(t *testing.T) {
 		t.Errorf("drain took %s, over the timeout of %s", took, timeout)
 	}
 
-	var drained bool
+	// Nothing goes wrong at all, and from the signal on nothing even
+	// warns (a cut request, a cancelled round, a store closed under a
+	// worker).
+	var drained, draining bool
 	sc := bufio.NewScanner(strings.NewReader(logs.String()))
 	for sc.Scan() {
 		var line struct {
@@ -147,8 +151,9 @@ func TestShutdownDrains(t *testing.T) {
 		if json.Unmarshal(sc.Bytes(), &line) != nil {
 			continue
 		}
-		if line.Level == "ERROR" || line.Level == "WARN" {
-			t.Errorf("logged during the run: %s", sc.Text())
+		draining = draining || strings.HasPrefix(line.Msg, "shutting down")
+		if line.Level == "ERROR" || draining && line.Level == "WARN" {
+			t.Errorf("logged: %s", sc.Text())
 		}
 		drained = drained || line.Msg == "drained"
 	}
