@@ -25,6 +25,10 @@ type TicketClaims struct {
 	// types; omitted for one type, so such payloads are exactly those of
 	// before and older gates read them unchanged.
 	Tickets []TicketCount `json:"t,omitempty"`
+	// Key names the signing key (TicketKey.ID) so a device picks it
+	// without trying each; omitted by the first key, so its tickets are
+	// exactly those of before key rotation and older devices read them.
+	Key int64 `json:"k,omitempty"`
 }
 
 // TicketCount is the number of persons of one ticket type.
@@ -93,7 +97,7 @@ func ParseTicket(payload string) (TicketClaims, []byte, string, error) {
 	if err := dec.Decode(&c); err != nil || dec.More() {
 		return c, nil, "", ErrTicketMalformed
 	}
-	if NormalizeBookingCode(c.Code) != c.Code || c.Location == "" || c.End <= c.Start || c.Units < 1 {
+	if NormalizeBookingCode(c.Code) != c.Code || c.Location == "" || c.End <= c.Start || c.Units < 1 || c.Key < 0 {
 		return c, nil, "", ErrTicketMalformed
 	}
 	if len(c.Tickets) > 0 {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/digitale-verwaltung/termin/internal/mailwire"
@@ -43,9 +42,9 @@ func newMailWorker(d *deps) (*mail.Worker, error) {
 	return w, nil
 }
 
-// startMail runs the mail worker on this replica until ctx ends; the
-// events' leases keep the replicas from sending a mail twice.
-func startMail(ctx context.Context, d *deps, running *sync.WaitGroup) error {
+// startMail runs the mail worker on this replica until the workers stop;
+// the events' leases keep the replicas from sending a mail twice.
+func startMail(d *deps, running *workers) error {
 	w, err := newMailWorker(d)
 	if err != nil {
 		return err
@@ -58,30 +57,27 @@ func startMail(ctx context.Context, d *deps, running *sync.WaitGroup) error {
 		d.log.Warn("SECRET_KEY is not set: mails cannot carry manage or activation links")
 	}
 	d.log.Info("mail on", "smtp", d.cfg.Mail.Addr)
-	running.Add(1)
-	go func() { defer running.Done(); w.Run(ctx, d.cfg.Mail.Every) }()
+	running.every("mail", d.cfg.Mail.Every, func(ctx context.Context) bool {
+		n, err := w.RunOnce(ctx)
+		if err != nil {
+			d.log.Warn("mail outbox", "err", err)
+			return false
+		}
+		return n > 0
+	})
 	return nil
 }
 
-// sweepActivations releases bookings not activated in time, every
-// ACTIVATION_SWEEP until ctx ends. It runs on every replica: the sweep
-// skips rows another replica has locked.
+// sweepActivations releases bookings not activated in time; every
+// replica runs it every ACTIVATION_SWEEP: the sweep skips rows another
+// replica has locked.
 func sweepActivations(ctx context.Context, d *deps) {
-	t := time.NewTicker(d.cfg.ActivationSweep)
-	defer t.Stop()
-	for {
-		n, err := d.engine.ExpireActivations(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			d.log.Warn("activation sweep", "err", err)
-		case n > 0:
-			d.log.Info("released bookings not activated in time", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	n, err := d.engine.ExpireActivations(ctx)
+	switch {
+	case err != nil:
+		d.log.Warn("activation sweep", "err", err)
+	case n > 0:
+		d.log.Info("released bookings not activated in time", "count", n)
 	}
 }
 

@@ -4,6 +4,8 @@
 //	server [serve]   run the HTTP server (default)
 //	server migrate   apply the database migrations
 //	server seed      load a city file (the demo city when none is given)
+//	server rotate-signing-key
+//	                 make a new QR signing key; the old one verifies until its tickets are past
 //
 // Every option is a flag and an environment variable (server -h lists
 // them); see package server/config.
@@ -26,9 +28,10 @@ import (
 
 // commands are the subcommands, one file each.
 var commands = map[string]func(context.Context, config.Config, *slog.Logger) error{
-	"serve":   serve,
-	"migrate": runMigrate,
-	"seed":    runSeed,
+	"serve":              serve,
+	"migrate":            runMigrate,
+	"seed":               runSeed,
+	"rotate-signing-key": runRotateSigningKey,
 }
 
 func main() {
@@ -38,7 +41,7 @@ func main() {
 	}
 	run, ok := commands[cmd]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "server: unknown command %q (serve, migrate, seed)\n", cmd)
+		fmt.Fprintf(os.Stderr, "server: unknown command %q (serve, migrate, seed, rotate-signing-key)\n", cmd)
 		os.Exit(2)
 	}
 	cfg, err := config.Load(args, os.LookupEnv)

@@ -115,7 +115,7 @@ func newPayments(d *deps) *payments {
 }
 
 // start runs the sweeper and the outbox worker until ctx ends.
-func (p *payments) start(ctx context.Context) {
+func (p *payments) start(w *workers) {
 	if p.flow == nil {
 		p.log.Warn("no payment platform configured: fee-paying services are booked without online payment")
 		return
@@ -123,29 +123,20 @@ func (p *payments) start(ctx context.Context) {
 	if p.cfg.ExportDir == "" {
 		p.log.Warn("EXPORT_DIR not set: postings wait in the outbox until an export directory is configured")
 	}
-	go p.sweep(ctx)
-	go p.worker.Run(ctx, p.cfg.WorkerEvery)
-}
-
-// sweep asks the platform about open payments every WorkerEvery, in
-// rounds until a round finds nothing more to do.
-func (p *payments) sweep(ctx context.Context) {
-	t := time.NewTicker(p.cfg.WorkerEvery)
-	defer t.Stop()
-	for {
-		for {
-			n, err := p.flow.Sweep(ctx)
-			if err != nil && ctx.Err() == nil {
-				p.log.Warn("payment sweep", "err", err)
-			}
-			if n == 0 || err != nil {
-				break
-			}
+	// The sweep asks the platform about open payments, in rounds until
+	// one finds nothing more to do.
+	w.every("payment sweep", p.cfg.WorkerEvery, func(ctx context.Context) bool {
+		n, err := p.flow.Sweep(ctx)
+		if err != nil {
+			p.log.Warn("payment sweep", "err", err)
+			return false
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		return n > 0
+	})
+	w.every("payment outbox", p.cfg.WorkerEvery, func(ctx context.Context) bool {
+		if err := p.worker.RunOnce(ctx); err != nil {
+			p.log.Warn("payment outbox", "err", err)
 		}
-	}
+		return false
+	})
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -69,34 +67,34 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		defer stopMetrics()
 	}
-	d.pay.start(ctx)
-	// The mail worker and the sweep stop and finish their round before
-	// the stores close (defers run last first).
-	var workers sync.WaitGroup
-	defer workers.Wait()
-	workCtx, stopWork := context.WithCancel(ctx)
-	defer stopWork()
-	if err := startMail(workCtx, d, &workers); err != nil {
+	w := newWorkers(log)
+	// However serve ends, the workers finish their round before the
+	// stores close (the deferred Close runs after this).
+	defer w.Stop(context.Background())
+	d.pay.start(w)
+	if err := startMail(d, w); err != nil {
 		return err
 	}
-	workers.Add(1)
-	go func() { defer workers.Done(); sweepActivations(workCtx, d) }()
-	workers.Add(1)
-	go func() { defer workers.Done(); expireSessions(workCtx, d) }()
-	workers.Add(1)
-	go func() { defer workers.Done(); d.retention().Run(workCtx) }()
-	workers.Add(1)
-	go func() { defer workers.Done(); watchCatalog(workCtx, d) }()
+	w.every("activation sweep", cfg.ActivationSweep, func(ctx context.Context) bool { sweepActivations(ctx, d); return false })
+	w.every("staff sessions", 10*time.Minute, func(ctx context.Context) bool { expireSessions(ctx, d); return false })
+	ret := d.retention()
+	w.every("retention", cfg.RetentionEvery, func(ctx context.Context) bool { runRetention(ctx, ret, log); return false })
+	w.every("signing keys", cfg.TicketKeysReload, d.tickets.round)
+	w.run("catalog watch", func(ctx context.Context) { watchCatalog(ctx, d) })
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info("serving", "addr", ln.Addr().String())
-	return run(ctx, app, ln, log)
+	return run(ctx, app, ln, w, cfg.ShutdownTimeout, log)
 }
 
-// run serves app on ln until ctx ends, then drains the open requests.
-func run(ctx context.Context, app *fiber.App, ln net.Listener, log *slog.Logger) error {
+// run serves app on ln until ctx ends (SIGTERM), then drains within
+// timeout: the listener closes at once, open requests finish (each
+// answered with Connection: close), event streams end, and the workers
+// finish their current round, all at the same time. What is still open
+// at the deadline is cut and logged as an error.
+func run(ctx context.Context, app *fiber.App, ln net.Listener, w *workers, timeout time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
 	select {
@@ -104,25 +102,35 @@ func run(ctx context.Context, app *fiber.App, ln net.Listener, log *slog.Logger)
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	began := time.Now()
+	log.Info("shutting down: draining requests, streams and workers", "timeout", timeout)
+	drainCtx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := app.ShutdownWithContext(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
+	workersDone := make(chan bool, 1)
+	go func() { workersDone <- w.Stop(drainCtx) }()
+	httpErr := app.ShutdownWithContext(drainCtx)
+	if errors.Is(httpErr, context.DeadlineExceeded) {
+		log.Error("shutdown deadline passed: open connections are cut", "open", app.Server().GetOpenConnectionsCount())
+		httpErr = nil
 	}
-	return nil
+	if !<-workersDone {
+		log.Error("shutdown deadline passed: worker rounds were cancelled")
+	}
+	log.Info("drained", "took", time.Since(began).Round(time.Millisecond))
+	return httpErr
 }
 
 // deps are the long-lived pieces a server is built from.
 type deps struct {
-	cfg        config.Config
-	db         *sqlx.DB
-	rdb        redis.UniversalClient
-	engine     *booking.Engine
-	holds      *bookingredis.Holds
-	pg         *bookingpg.Store
-	signingKey ed25519.PrivateKey
-	log        *slog.Logger
+	cfg    config.Config
+	db     *sqlx.DB
+	rdb    redis.UniversalClient
+	engine *booking.Engine
+	holds  *bookingredis.Holds
+	pg     *bookingpg.Store
+	// tickets are the QR signing keys, read again now and then.
+	tickets *ticketKeyring
+	log     *slog.Logger
 	// platform is the payment platform; nil when online payment is off.
 	platform payment.Platform
 	// pay is built by newApp from platform.
@@ -156,11 +164,11 @@ func (d *deps) build(ctx context.Context) error {
 	if err := d.useRedis(ctx, d.rdb); err != nil {
 		return err
 	}
-	key, err := d.pg.SigningKey(ctx)
+	tickets, err := newTicketKeyring(ctx, d.cfg, d.pg, d.log)
 	if err != nil {
 		return err
 	}
-	d.signingKey = key
+	d.tickets = tickets
 	d.platform, err = newPlatform(d.cfg, d.log)
 	return err
 }

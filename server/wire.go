@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"strings"
 	"time"
@@ -49,7 +48,7 @@ func newApp(d *deps) *fiber.App {
 	room := newRoom(d)
 	cit := &citizen.Handler{
 		Catalog: d.engine, Reservations: released, Bookings: citizenBookings{d.engine, d.pay.flow, released},
-		Limiter: limiter, Challenges: challenges, Room: room, Now: now, SigningKey: d.signingKey,
+		Limiter: limiter, Challenges: challenges, Room: room, Now: now, Tickets: d.tickets,
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
 	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), ResultPage: "/zahlung/", Log: d.log}
@@ -91,7 +90,7 @@ func newApp(d *deps) *fiber.App {
 			cit,
 			&device.Handler{
 				Catalog: d.engine, Registry: d.pg, Queue: deviceQueue{queue, d.engine}, Revocations: queue,
-				PublicKey: d.signingKey.Public().(ed25519.PublicKey), GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
+				Keys: d.tickets, GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
 			},
 			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now,
 				Accounts: d.accounts, Audit: d.audit, City: catalogAdmin{d}},

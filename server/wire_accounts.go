@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -55,19 +54,10 @@ func staffAuthenticator(cfg config.Config, accounts *account.Service) auth.Staff
 // may run it (the delete is idempotent), and a session is refused by its
 // expiry even before it is deleted.
 func expireSessions(ctx context.Context, d *deps) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := d.accounts.ExpireSessions(ctx); err != nil {
-				d.log.Warn("expire staff sessions", "err", err)
-			} else if n > 0 {
-				d.log.Debug("staff sessions expired", "count", n)
-			}
-		}
+	if n, err := d.accounts.ExpireSessions(ctx); err != nil {
+		d.log.Warn("expire staff sessions", "err", err)
+	} else if n > 0 {
+		d.log.Debug("staff sessions expired", "count", n)
 	}
 }
 

@@ -30,7 +30,7 @@ func newWeb(d *deps, queue *booking.Queue, limiter citizen.RateLimiter, challeng
 	h := &web.Handler{
 		Catalog: d.engine, Reservations: webReservations{d.engine}, Bookings: webBookings{bookings},
 		Rescheduler: webRescheduler{d.engine}, Finder: d.engine, Activator: webActivator{d.engine}, Queue: queue,
-		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey, Key: key,
+		Limiter: limiter, Challenges: challenges, Tickets: d.tickets, Key: key,
 		ClientAddr:  func(c *fiber.Ctx) string { return citizen.ClientAddr(c, d.cfg.ClientIPHeader) },
 		MultiChoice: true, PhoneField: true,
 		FreeCancelBefore: d.cfg.Pay.FreeCancelBefore, Feedback: "barrierefreiheit@termin.example",

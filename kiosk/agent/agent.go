@@ -22,6 +22,7 @@ import (
 
 	"go.bug.st/serial"
 
+	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/kiosk/gate"
 	"github.com/digitale-verwaltung/termin/kiosk/scanner"
 	"github.com/digitale-verwaltung/termin/kiosk/serialdev"
@@ -46,7 +47,7 @@ type Agent struct {
 	log    *slog.Logger
 	client *Client
 	sc     ServerConfig
-	pub    ed25519.PublicKey
+	keys   booking.TicketKeys
 	tz     *time.Location
 	mode   string
 	ln     net.Listener
@@ -188,9 +189,9 @@ func (a *Agent) loadServerConfig(ctx context.Context) error {
 }
 
 func (a *Agent) applyServerConfig(sc ServerConfig) error {
-	pub, err := base64.StdEncoding.DecodeString(sc.PublicKey)
-	if err != nil || len(pub) != ed25519.PublicKeySize {
-		return fmt.Errorf("server config: public key %q is not an Ed25519 key", sc.PublicKey)
+	keys, err := ticketKeysOf(sc)
+	if err != nil {
+		return err
 	}
 	tz, err := time.LoadLocation(sc.Location.Timezone)
 	if err != nil {
@@ -208,9 +209,9 @@ func (a *Agent) applyServerConfig(sc ServerConfig) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.sc, a.pub, a.tz, a.mode = sc, ed25519.PublicKey(pub), tz, mode
+	a.sc, a.keys, a.tz, a.mode = sc, keys, tz, mode
 	if a.gate != nil {
-		a.gate.PublicKey = a.pub
+		a.gate.SetKeys(keys)
 		a.gate.Early, a.gate.Late = a.gateWindows()
 		if sc.RevokedAt != nil {
 			a.gate.SetRevoked(sc.Revoked)
@@ -269,11 +270,12 @@ func (a *Agent) openDevices() error {
 	}
 	early, late := a.gateWindows()
 	a.gate = &Gate{
-		Store: store, Client: a.client, PublicKey: a.pub, Location: a.sc.Location.ID,
+		Store: store, Client: a.client, Location: a.sc.Location.ID,
 		Early: early, Late: late, OnlineWait: a.cfg.GateOnlineWait, Relay: relay, Pulse: a.cfg.RelayPulse,
 		Now: a.cfg.Now, Log: a.log, Backoff: a.cfg.UploadBackoff,
 	}
 	a.gate.SetRevoked(a.sc.Revoked)
+	a.gate.SetKeys(a.keys)
 	return nil
 }
 
@@ -588,4 +590,36 @@ func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// ticketKeysOf decodes the keys of the server's configuration: every key
+// still valid, or, from a server of before key rotation, its one key.
+func ticketKeysOf(sc ServerConfig) (booking.TicketKeys, error) {
+	decode := func(s string) (ed25519.PublicKey, error) {
+		pub, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("server config: public key %q is not an Ed25519 key", s)
+		}
+		return pub, nil
+	}
+	if len(sc.Keys) == 0 {
+		pub, err := decode(sc.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		return booking.TicketKeys{{ID: booking.FirstTicketKeyID, Public: pub, Active: true}}, nil
+	}
+	keys := make(booking.TicketKeys, 0, len(sc.Keys))
+	for _, k := range sc.Keys {
+		pub, err := decode(k.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		tk := booking.TicketKey{ID: k.ID, Public: pub, Active: k.Active}
+		if k.VerifyUntil != nil {
+			tk.VerifyUntil = *k.VerifyUntil
+		}
+		keys = append(keys, tk)
+	}
+	return keys, nil
 }

@@ -70,12 +70,15 @@ type Service struct {
 // ServerConfig is GET /kiosk/config; it is cached in the state dir so the
 // agent starts, and a gate verifies tickets, without the network.
 type ServerConfig struct {
-	Device           Device    `json:"device"`
-	Location         Location  `json:"location"`
-	Services         []Service `json:"services"`
-	PublicKey        string    `json:"public_key"`
-	GateEarlySeconds int       `json:"gate_early_seconds"`
-	GateLateSeconds  int       `json:"gate_late_seconds"`
+	Device    Device    `json:"device"`
+	Location  Location  `json:"location"`
+	Services  []Service `json:"services"`
+	PublicKey string    `json:"public_key"`
+	// Keys are every key a ticket may be signed with now; a server of
+	// before key rotation sends only PublicKey.
+	Keys             []TicketKey `json:"keys,omitempty"`
+	GateEarlySeconds int         `json:"gate_early_seconds"`
+	GateLateSeconds  int         `json:"gate_late_seconds"`
 	// Revoked are, for a gate, the codes of cancelled bookings, read at
 	// RevokedAt (nil: the server sent no list).
 	Revoked   []string   `json:"revoked,omitempty"`
@@ -227,4 +230,13 @@ func RegisterDevice(ctx context.Context, server, adminKey, location, name, mode 
 	c := NewClient(server, adminKey)
 	err := c.do(ctx, "POST", "/api/v1/admin/devices", map[string]string{"location": location, "name": name, "mode": mode}, &out)
 	return out.Device, out.EnrollmentCode, err
+}
+
+// TicketKey is one key of the server's QR ticket signatures.
+type TicketKey struct {
+	ID        int64  `json:"id"`
+	PublicKey string `json:"public_key"`
+	Active    bool   `json:"active"`
+	// VerifyUntil is when a retired key stops verifying.
+	VerifyUntil *time.Time `json:"verify_until,omitempty"`
 }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -48,7 +47,6 @@ type Decision struct {
 type Gate struct {
 	Store      *Store
 	Client     *Client
-	PublicKey  ed25519.PublicKey
 	Location   string
 	Early      time.Duration
 	Late       time.Duration
@@ -71,6 +69,16 @@ type Gate struct {
 	// revoked are the codes of cancelled bookings, from the server's
 	// configuration; refused without asking the server.
 	revoked map[string]bool
+	// keys verify the tickets' signatures, from the server's
+	// configuration.
+	keys booking.TicketKeys
+}
+
+// SetKeys replaces the keys tickets are verified with.
+func (g *Gate) SetKeys(keys booking.TicketKeys) {
+	g.mu.Lock()
+	g.keys = keys
+	g.mu.Unlock()
 }
 
 // SetRevoked replaces the revocation list: the codes of cancelled bookings
@@ -141,7 +149,12 @@ func (g *Gate) Decide(ctx context.Context, payload string) Decision {
 func (g *Gate) decide(ctx context.Context, payload string) Decision {
 	now := g.Now()
 	d := Decision{At: now}
-	claims, err := booking.VerifyTicket(g.PublicKey, payload)
+	g.mu.Lock()
+	keys := g.keys
+	g.mu.Unlock()
+	// A retired key is refused once its end has passed on the gate's own
+	// clock, also when the gate has been offline since.
+	claims, err := keys.Verify(payload, now)
 	if err != nil {
 		d.Reason = ReasonInvalid
 		return d

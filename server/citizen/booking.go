@@ -1,7 +1,6 @@
 package citizen
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"strings"
 	"time"
@@ -48,7 +47,7 @@ type bookingJSON struct {
 
 // newBookingJSON maps a booking; a confirmed one gets its QR payload
 // signed with key.
-func newBookingJSON(b *booking.Booking, key ed25519.PrivateKey) bookingJSON {
+func newBookingJSON(b *booking.Booking, key booking.TicketSigner) bookingJSON {
 	out := bookingJSON{
 		Code: b.Code, Status: b.Status, Start: b.Start, End: b.End, Location: b.LocationID,
 		Service: b.ServiceID, Units: len(b.Units), Items: newItemsJSON(b.Items), Name: b.Name, Email: b.Email,
@@ -59,7 +58,7 @@ func newBookingJSON(b *booking.Booking, key ed25519.PrivateKey) bookingJSON {
 		out.Lang = booking.LangDE
 	}
 	if b.Status == booking.StatusConfirmed {
-		out.QR = booking.SignTicket(key, booking.ClaimsOf(b))
+		out.QR = key.SignTicket(booking.ClaimsOf(b))
 	}
 	return out
 }

@@ -28,7 +28,7 @@ func (h *Handler) createBooking(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		out := pendingBookingJSON{bookingJSON: newBookingJSON(conf.Booking, h.SigningKey), PaymentURL: pay.PayURL, Payment: NewPayment(pay)}
+		out := pendingBookingJSON{bookingJSON: newBookingJSON(conf.Booking, h.ticketSigner()), PaymentURL: pay.PayURL, Payment: NewPayment(pay)}
 		out.ManageToken = conf.ManageToken
 		return response.Created(c, out)
 	}
@@ -36,7 +36,7 @@ func (h *Handler) createBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := newBookingJSON(conf.Booking, h.SigningKey)
+	out := newBookingJSON(conf.Booking, h.ticketSigner())
 	out.ManageToken = conf.ManageToken
 	return response.Created(c, out)
 }
@@ -46,7 +46,7 @@ func (h *Handler) getBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return response.OK(c, newBookingJSON(b, h.SigningKey))
+	return response.OK(c, newBookingJSON(b, h.ticketSigner()))
 }
 
 func (h *Handler) cancelBooking(c *fiber.Ctx) error {

@@ -119,6 +119,9 @@ type Handler struct {
 	Challenges Challenges
 	// Room is the waiting room in front of releases; nil: none.
 	Room WaitingRoom
+	// Tickets signs the QR payload of a confirmed booking with the active
+	// key of the rotating set; when nil, SigningKey does (a fixed key).
+	Tickets booking.TicketSigner
 	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// ClientIPHeader names the header a trusted proxy puts the client
@@ -167,4 +170,12 @@ func (h *Handler) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
+}
+
+// ticketSigner is what signs the QR payloads.
+func (h *Handler) ticketSigner() booking.TicketSigner {
+	if h.Tickets != nil {
+		return h.Tickets
+	}
+	return booking.FixedTicketKey(h.SigningKey)
 }

@@ -18,7 +18,7 @@ func (h *Handler) activateBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return response.OK(c, newBookingJSON(b, h.SigningKey))
+	return response.OK(c, newBookingJSON(b, h.ticketSigner()))
 }
 
 // rescheduleBooking moves a booking to the time of a new hold of the same
@@ -35,7 +35,7 @@ func (h *Handler) rescheduleBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return response.OK(c, newBookingJSON(b, h.SigningKey))
+	return response.OK(c, newBookingJSON(b, h.ticketSigner()))
 }
 
 // sendManageLink is "find my booking": it mails the manage link when code

@@ -44,7 +44,13 @@ type Config struct {
 	// CheckInEarly and CheckInLate bound an appointment's check-in at the
 	// counter kiosk around its start.
 	CheckInEarly, CheckInLate time.Duration
-	PprofAddr                 string
+	// TicketKeysReload is how often every replica reads the QR signing
+	// keys again, so a rotated key is picked up without a restart.
+	TicketKeysReload time.Duration
+	// ShutdownTimeout bounds the drain after SIGTERM: open requests,
+	// event streams and the workers' current rounds.
+	ShutdownTimeout time.Duration
+	PprofAddr       string
 	// MetricsAddr serves Prometheus metrics at /metrics on a listener of
 	// its own; off when empty.
 	MetricsAddr string
@@ -372,6 +378,8 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Duration(&c.EventKeepAlive, "event-keepalive", "EVENT_KEEPALIVE", 15*time.Second, "how often the live pages' event streams send a keep-alive comment")
 	s.Duration(&c.GateEarly, "gate-early", "GATE_EARLY", 15*time.Minute, "how long before its slot a ticket admits")
 	s.Duration(&c.GateLate, "gate-late", "GATE_LATE", 30*time.Minute, "how long after its slot ends a ticket still admits")
+	s.Duration(&c.TicketKeysReload, "ticket-keys-reload", "TICKET_KEYS_RELOAD", 30*time.Second, "how often the QR signing keys are read again (a rotated key is used by every replica within about this long)")
+	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", 25*time.Second, "how long a SIGTERM waits for open requests, event streams and workers to finish (keep below the orchestrator's grace period)")
 	s.String(&c.PprofAddr, "pprof", "PPROF_ADDR", "", "serve net/http/pprof on this address; off when empty")
 	s.String(&c.MetricsAddr, "metrics", "METRICS_ADDR", "", "serve Prometheus metrics at /metrics on this address (not the public one); off when empty")
 	s.String(&c.Secret, "secret-key", "SECRET_KEY", "", "secret shared by all replicas: keys proof-of-work challenges and the hashes of client and e-mail addresses")
@@ -541,6 +549,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("WAITING_ROOM_KEEP and WAITING_ROOM_TOKEN_TTL must be positive")
 	case c.Room.Auto < 0 || c.Room.Holds < 0 || c.Room.HoldTarget < 0:
 		return fmt.Errorf("WAITING_ROOM_AUTO, WAITING_ROOM_HOLDS and WAITING_ROOM_HOLD_TARGET must not be negative")
+	case c.TicketKeysReload <= 0:
+		return fmt.Errorf("TICKET_KEYS_RELOAD (-ticket-keys-reload) must be positive")
+	case c.ShutdownTimeout <= 0:
+		return fmt.Errorf("SHUTDOWN_TIMEOUT (-shutdown-timeout) must be positive")
 	}
 	switch c.Mail.TLS {
 	case "none", "starttls", "tls":

@@ -28,12 +28,16 @@ func newServiceJSON(s *booking.Service) serviceJSON {
 // configJSON is everything a device needs to run: its location, the
 // services it offers and how to check tickets offline.
 type configJSON struct {
-	Device           Device           `json:"device"`
-	Location         citizen.Location `json:"location"`
-	Services         []serviceJSON    `json:"services"`
-	PublicKey        string           `json:"public_key"`
-	GateEarlySeconds int              `json:"gate_early_seconds"`
-	GateLateSeconds  int              `json:"gate_late_seconds"`
+	Device   Device           `json:"device"`
+	Location citizen.Location `json:"location"`
+	Services []serviceJSON    `json:"services"`
+	// PublicKey is the active key, for devices that know only one.
+	PublicKey string `json:"public_key"`
+	// Keys are all keys a ticket may be signed with now: the active one
+	// and the retired ones until their tickets are past.
+	Keys             []ticketKeyJSON `json:"keys"`
+	GateEarlySeconds int             `json:"gate_early_seconds"`
+	GateLateSeconds  int             `json:"gate_late_seconds"`
 	// Revoked lists, for a gate, the codes of cancelled bookings whose
 	// slots end after now minus the late grace and start within
 	// revocationHorizon: the tickets it refuses while offline.
@@ -50,4 +54,16 @@ const revocationHorizon = 48 * time.Hour
 type heartbeatRequest struct {
 	Version string          `json:"version"`
 	Status  json.RawMessage `json:"status"`
+}
+
+// ticketKeyJSON is one QR ticket key a device verifies with.
+type ticketKeyJSON struct {
+	// ID is what a ticket's "k" claim names; tickets without one are
+	// checked against every key.
+	ID        int64  `json:"id"`
+	PublicKey string `json:"public_key"`
+	Active    bool   `json:"active"`
+	// VerifyUntil is when a retired key stops verifying; absent while
+	// not yet fixed and for the active key.
+	VerifyUntil *time.Time `json:"verify_until,omitempty"`
 }

@@ -21,7 +21,7 @@ func (h *Handler) config(c *fiber.Ctx) error {
 		return err
 	}
 	out := configJSON{
-		Device: NewDevice(d), Location: citizen.NewLocation(l), Services: response.List(services, newServiceJSON), PublicKey: h.publicKeyB64(),
+		Device: NewDevice(d), Location: citizen.NewLocation(l), Services: response.List(services, newServiceJSON), PublicKey: h.publicKeyB64(), Keys: h.ticketKeysJSON(),
 		GateEarlySeconds: int(h.GateEarly.Seconds()), GateLateSeconds: int(h.GateLate.Seconds()),
 	}
 	if d.Mode == booking.ModeGate && h.Revocations != nil {

@@ -46,6 +46,11 @@ type Revocations interface {
 	RevokedCodes(ctx context.Context, location string, from, to time.Time) ([]string, error)
 }
 
+// TicketKeys are the keys QR tickets are signed with, as last read.
+type TicketKeys interface {
+	Keys() booking.TicketKeys
+}
+
 // Handler serves the devices' API.
 type Handler struct {
 	Catalog  Catalog
@@ -54,7 +59,10 @@ type Handler struct {
 	// Revocations fills the revocation list of a gate's configuration;
 	// nil sends none.
 	Revocations Revocations
-	// PublicKey verifies the tickets' signatures.
+	// Keys are the ticket keys that verify signatures, the active one and
+	// the retired ones still valid; when nil, PublicKey alone does.
+	Keys TicketKeys
+	// PublicKey verifies the tickets' signatures without Keys.
 	PublicKey ed25519.PublicKey
 	// GateEarly and GateLate widen a ticket's slot at the entrance.
 	GateEarly, GateLate time.Duration
@@ -73,4 +81,23 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	dev.Post("/walk-ins", h.walkIn)
 	dev.Post("/check-ins", h.checkIn)
 	dev.Post("/redemptions", h.redeem)
+}
+
+// ticketKeys returns the keys that verify tickets now.
+func (h *Handler) ticketKeys() booking.TicketKeys {
+	if h.Keys != nil {
+		return h.Keys.Keys()
+	}
+	return booking.TicketKeys{{ID: booking.FirstTicketKeyID, Public: h.PublicKey, Active: true}}
+}
+
+// activePublicKey is the key that signs new tickets, for devices that
+// know only one.
+func (h *Handler) activePublicKey() ed25519.PublicKey {
+	for _, k := range h.ticketKeys() {
+		if k.Active {
+			return k.Public
+		}
+	}
+	return h.PublicKey
 }

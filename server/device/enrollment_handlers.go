@@ -9,7 +9,24 @@ import (
 	"github.com/digitale-verwaltung/termin/server/response"
 )
 
-func (h *Handler) publicKeyB64() string { return base64.StdEncoding.EncodeToString(h.PublicKey) }
+func (h *Handler) publicKeyB64() string {
+	return base64.StdEncoding.EncodeToString(h.activePublicKey())
+}
+
+// ticketKeysJSON lists the keys a device accepts tickets of.
+func (h *Handler) ticketKeysJSON() []ticketKeyJSON {
+	keys := h.ticketKeys()
+	out := make([]ticketKeyJSON, 0, len(keys))
+	for _, k := range keys {
+		j := ticketKeyJSON{ID: k.ID, PublicKey: base64.StdEncoding.EncodeToString(k.Public), Active: k.Active}
+		if !k.VerifyUntil.IsZero() {
+			until := k.VerifyUntil
+			j.VerifyUntil = &until
+		}
+		out = append(out, j)
+	}
+	return out
+}
 
 func (h *Handler) publicKey(c *fiber.Ctx) error {
 	return response.OK(c, publicKeyJSON{Algorithm: "Ed25519", PublicKey: h.publicKeyB64()})

@@ -42,7 +42,13 @@ func (h *Handler) redeemOne(c *fiber.Ctx, d *booking.Device, r redemptionIn) (re
 		res.Reason = "nonce_invalid"
 		return res, nil
 	}
-	claims, err := booking.VerifyTicket(h.PublicKey, r.QR)
+	scanned := r.ScannedAt
+	if scanned.IsZero() || !r.Offline {
+		scanned = h.Now()
+	}
+	// An offline scan is judged by the keys valid when it was made: a
+	// key retired since still covered the ticket then.
+	claims, err := h.ticketKeys().Verify(r.QR, scanned)
 	if err != nil {
 		res.Reason = "ticket_invalid"
 		return res, nil
@@ -51,10 +57,6 @@ func (h *Handler) redeemOne(c *fiber.Ctx, d *booking.Device, r redemptionIn) (re
 	if claims.Location != d.LocationID {
 		res.Reason = "wrong_location"
 		return res, nil
-	}
-	scanned := r.ScannedAt
-	if scanned.IsZero() || !r.Offline {
-		scanned = h.Now()
 	}
 	if err := claims.ValidAt(scanned, h.GateEarly, h.GateLate); err != nil {
 		res.Reason = "outside_slot"

@@ -78,7 +78,7 @@ func (h *Handler) checkIn(c *fiber.Ctx) error {
 	}
 	code := req.Code
 	if req.QR != "" {
-		claims, err := booking.VerifyTicket(h.PublicKey, req.QR)
+		claims, err := h.ticketKeys().Verify(req.QR, h.Now())
 		if err != nil {
 			return err
 		}

@@ -296,7 +296,7 @@ func TestResponseFields(t *testing.T) {
 		{"POST", "/api/v1/devices/enroll", `{"code":"ABCD"}`, nil, 201,
 			"device device.created_at device.id device.location device.mode device.name device.status public_key token"},
 		{"GET", "/api/v1/kiosk/config", "", deviceAuth, 200,
-			"device device.created_at device.id device.location device.mode device.name device.status gate_early_seconds gate_late_seconds " +
+			"device device.created_at device.id device.location device.mode device.name device.status gate_early_seconds gate_late_seconds keys keys.active keys.id keys.public_key " +
 				"location location.id location.kind location.name location.timezone public_key services services.duration_minutes " +
 				"services.fee_cents services.id services.location services.max_units services.name services.payment services.queue_prefix"},
 		{"POST", "/api/v1/kiosk/walk-ins", `{"service":"erwachsene"}`, deviceAuth, 201,

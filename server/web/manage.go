@@ -182,7 +182,7 @@ func (h *Handler) qr(c *fiber.Ctx) error {
 	if d.Booking.Status != booking.StatusConfirmed {
 		return h.noAccess(c)
 	}
-	png, err := qrcode.Encode(booking.SignTicket(h.SigningKey, booking.ClaimsOf(d.Booking)), qrcode.Medium, 288)
+	png, err := qrcode.Encode(h.ticketSigner().SignTicket(booking.ClaimsOf(d.Booking)), qrcode.Medium, 288)
 	if err != nil {
 		return err
 	}
@@ -324,4 +324,12 @@ func (h *Handler) activate(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect("/termin/"+d.Booking.Code, fiber.StatusSeeOther)
+}
+
+// ticketSigner is what signs the QR payloads.
+func (h *Handler) ticketSigner() booking.TicketSigner {
+	if h.Tickets != nil {
+		return h.Tickets
+	}
+	return booking.FixedTicketKey(h.SigningKey)
 }

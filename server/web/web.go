@@ -212,6 +212,9 @@ type Handler struct {
 	// Releases, when set, slows down browsers that release holds within
 	// seconds again and again.
 	Releases ReleaseGuard
+	// Tickets signs the QR payload of a confirmed booking with the active
+	// key of the rotating set; when nil, SigningKey does (a fixed key).
+	Tickets booking.TicketSigner
 	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// Key signs the hold tickets in the page URLs and derives nothing
