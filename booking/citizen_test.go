@@ -237,7 +237,7 @@ func TestCalendarDaysAndNextFree(t *testing.T) {
 	})
 }
 
-// TestBookabilityAgrees is issue 9's defect 6: availability and hold
+// TestBookabilityAgrees: availability and hold
 // decide with one function (horizon, lead time, closures), the queried
 // range is bounded, and no Redis key outlives its day.
 func TestBookabilityAgrees(t *testing.T) {

@@ -98,7 +98,7 @@ var Table = []Mapping{
 	{[]error{fairness.ErrChallengeRequired}, New(428, "challenge_required", "Many people are booking right now. Please solve the challenge from /api/v1/challenge and send it with the reservation.", "Gerade buchen sehr viele Menschen. Bitte lösen Sie die Aufgabe von /api/v1/challenge und senden Sie sie mit der Reservierung.")},
 	{[]error{fairness.ErrChallengeInvalid}, New(403, "challenge_invalid", "The solved challenge is wrong, expired or already used. Please fetch a new one.", "Die gelöste Aufgabe ist falsch, abgelaufen oder schon benutzt. Bitte holen Sie eine neue.")},
 
-	// Waiting room (issue 12): a place costs a proof of work, holds need
+	// Waiting room: a place costs a proof of work, holds need
 	// an admission while the room is active.
 	{[]error{fairness.ErrRoomInactive}, New(409, "waiting_room_inactive", "There is no waiting room at this location now; book directly.", "An diesem Standort gibt es gerade keinen Warteraum; Sie können direkt buchen.")},
 	{[]error{fairness.ErrNotInRoom}, New(404, "not_in_waiting_room", "This browser has no place in the waiting room (never joined, or away too long). Join with POST /api/v1/waiting-rooms/{location}/position.", "Dieser Browser hat keinen Platz im Warteraum (nie angestellt oder zu lange weg). Anstellen mit POST /api/v1/waiting-rooms/{location}/position.")},
@@ -137,7 +137,7 @@ var Table = []Mapping{
 	{[]error{payment.ErrRefundTaskInvalid}, New(422, "refund_task_invalid", "Please name who made the refund (at most 120 characters); the note may have at most 500.", "Bitte geben Sie an, wer erstattet hat (höchstens 120 Zeichen); die Notiz darf höchstens 500 Zeichen haben.")},
 	{[]error{reconcile.ErrNotFound}, New(404, "reconciliation_not_found", "There is no reconciliation run with this id.", "Einen Abgleich mit dieser Nummer gibt es nicht.")},
 
-	// Citizen web (issue 10): choices of several services or tickets,
+	// Citizen web: choices of several services or tickets,
 	// double opt-in, rescheduling and the contact's phone and language.
 	{[]error{booking.ErrRangeInvalid}, New(400, "range_invalid", "The date range is reversed or longer than 31 days.", "Der Zeitraum ist vertauscht oder länger als 31 Tage.")},
 	{[]error{booking.ErrChoiceInvalid}, New(422, "choice_invalid", "These services or tickets cannot be booked together.", "Diese Dienstleistungen oder Karten können nicht zusammen gebucht werden.")},
@@ -145,7 +145,7 @@ var Table = []Mapping{
 	{[]error{booking.ErrNotReschedulable}, New(409, "not_reschedulable", "This booking cannot be moved to the chosen time.", "Diese Buchung kann nicht auf die gewählte Zeit verlegt werden.")},
 	{[]error{booking.ErrPhoneInvalid}, New(422, "phone_invalid", "Please enter a valid phone number or leave the field empty.", "Bitte geben Sie eine gültige Telefonnummer ein oder lassen Sie das Feld leer.")},
 	{[]error{booking.ErrLangInvalid}, New(422, "lang_invalid", "The language must be de or en.", "Die Sprache muss de oder en sein.")},
-	// Staff accounts (issue 11).
+	// Staff accounts.
 	{[]error{account.ErrStoreUnavailable}, ErrUnavailable},
 	{[]error{account.ErrLoginTaken}, New(409, "login_taken", "This login exists already.", "Diesen Anmeldenamen gibt es schon.")},
 	{[]error{account.ErrLoginInvalid}, New(422, "login_invalid", "The login must be 2 to 64 lower-case letters, digits, dots, hyphens or underscores.", "Der Anmeldename muss aus 2 bis 64 Kleinbuchstaben, Ziffern, Punkten, Binde- oder Unterstrichen bestehen.")},
