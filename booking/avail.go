@@ -226,19 +226,24 @@ func (e *Engine) loadDays(ctx context.Context, l *Location, tz *time.Location, d
 	if err != nil {
 		return err
 	}
+	now := e.Now()
+	blocked, err := e.records.BlockedUnits(ctx, l.ID, first.Midnight(tz), last.AddDays(1).Midnight(tz), now)
+	if err != nil {
+		return err
+	}
+	blocks := blocksOf(l, tz, blocked)
 	byDay := make(map[Date][]UnitCell, len(days))
 	for _, c := range cells {
 		d := DateOf(c.CellStart.In(tz))
 		byDay[d] = append(byDay[d], c)
 	}
-	now := e.Now()
 	errs := make([]error, len(days))
 	var wg sync.WaitGroup
 	for i, d := range days {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = e.holds.Mark(ctx, l.ID, d, keyTTL(d, tz, now), offsetsOf(l, d, tz, byDay[d]))
+			errs[i] = e.holds.Mark(ctx, l.ID, d, keyTTL(d, tz, now), offsetsOf(l, d, tz, byDay[d]), blocks[d], now)
 		}()
 	}
 	wg.Wait()

@@ -110,9 +110,17 @@ type Location struct {
 	// StatusPendingActivation until activated and is released after
 	// this many minutes.
 	ActivationMinutes int
-	Address           Address
-	Opening           []OpeningRule
-	Closures          []Closure
+	// Release is when days become bookable; the zero value opens every
+	// day of the horizon.
+	Release Release
+	// CancelBlockMinutes is how long a cancelled booking's units stay
+	// blocked before anyone can hold them again (ZMS's deallocation
+	// time), so that a cancellation cannot hand an appointment to a
+	// buyer waiting for it; 0 frees them at once.
+	CancelBlockMinutes int
+	Address            Address
+	Opening            []OpeningRule
+	Closures           []Closure
 }
 
 // Address is a location's postal address, for confirmations and mails.
@@ -247,6 +255,10 @@ type Booking struct {
 	// PreviousStart and PreviousEnd are the times before the last
 	// reschedule.
 	PreviousStart, PreviousEnd *time.Time
+	// AnonymisedAt is when name, e-mail address and phone number were
+	// removed (the retention job or the citizen's request); nil while
+	// they are kept.
+	AnonymisedAt *time.Time
 }
 
 // Persons is the number of units the booking takes (persons at a pool).

@@ -139,6 +139,11 @@ func (l *Location) Validate(services []Service) error {
 		return fmt.Errorf("location %s: lead_minutes must be between 0 and 43200", l.ID)
 	case l.ActivationMinutes < 0 || l.ActivationMinutes > 7*24*60:
 		return fmt.Errorf("location %s: activation_minutes must be between 0 and 10080", l.ID)
+	case l.CancelBlockMinutes < 0 || l.CancelBlockMinutes > 7*24*60:
+		return fmt.Errorf("location %s: cancel_block_minutes must be between 0 and 10080", l.ID)
+	}
+	if err := l.Release.validate(l.horizonDays()); err != nil {
+		return fmt.Errorf("location %s: %w", l.ID, err)
 	}
 	if _, err := l.TimeLocation(); err != nil {
 		return err

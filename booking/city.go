@@ -23,6 +23,14 @@ import (
 //	    double opt-in: a booking waits for the click in its activation mail
 //	    and is released after this many minutes; 0 (default): off. Bookings
 //	    of paid services are confirmed by their payment instead.
+//	location "release": {"every": "day", "at": "08:00", "days_ahead": 14}
+//	    every day at 08:00 the day 14 days later opens for booking; or
+//	    {"every": "month", "at": "08:00", "day_of_month": 1}: on the 1st of
+//	    each month at 08:00 every day of the next month opens. Missing: all
+//	    days of the horizon are open (a rolling horizon).
+//	location "cancel_block_minutes": 30
+//	    a cancelled booking's units stay blocked this long before they can
+//	    be held again; missing: DefaultCancelBlockMinutes, 0: freed at once.
 //	service "what_to_bring": {"de": "Personalausweis, biometrisches Passfoto", "en": "ID card, biometric photo"}
 //	    shown on the confirmation page and in mails; "en" falls back to "de".
 type cityFile struct {
@@ -40,12 +48,25 @@ type cityLocation struct {
 	BookingHorizonDays int           `json:"booking_horizon_days"`
 	LeadMinutes        int           `json:"lead_minutes"`
 	ActivationMinutes  int           `json:"activation_minutes"`
+	Release            *cityRelease  `json:"release"`
+	CancelBlockMinutes *int          `json:"cancel_block_minutes"`
 	Address            cityAddress   `json:"address"`
 	Opening            []cityOpening `json:"opening"`
 	Closures           []cityClosure `json:"closures"`
 	Hours              []cityHours   `json:"hours"`
 	Services           []cityService `json:"services"`
 }
+
+type cityRelease struct {
+	Every      string    `json:"every"`
+	At         ClockTime `json:"at"`
+	DaysAhead  int       `json:"days_ahead"`
+	DayOfMonth int       `json:"day_of_month"`
+}
+
+// DefaultCancelBlockMinutes is how long a cancelled booking's units stay
+// blocked when the city file does not say.
+const DefaultCancelBlockMinutes = 30
 
 type cityAddress struct {
 	Street     string `json:"street"`
@@ -107,7 +128,17 @@ func ParseCity(r io.Reader) ([]Location, []Service, error) {
 		l := Location{ID: cl.ID, Kind: cl.Kind, Name: cl.Name, Timezone: cl.Timezone, Capacity: cl.Capacity,
 			SlotMinutes: cl.SlotMinutes, ClosedOnHolidays: cl.ClosedOnHolidays, BookingHorizonDays: cl.BookingHorizonDays,
 			LeadMinutes: cl.LeadMinutes, ActivationMinutes: cl.ActivationMinutes,
-			Address: Address{Street: cl.Address.Street, PostalCode: cl.Address.PostalCode, City: cl.Address.City}}
+			Address:            Address{Street: cl.Address.Street, PostalCode: cl.Address.PostalCode, City: cl.Address.City},
+			CancelBlockMinutes: DefaultCancelBlockMinutes}
+		if cl.CancelBlockMinutes != nil {
+			l.CancelBlockMinutes = *cl.CancelBlockMinutes
+		}
+		if r := cl.Release; r != nil {
+			if r.Every == "" {
+				return nil, nil, fmt.Errorf("city file: location %s: release needs \"every\": %q or %q", cl.ID, ReleaseDaily, ReleaseMonthly)
+			}
+			l.Release = Release{Every: r.Every, At: r.At, DaysAhead: r.DaysAhead, DayOfMonth: r.DayOfMonth}
+		}
 		for _, o := range cl.Opening {
 			l.Opening = append(l.Opening, OpeningRule{Weekday: o.Weekday, Opens: o.Opens, Closes: o.Closes})
 		}

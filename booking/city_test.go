@@ -104,6 +104,23 @@ func FuzzParseCity(f *testing.F) {
 			if err := l.Validate(nil); err != nil {
 				t.Fatalf("accepted an invalid location: %v", err)
 			}
+			// Every accepted release schedule gives a window inside the
+			// horizon and a next release that opens the days it names.
+			tz, _ := l.TimeLocation()
+			now := time.Date(2027, time.March, 28, 0, 45, 0, 0, time.UTC)
+			if w := l.window(tz, now); w.Horizon.Before(w.Last) {
+				t.Fatalf("window ends %s after the horizon %s", w.Last, w.Horizon)
+			}
+			if at, days, ok := l.NextRelease(now, tz); ok {
+				if !at.After(now) {
+					t.Fatalf("next release %s is not after %s", at, now)
+				}
+				for _, d := range days {
+					if r, _ := l.ReleaseOf(d, tz); !r.Equal(at) {
+						t.Fatalf("%s opens %s, not at the next release %s", d, r, at)
+					}
+				}
+			}
 		}
 		for _, s := range services {
 			if !ids[s.LocationID] {

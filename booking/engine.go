@@ -46,6 +46,13 @@ type Engine struct {
 	// ReminderBefore is how long before its start a confirmed booking's
 	// reminder is due; 0 turns reminders off.
 	ReminderBefore time.Duration
+	// Holders, when set, keeps one live hold per holder and location
+	// (PlaceHoldAs); nil turns the rule off.
+	Holders HolderIndex
+	// Replaced, when set, hears of every hold PlaceHoldAs released
+	// because its holder placed another (the server remembers them, so
+	// booking one answers ErrHoldReleased).
+	Replaced func(ctx context.Context, holdID string)
 
 	mu       sync.RWMutex
 	catalog  map[string]*Location
@@ -153,14 +160,32 @@ func (e *Engine) Service(locationID, serviceID string) (*Service, error) {
 // It only sets bits, so it is safe to repeat and to run concurrently with
 // holds and with other loaders.
 func (e *Engine) LoadDay(ctx context.Context, l *Location, tz *time.Location, d Date) error {
-	cells, err := e.records.BookedCells(ctx, l.ID, d.Midnight(tz), d.AddDays(1).Midnight(tz))
+	from, to := d.Midnight(tz), d.AddDays(1).Midnight(tz)
+	cells, err := e.records.BookedCells(ctx, l.ID, from, to)
 	if err != nil {
 		return err
 	}
-	if err := e.holds.Mark(ctx, l.ID, d, keyTTL(d, tz, e.Now()), offsetsOf(l, d, tz, cells)); err != nil {
+	now := e.Now()
+	blocked, err := e.records.BlockedUnits(ctx, l.ID, from, to, now)
+	if err != nil {
+		return err
+	}
+	if err := e.holds.Mark(ctx, l.ID, d, keyTTL(d, tz, now), offsetsOf(l, d, tz, cells), blocksOf(l, tz, blocked)[d], now); err != nil {
 		return fmt.Errorf("load %s %s into the hold store: %w", l.ID, d, err)
 	}
 	return nil
+}
+
+// blocksOf turns the record's blocked bookings into hold store blocks by
+// local day.
+func blocksOf(l *Location, tz *time.Location, blocked []BlockedBooking) map[Date][]Block {
+	out := map[Date][]Block{}
+	for _, b := range blocked {
+		d := DateOf(b.Start.In(tz))
+		out[d] = append(out[d], Block{ID: blockID(b.ID), Until: b.Until,
+			Offsets: offsetsOf(l, d, tz, l.cellsBetween(b.Start, b.End, b.Units))})
+	}
+	return out
 }
 
 // Warm loads the coming days of every location into the hold store, so
@@ -233,6 +258,70 @@ func (e *Engine) PlaceHoldFor(ctx context.Context, locationID string, items []It
 		return nil, err
 	}
 	return h, nil
+}
+
+// PlaceHoldAs is PlaceHoldFor for a holder (a browser, an API client):
+// a holder has one live hold per location, and a new one replaces the
+// last. The new hold is placed first and then swapped in atomically, so
+// of two holds placed at once exactly one stays; the one replaced is
+// released (unless its booking is being written, when it becomes that
+// booking). A holder index outage lets the hold through: the rule is a
+// fairness rule, the hold script still guards every unit.
+func (e *Engine) PlaceHoldAs(ctx context.Context, holder, locationID string, items []Item, start time.Time) (*Hold, error) {
+	h, err := e.PlaceHoldFor(ctx, locationID, items, start)
+	if err != nil || holder == "" || e.Holders == nil {
+		return h, err
+	}
+	prev, err := e.Holders.Swap(ctx, holder, h.LocationID, h.ID, e.HoldTTL+e.ConfirmGrace)
+	if err != nil {
+		e.log.WarnContext(ctx, "holder index unavailable; hold not bound to its holder", "err", err)
+		return h, nil
+	}
+	if prev != "" && prev != h.ID {
+		if err := e.ReleaseHold(ctx, prev); err != nil {
+			e.log.WarnContext(ctx, "release replaced hold", "err", err)
+		} else if e.Replaced != nil {
+			e.Replaced(ctx, prev)
+		}
+	}
+	return h, nil
+}
+
+// HolderHold returns the holder's live hold at a location and when it
+// was placed; "" when it has none (or its last one is gone).
+func (e *Engine) HolderHold(ctx context.Context, holder, locationID string) (id string, placed time.Time, err error) {
+	if holder == "" || e.Holders == nil {
+		return "", time.Time{}, nil
+	}
+	id, err = e.Holders.Current(ctx, holder, locationID)
+	if err != nil || id == "" {
+		return "", time.Time{}, err
+	}
+	placed, live, err := e.HoldPlaced(ctx, id)
+	if err != nil || !live {
+		return "", time.Time{}, err
+	}
+	return id, placed, nil
+}
+
+// HoldPlaced reports whether a hold is live and when it was placed (zero
+// for a hold from before that was recorded).
+func (e *Engine) HoldPlaced(ctx context.Context, id string) (placed time.Time, live bool, err error) {
+	locID, d, ok := ParseHoldID(id)
+	if !ok {
+		return time.Time{}, false, nil
+	}
+	if _, _, err := e.Location(locID); err != nil {
+		return time.Time{}, false, nil
+	}
+	rec, err := e.holds.Peek(ctx, locID, d, id)
+	if err != nil || rec == nil {
+		return time.Time{}, false, err
+	}
+	if rec.Expires.IsZero() || rec.Expires.After(e.Now()) {
+		return rec.Placed, true, nil
+	}
+	return time.Time{}, false, nil
 }
 
 // ReleaseHold gives a hold's units back. Releasing a hold that is gone is
@@ -432,7 +521,8 @@ func (e *Engine) Cancel(ctx context.Context, code, token string, rec CancelRecor
 	if b.Status == StatusCancelled {
 		return b, nil
 	}
-	if !b.Start.After(e.Now()) {
+	now := e.Now()
+	if !b.Start.After(now) {
 		return nil, ErrTooLate
 	}
 	l, tz, err := e.Location(b.LocationID)
@@ -442,18 +532,34 @@ func (e *Engine) Cancel(ctx context.Context, code, token string, rec CancelRecor
 	if rec == nil {
 		rec = e.records
 	}
-	cells, err := rec.CancelBooking(ctx, b, e.Now())
+	cells, err := rec.CancelBooking(ctx, b, now)
 	if err != nil {
 		return nil, err
 	}
 	d := DateOf(b.Start.In(tz))
-	if err := e.holds.Unmark(ctx, l.ID, d, offsetsOf(l, d, tz, cells)); err != nil {
+	if until := e.blockedUntil(l, now); until.After(now) {
+		// Against trading appointments: the units come back only when the
+		// block ends, so whoever waits for the cancellation of a sold
+		// appointment cannot be sure to get it. The record keeps the same
+		// end (blocked_until), so a reload blocks them as long.
+		err = e.holds.Block(ctx, l.ID, d, blockID(b.ID), until, now, offsetsOf(l, d, tz, cells))
+	} else {
+		err = e.holds.Unmark(ctx, l.ID, d, offsetsOf(l, d, tz, cells))
+	}
+	if err != nil {
 		// The units stay blocked in the hold store until the day is
 		// reloaded: a lost unit, never a double booking.
 		e.log.WarnContext(ctx, "free cancelled units in the hold store", "err", err)
 	}
 	b.Status, b.Sequence = StatusCancelled, b.Sequence+1
 	return b, nil
+}
+
+// blockedUntil is when the units of a booking cancelled at now come back:
+// now plus the location's block time (the record store computes the same
+// from the same now).
+func (e *Engine) blockedUntil(l *Location, now time.Time) time.Time {
+	return now.Add(time.Duration(l.CancelBlockMinutes) * time.Minute).UTC().Truncate(time.Millisecond)
 }
 
 // Ready checks both stores.

@@ -56,6 +56,10 @@ func (f *fakeRecords) BookedCells(context.Context, string, time.Time, time.Time)
 	return f.booked, nil
 }
 
+func (f *fakeRecords) BlockedUnits(context.Context, string, time.Time, time.Time, time.Time) ([]BlockedBooking, error) {
+	return nil, nil
+}
+
 func (f *fakeRecords) HoldUsed(context.Context, string) (bool, error) { return f.holdUsed, nil }
 
 func (f *fakeRecords) BookingByCode(_ context.Context, code string) (*Booking, []byte, error) {
@@ -115,7 +119,7 @@ func (f *fakeHolds) Confirm(context.Context, string, Date, string) error {
 	return nil
 }
 
-func (f *fakeHolds) Mark(_ context.Context, _ string, d Date, _ time.Duration, offsets []int) error {
+func (f *fakeHolds) Mark(_ context.Context, _ string, d Date, _ time.Duration, offsets []int, _ []Block, _ time.Time) error {
 	f.log("mark")
 	f.loaded[d] = true
 	f.marked = append(f.marked, offsets)
@@ -124,6 +128,14 @@ func (f *fakeHolds) Mark(_ context.Context, _ string, d Date, _ time.Duration, o
 
 func (f *fakeHolds) Unmark(_ context.Context, _ string, _ Date, offsets []int) error {
 	f.log("unmark")
+	if len(offsets) > 0 {
+		f.freed = append(f.freed, offsets)
+	}
+	return nil
+}
+
+func (f *fakeHolds) Block(_ context.Context, _ string, _ Date, _ string, _, _ time.Time, offsets []int) error {
+	f.log("block")
 	if len(offsets) > 0 {
 		f.freed = append(f.freed, offsets)
 	}

@@ -32,10 +32,15 @@ type Holds interface {
 	// Confirm forgets a hold whose booking is written, keeping its bits.
 	Confirm(ctx context.Context, location string, d Date, id string) error
 	// Mark sets booked bits and marks the day loaded. It only sets bits,
-	// so it is safe to repeat and to run alongside holds.
-	Mark(ctx context.Context, location string, d Date, keyTTL time.Duration, offsets []int) error
+	// so it is safe to repeat and to run alongside holds. The load that
+	// finds the day not loaded also adds the blocks still running at now.
+	Mark(ctx context.Context, location string, d Date, keyTTL time.Duration, offsets []int, blocks []Block, now time.Time) error
 	// Unmark clears the bits of cancelled units of a loaded day.
 	Unmark(ctx context.Context, location string, d Date, offsets []int) error
+	// Block keeps the bits of a cancelled booking's units set until
+	// until, when they are freed like an expired hold's. A day that is
+	// not loaded is left alone (loading it reads the block).
+	Block(ctx context.Context, location string, d Date, id string, until, now time.Time, offsets []int) error
 	// Bitmap returns the day's bitmap after sweeping expired holds.
 	Bitmap(ctx context.Context, location string, d Date, now time.Time) ([]byte, error)
 	// Bitmaps is Bitmap for several days in one round trip. A day the
@@ -79,6 +84,32 @@ type HoldRecord struct {
 	Items      []Item
 	Start, End time.Time
 	Units      []int
+	// Placed is when the hold was placed; zero for records from before.
+	Placed time.Time
+	// Expires is when the hold lapses (zero when the store does not say).
+	Expires time.Time
+}
+
+// Block is a cancelled booking's units of one day that stay blocked until
+// Until.
+type Block struct {
+	ID      string
+	Until   time.Time
+	Offsets []int
+}
+
+// blockID names the block of a cancelled booking in the hold store; it
+// can never parse as a hold id.
+func blockID(bookingID int64) string { return "cancelled:" + strconv.FormatInt(bookingID, 10) }
+
+// HolderIndex remembers each holder's one live hold per location
+// (booking/redis implements it).
+type HolderIndex interface {
+	// Swap makes holdID the holder's hold at the location for ttl and
+	// returns the one it replaced ("" when none).
+	Swap(ctx context.Context, holder, location, holdID string, ttl time.Duration) (string, error)
+	// Current returns the holder's hold at the location ("" when none).
+	Current(ctx context.Context, holder, location string) (string, error)
 }
 
 // items returns the record's items, filling in those of an old record.

@@ -116,30 +116,44 @@ func (l *Location) horizonDays() int {
 
 // Window is the span a start must lie in to be bookable at now: not
 // before earliest (now plus the lead time) and on a local day not after
-// last (today plus the horizon). A release window (a day becoming
-// bookable at a set time) narrows last here, and nowhere else.
+// last: today plus the horizon, or, with a release schedule, the last day
+// released by now when that is earlier. The release schedule narrows last
+// here, and nowhere else.
 type Window struct {
 	Earliest time.Time
 	First    Date // the local day of Earliest
 	Last     Date
+	// Horizon is the horizon's last day; days after Last up to it wait
+	// for their release.
+	Horizon Date
 }
 
 // window is the booking window of the location at now.
 func (l *Location) window(tz *time.Location, now time.Time) Window {
 	earliest := now.Add(time.Duration(l.LeadMinutes) * time.Minute)
-	return Window{
+	w := Window{
 		Earliest: earliest,
 		First:    DateOf(earliest.In(tz)),
 		Last:     DateOf(now.In(tz)).AddDays(l.horizonDays()),
 	}
+	w.Horizon = w.Last
+	if released, ok := l.releasedThrough(tz, now); ok && released.Before(w.Last) {
+		w.Last = released
+	}
+	return w
 }
+
+// BookingWindow is the location's booking window at now, for pages that
+// say which days are open and when the next ones are released.
+func (l *Location) BookingWindow(now time.Time, tz *time.Location) Window { return l.window(tz, now) }
 
 // bookableStarts decides bookability: the starts of plan p on local day d
 // that can be booked at now. Availability, holds and the calendar all ask
 // it, so what is listed can be held and what can be held is listed. A
 // start is bookable when its day is open (opening rules, closures,
 // holidays), the whole appointment fits into one opening period, it lies
-// in the booking window (lead time, horizon) and it is in the future.
+// in the booking window (lead time, horizon, release schedule) and it is
+// in the future.
 func (l *Location) bookableStarts(p *Plan, d Date, tz *time.Location, now time.Time) []time.Time {
 	w := l.window(tz, now)
 	if d.Before(w.First) || w.Last.Before(d) {
@@ -172,6 +186,9 @@ func (l *Location) checkStart(p *Plan, tz *time.Location, now, t time.Time) (Dat
 		if st.Equal(t) {
 			return d, nil
 		}
+	}
+	if w := l.window(tz, now); w.Last.Before(d) && !w.Horizon.Before(d) {
+		return Date{}, ErrNotReleased
 	}
 	return Date{}, ErrSlotInvalid
 }

@@ -16,6 +16,9 @@ type Records interface {
 	// BookedCells lists the booked units of a location whose cells start
 	// in [from, to).
 	BookedCells(ctx context.Context, location string, from, to time.Time) ([]UnitCell, error)
+	// BlockedUnits lists the cancelled bookings of a location starting in
+	// [from, to) whose units are still blocked at now.
+	BlockedUnits(ctx context.Context, location string, from, to, now time.Time) ([]BlockedBooking, error)
 	// HoldUsed reports whether a booking was made from the hold.
 	HoldUsed(ctx context.Context, holdID string) (bool, error)
 	// BookingByCode returns a booking and its manage-token hash, or
@@ -120,6 +123,15 @@ type ContactLimit struct {
 	Hash []byte // keyed hash of the normalised e-mail address
 	Day  Date   // local day of the slot
 	Max  int    // 0: no limit, but the booking is still counted
+}
+
+// BlockedBooking is a cancelled booking whose units stay blocked until
+// Until.
+type BlockedBooking struct {
+	ID         int64
+	Start, End time.Time
+	Units      []int
+	Until      time.Time
 }
 
 // UnitCell is one booked unit of one grid cell.

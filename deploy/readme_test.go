@@ -106,3 +106,18 @@ func TestReadmeNextWorkingDay(t *testing.T) {
 		t.Fatalf("README's DAY is %s, the next working day is %s", got, want)
 	}
 }
+
+// TestReadmeStartsWithTheTwoCommands: the README opens with the two
+// commands a newcomer needs, word for word.
+func TestReadmeStartsWithTheTwoCommands(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# termin\n\n" +
+		"    make run     # private PostgreSQL + Redis (+ Mailpit), migrations, demo city, server, simulators\n" +
+		"    make test    # the same services, then every test, browser tests included\n"
+	if !strings.HasPrefix(string(b), want) {
+		t.Errorf("README.md must start with\n%s", want)
+	}
+}

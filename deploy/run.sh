@@ -96,7 +96,9 @@ export MAIL_FROM=${MAIL_FROM:-Stadt Koblenz <termine@koblenz.example>}
 export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://$HTTP_ADDR}
 export EXPORT_DIR=${EXPORT_DIR:-$run/export}
 "$run/bin/server" migrate
-"$run/bin/server" seed
+# The demo staff accounts (demo passwords, printed below) are made or
+# reset by every seed of this demo; a city's own setup never sets this.
+DEMO_ACCOUNTS=1 "$run/bin/server" seed >"$run/demo-accounts.txt"
 
 "$run/bin/simulator" payment >"$run/log/paysim.log" 2>&1 &
 children+=($!)
@@ -139,13 +141,17 @@ termin is running.
   API          http://$HTTP_ADDR/api/v1/locations
   kiosk page   http://$KIOSK_LISTEN/   (counter kiosk, Bürgeramt Koblenz)
   kiosk sim    http://$KIOSK_LISTEN/sim/   (scan a code, paper out, unplug; tickets as PNG in .run/kiosk/tickets/)
-  admin key    ADMIN_API_KEY=$ADMIN_API_KEY
+  staff pages  http://$HTTP_ADDR/intern   (log in with a demo account below)
+  desk         http://$HTTP_ADDR/intern/schalter   (call numbers: the demo desk account)
+  call display http://$HTTP_ADDR/display/buergeramt-koblenz   (the waiting room's screen, no login)
+  admin key    ADMIN_API_KEY=$ADMIN_API_KEY   (API bootstrap, every role)
   health       http://$HTTP_ADDR/healthz  http://$HTTP_ADDR/readyz
   payment      simulator http://$PAYSIM_ADDR/sim/payments (pay pages under /pay/), platform $PAYMENT_PLATFORM
   exports      $EXPORT_DIR (files for the finance system)
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_ADDR
   mail         $mail_line
+$(cat "$run/demo-accounts.txt")
 Press Ctrl-C to stop.
 
 MSG

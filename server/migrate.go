@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	accountpg "github.com/digitale-verwaltung/termin/account/postgres"
+	auditpg "github.com/digitale-verwaltung/termin/audit/postgres"
 	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 	"github.com/digitale-verwaltung/termin/internal/migrate"
 	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
@@ -11,7 +13,7 @@ import (
 )
 
 // components lists every package's migrations in dependency order.
-var components = []migrate.Component{bookingpg.Migrations, paymentpg.Migrations}
+var components = []migrate.Component{bookingpg.Migrations, paymentpg.Migrations, accountpg.Migrations, auditpg.Migrations}
 
 // runMigrate is `server migrate`: it applies the database migrations.
 func runMigrate(ctx context.Context, cfg config.Config, _ *slog.Logger) error {

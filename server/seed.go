@@ -38,6 +38,11 @@ func runSeed(ctx context.Context, cfg config.Config, _ *slog.Logger) error {
 	if err := booking.LoadCity(ctx, bookingpg.New(db), city); err != nil {
 		return err
 	}
+	if cfg.Staff.DemoAccounts {
+		if err := seedDemoAccounts(ctx, newAccounts(cfg, db), os.Stdout); err != nil {
+			return err
+		}
+	}
 	if cfg.Pay.AccountingFile == "" && cfg.CityFile != "" {
 		return nil // a city of its own brings its own accounting
 	}

@@ -14,6 +14,8 @@ import (
 	_ "github.com/lib/pq" // the PostgreSQL driver
 	"github.com/redis/go-redis/v9"
 
+	"github.com/digitale-verwaltung/termin/account"
+	auditpg "github.com/digitale-verwaltung/termin/audit/postgres"
 	"github.com/digitale-verwaltung/termin/booking"
 	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
@@ -76,6 +78,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	w.every("activation sweep", cfg.ActivationSweep, func(ctx context.Context) bool { sweepActivations(ctx, d); return false })
 	ret := d.retention()
 	w.every("retention", cfg.RetentionEvery, func(ctx context.Context) bool { runRetention(ctx, ret, log); return false })
+	w.every("staff sessions", 10*time.Minute, func(ctx context.Context) bool { expireSessions(ctx, d); return false })
 	w.every("signing keys", cfg.TicketKeysReload, d.tickets.round)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -131,6 +134,13 @@ type deps struct {
 	platform payment.Platform
 	// pay is built by newApp from platform.
 	pay *payments
+	// accounts and audit are built by newApp: the staff accounts and the
+	// audit log.
+	accounts *account.Service
+	audit    *auditpg.Store
+	// live is built by newApp: the fan-out of queue changes to the
+	// event streams of this replica.
+	live *liveQueue
 	// metrics is built by newApp.
 	metrics *metrics.Metrics
 }
@@ -165,9 +175,13 @@ func (d *deps) build(ctx context.Context) error {
 // useRedis (re)builds the booking engine on rdb.
 func (d *deps) useRedis(ctx context.Context, rdb redis.UniversalClient) error {
 	holds := bookingredis.New(rdb)
+	holds.UseSnapshots(d.cfg.AvailabilitySnapshot)
 	engine, err := booking.NewEngine(ctx, d.pg, holds, d.log)
 	if err != nil {
 		return err
+	}
+	if d.cfg.OneHold {
+		engine.Holders = bookingredis.NewHolders(rdb)
 	}
 	d.rdb, d.holds, d.engine = rdb, holds, engine
 	configureEngine(d.cfg, engine)

@@ -8,19 +8,21 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	auditpg "github.com/digitale-verwaltung/termin/audit/postgres"
 	"github.com/digitale-verwaltung/termin/booking"
+	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/camt"
 	paymentpg "github.com/digitale-verwaltung/termin/payment/postgres"
 	"github.com/digitale-verwaltung/termin/payment/reconcile"
 	"github.com/digitale-verwaltung/termin/payment/settlement"
-	"github.com/digitale-verwaltung/termin/server/auth"
 	"github.com/digitale-verwaltung/termin/server/citizen"
 	"github.com/digitale-verwaltung/termin/server/device"
 	"github.com/digitale-verwaltung/termin/server/fairness"
 	fairnessredis "github.com/digitale-verwaltung/termin/server/fairness/redis"
 	"github.com/digitale-verwaltung/termin/server/finance"
+	"github.com/digitale-verwaltung/termin/server/live"
 	"github.com/digitale-verwaltung/termin/server/paycallback"
 	"github.com/digitale-verwaltung/termin/server/router"
 	"github.com/digitale-verwaltung/termin/server/staff"
@@ -33,7 +35,9 @@ func newApp(d *deps) *fiber.App {
 	d.pay = newPayments(d)
 	queue := booking.NewQueue(d.engine, d.pg)
 	queue.CheckInEarly, queue.CheckInLate = cfg.CheckInEarly, cfg.CheckInLate
-	staffAuth := auth.APIKey(cfg.AdminAPIKey)
+	d.accounts = newAccounts(cfg, d.db)
+	d.audit = auditpg.New(d.db)
+	staffAuth := staffAuthenticator(cfg, d.accounts)
 	limiter, challenges := newFairness(d)
 	now := func() time.Time { return d.engine.Now() }
 
@@ -41,40 +45,92 @@ func newApp(d *deps) *fiber.App {
 	if d.rdb != nil {
 		released.releases = bookingredis.NewReleases(d.rdb)
 	}
+	room := newRoom(d)
 	cit := &citizen.Handler{
 		Catalog: d.engine, Reservations: released, Bookings: citizenBookings{d.engine, d.pay.flow, released},
-		Limiter: limiter, Challenges: challenges, Tickets: d.tickets,
+		Limiter: limiter, Challenges: challenges, Room: room, Now: now, Tickets: d.tickets,
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
 	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), ResultPage: "/zahlung/", Log: d.log}
+	if released.releases != nil {
+		// A hold replaced by its holder's next one was released, not
+		// left to expire: booking it says so.
+		d.engine.Replaced = func(ctx context.Context, id string) {
+			if err := released.releases.Note(ctx, id, released.keep); err != nil {
+				d.log.WarnContext(ctx, "note replaced hold", "err", err)
+			}
+		}
+	}
+	if d.cfg.OneHold {
+		cit.Holders, cit.HoldersByAddress, cit.HolderKey, cit.Now = d.engine, cfg.OneHoldAPI, cfg.SubKey("holder"), now
+	}
+	if guard := newReleaseGuard(d); guard.Enabled() {
+		cit.Releases = guard
+	}
 	if d.pay.flow != nil {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
 	}
+	// The pages' event streams need the live queue: start it first.
+	d.live = startLive(d)
+	pages := newWeb(d, queue, limiter, challenges, released)
+	pages.Room = room
 	var degraded []router.Check
 	if d.pay.health != nil {
 		degraded = append(degraded, router.Check{Name: "payment_platform", Check: d.pay.health.Check})
 	}
-	d.metrics = newMetrics(d)
-	return router.New(router.Config{
+	d.metrics = newMetrics(d, room)
+	app := router.New(router.Config{
 		Ready:    d.engine.Ready,
 		Degraded: degraded,
 		Log:      d.log,
 		Metrics:  d.metrics.Middleware,
 		HSTS:     strings.HasPrefix(cfg.PublicURL(), "https://"),
-		Pages:    newWeb(d, queue, limiter, challenges, released),
+		Pages:    pages,
 		Groups: []router.Group{
 			cit,
 			&device.Handler{
 				Catalog: d.engine, Registry: d.pg, Queue: deviceQueue{queue, d.engine}, Revocations: queue,
 				Keys: d.tickets, GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
 			},
-			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now},
+			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now,
+				Accounts: d.accounts, Audit: d.audit},
 			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store, reconcile.Options{PayoutAccount: cfg.Pay.PayoutAccount}},
 				ExportDir: cfg.Pay.ExportDir, Refunds: d.pay.refunds, Staff: staffAuth},
 			callbacks,
 		},
 	})
+	app.Hooks().OnShutdown(func() error {
+		d.live.stop()
+		return nil
+	})
+	return app
+}
+
+// liveQueue is a replica's fan-out of queue changes: one LISTEN
+// connection to PostgreSQL, whose notifications (from whichever replica
+// changed a queue) signal this replica's event streams.
+type liveQueue struct {
+	*live.Hub
+	stop func()
+}
+
+// startLive listens for queue changes until the application shuts down.
+func startLive(d *deps) *liveQueue {
+	hub := live.NewHub()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := bookingpg.ListenQueue(ctx, d.cfg.DatabaseURL, d.log, hub.Publish); err != nil {
+			d.log.Error("queue changes are not heard; live pages fall back to reloading", "err", err)
+		}
+	}()
+	return &liveQueue{Hub: hub, stop: func() {
+		hub.Close()
+		cancel()
+		<-done
+	}}
 }
 
 // newFairness builds the rate limiter and the proof-of-work challenges from
@@ -103,6 +159,20 @@ func newFairness(d *deps) (*fairness.Limiter, *fairness.Challenges) {
 		pow.Locations[l] = true
 	}
 	return fairness.NewLimiter(store, cfg.SubKey("client"), cfg.RateLimit, cfg.RateBurst), pow
+}
+
+// newReleaseGuard slows down clients that release holds within seconds
+// again and again, with a bucket of its own in the fairness store. It is
+// a per-client rate limit, so -rate-limit 0 (every per-client limit off)
+// switches it off too.
+func newReleaseGuard(d *deps) *fairness.ReleaseGuard {
+	cfg := d.cfg
+	rate := cfg.QuickReleasePerMinute / 60
+	if cfg.RateLimit == 0 {
+		rate = 0
+	}
+	lim := fairness.NewLimiter(fairnessredis.New(d.rdb), cfg.SubKey("client"), rate, cfg.QuickReleaseBurst)
+	return &fairness.ReleaseGuard{Limiter: lim, Quick: cfg.QuickRelease}
 }
 
 // citizenBookings books holds without online payment and cancels

@@ -35,6 +35,15 @@ func newWeb(d *deps, queue *booking.Queue, limiter citizen.RateLimiter, challeng
 		MultiChoice: true, PhoneField: true,
 		FreeCancelBefore: d.cfg.Pay.FreeCancelBefore, Feedback: "barrierefreiheit@termin.example",
 		Now: func() time.Time { return d.engine.Now() }, Log: d.log, // one clock (tests move it)
+		Privacy: d.pg, RetentionDays: d.cfg.RetentionDays,
+		Accounts: d.accounts, Audit: d.audit, SecureCookies: d.cfg.Staff.SecureCookies, Zone: d.cfg.Zone,
+		Live: d.live, KeepAlive: d.cfg.EventKeepAlive, Desk: queue,
+	}
+	if d.cfg.OneHold {
+		h.Holders = webHolders{d.engine}
+	}
+	if guard := newReleaseGuard(d); guard.Enabled() {
+		h.Releases = guard
 	}
 	if d.pay.flow != nil {
 		h.Payments = webPayments{d.pay.flow, d.pay.store, d.engine}
@@ -97,6 +106,22 @@ func (r webReservations) PlaceHold(ctx context.Context, locationID string, items
 
 func (r webReservations) ReleaseHold(ctx context.Context, id string) error {
 	return r.engine.ReleaseHold(ctx, id)
+}
+
+// webHolders places the pages' holds as their browser.
+type webHolders struct{ engine *booking.Engine }
+
+func (w webHolders) PlaceHoldAs(ctx context.Context, holder, locationID string, items []web.Item, start time.Time) (*booking.Hold, error) {
+	hold, err := w.engine.PlaceHoldAs(ctx, holder, locationID, itemsOf(items), start)
+	return hold, choiceRefused(err)
+}
+
+func (w webHolders) HolderHold(ctx context.Context, holder, locationID string) (string, time.Time, error) {
+	return w.engine.HolderHold(ctx, holder, locationID)
+}
+
+func (w webHolders) HoldPlaced(ctx context.Context, id string) (time.Time, bool, error) {
+	return w.engine.HoldPlaced(ctx, id)
 }
 
 func contactOf(c web.Contact) booking.Contact {

@@ -17,7 +17,7 @@ import (
 
 const bookingColumns = `id, code, hold_id, location_id, service_id, start_at, end_at, unit_indexes,
 	name, email, status, created_at, cancelled_at, items, lang, phone, calendar_uid, sequence,
-	activation_deadline, previous_start_at, previous_end_at`
+	activation_deadline, previous_start_at, previous_end_at, anonymised_at`
 
 // bookingRow is a row of bookings.
 type bookingRow struct {
@@ -42,6 +42,7 @@ type bookingRow struct {
 	ActivateBy  *time.Time    `db:"activation_deadline"`
 	PrevStart   *time.Time    `db:"previous_start_at"`
 	PrevEnd     *time.Time    `db:"previous_end_at"`
+	Anonymised  *time.Time    `db:"anonymised_at"`
 }
 
 // itemRow is one entry of the bookings.items column.
@@ -62,7 +63,7 @@ func (r bookingRow) booking() *booking.Booking {
 	b := &booking.Booking{ID: r.ID, Code: r.Code, HoldID: r.HoldID, LocationID: r.LocationID, ServiceID: r.ServiceID,
 		Start: r.Start, End: r.End, Name: r.Name, Email: r.Email, Status: r.Status, CreatedAt: r.CreatedAt, CancelledAt: r.CancelledAt,
 		Lang: r.Lang, Phone: r.Phone, CalendarUID: r.CalendarUID, Sequence: r.Sequence, ActivationDeadline: r.ActivateBy,
-		PreviousStart: r.PrevStart, PreviousEnd: r.PrevEnd}
+		PreviousStart: r.PrevStart, PreviousEnd: r.PrevEnd, AnonymisedAt: r.Anonymised}
 	for _, u := range r.Units {
 		b.Units = append(b.Units, int(u))
 	}
@@ -93,9 +94,11 @@ func cellsOf(rows []cellRow) []booking.UnitCell {
 }
 
 // InsertBooking writes a booking and the units it occupies in one
-// transaction, counted against the contact's limit.
+// transaction, counted against the contact's limit. Concurrent calls
+// share a transaction, each booking in a savepoint of its own with its
+// own outcome (group.go).
 func (s *Store) InsertBooking(ctx context.Context, nb *booking.NewBooking) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return InsertBooking(ctx, tx, nb) })
+	return s.group.insert(ctx, nb)
 }
 
 // InsertBooking is the booking step of a transaction that writes more
@@ -128,15 +131,18 @@ func InsertBooking(ctx context.Context, tx *sqlx.Tx, nb *booking.NewBooking) err
 		return classifyInsert(err)
 	}
 	b.Lang = lang
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO booking_units (booking_id, location_id, cell_start, unit) VALUES ($1, $2, $3, $4)`)
-	if err != nil {
-		return unavailable("prepare", err)
+	// All unit rows in one statement: one round trip however many cells,
+	// which counts when a group of bookings shares a transaction.
+	starts := make([]time.Time, len(nb.Cells))
+	units := make([]int64, len(nb.Cells))
+	for i, c := range nb.Cells {
+		starts[i], units[i] = c.CellStart.UTC(), int64(c.Unit)
 	}
-	defer stmt.Close()
-	for _, c := range nb.Cells {
-		if _, err := stmt.ExecContext(ctx, b.ID, b.LocationID, c.CellStart, c.Unit); err != nil {
-			return classifyInsert(err)
-		}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO booking_units (booking_id, location_id, cell_start, unit)
+		SELECT $1, $2, s, u FROM unnest($3::timestamptz[], $4::int[]) AS c(s, u)`,
+		b.ID, b.LocationID, pq.Array(starts), pq.Array(units)); err != nil {
+		return classifyInsert(err)
 	}
 	now := nb.Now
 	if now.IsZero() {
@@ -178,6 +184,34 @@ func (s *Store) BookedCells(ctx context.Context, location string, from, to time.
 		return nil, unavailable("booked units", err)
 	}
 	return cellsOf(rows), nil
+}
+
+// BlockedUnits lists the cancelled bookings of a location starting in
+// [from, to) whose units are still blocked at now (blocked_until is
+// written by CancelBooking).
+func (s *Store) BlockedUnits(ctx context.Context, location string, from, to, now time.Time) ([]booking.BlockedBooking, error) {
+	var rows []struct {
+		ID    int64         `db:"id"`
+		Start time.Time     `db:"start_at"`
+		End   time.Time     `db:"end_at"`
+		Units pq.Int64Array `db:"unit_indexes"`
+		Until time.Time     `db:"blocked_until"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `
+		SELECT id, start_at, end_at, unit_indexes, blocked_until FROM bookings
+		WHERE location_id = $1 AND start_at >= $2 AND start_at < $3 AND blocked_until > $4 AND status = 'cancelled'`,
+		location, from, to, now); err != nil {
+		return nil, unavailable("blocked units", err)
+	}
+	out := make([]booking.BlockedBooking, len(rows))
+	for i, r := range rows {
+		units := make([]int, len(r.Units))
+		for j, u := range r.Units {
+			units[j] = int(u)
+		}
+		out[i] = booking.BlockedBooking{ID: r.ID, Start: r.Start.UTC(), End: r.End.UTC(), Units: units, Until: r.Until.UTC()}
+	}
+	return out, nil
 }
 
 // HoldUsed reports whether a booking was made from the hold.
@@ -251,7 +285,10 @@ func CancelBooking(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) ([
 		Was      string  `db:"was"`
 	}
 	err := tx.GetContext(ctx, &counted, `
-		UPDATE bookings b SET status = 'cancelled', cancelled_at = $2, sequence = b.sequence + 1
+		UPDATE bookings b SET status = 'cancelled', cancelled_at = $2, sequence = b.sequence + 1,
+			blocked_until = (SELECT CASE WHEN l.cancel_block_minutes > 0
+				THEN date_trunc('milliseconds', $2::timestamptz) + make_interval(mins => l.cancel_block_minutes) END
+				FROM locations l WHERE l.id = b.location_id)
 		FROM (SELECT id, status FROM bookings WHERE id = $1 FOR UPDATE) old
 		WHERE b.id = old.id AND old.status <> 'cancelled'
 		RETURNING b.location_id, b.local_day::text, b.contact_hash, b.lang, old.status AS was`, id, now)

@@ -64,13 +64,17 @@ func saveCatalog(ctx context.Context, tx *sqlx.Tx, locs []booking.Location, serv
 		}
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO locations (id, kind, name, timezone, capacity, slot_minutes, closed_on_holidays, booking_horizon_days, opening, closures,
-				street, postal_code, city, lead_minutes, activation_minutes)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+				street, postal_code, city, lead_minutes, activation_minutes,
+				release_every, release_at_minute, release_days_ahead, release_day_of_month, cancel_block_minutes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 			ON CONFLICT (id) DO UPDATE SET kind = $2, name = $3, timezone = $4, capacity = $5, slot_minutes = $6,
 				closed_on_holidays = $7, booking_horizon_days = $8, opening = $9, closures = $10,
-				street = $11, postal_code = $12, city = $13, lead_minutes = $14, activation_minutes = $15, updated_at = now()`,
+				street = $11, postal_code = $12, city = $13, lead_minutes = $14, activation_minutes = $15,
+				release_every = $16, release_at_minute = $17, release_days_ahead = $18, release_day_of_month = $19,
+				cancel_block_minutes = $20, updated_at = now()`,
 			l.ID, l.Kind, l.Name, l.Timezone, l.Capacity, l.SlotMinutes, l.ClosedOnHolidays, l.BookingHorizonDays, openingJSON, closuresJSON,
-			l.Address.Street, l.Address.PostalCode, l.Address.City, l.LeadMinutes, l.ActivationMinutes); err != nil {
+			l.Address.Street, l.Address.PostalCode, l.Address.City, l.LeadMinutes, l.ActivationMinutes,
+			l.Release.Every, int(l.Release.At), l.Release.DaysAhead, l.Release.DayOfMonth, l.CancelBlockMinutes); err != nil {
 			return fmt.Errorf("save location %s: %w", l.ID, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE services SET active = false WHERE location_id = $1`, l.ID); err != nil {
@@ -97,7 +101,8 @@ func saveCatalog(ctx context.Context, tx *sqlx.Tx, locs []booking.Location, serv
 func (s *Store) LoadCatalog(ctx context.Context) ([]booking.Location, []booking.Service, error) {
 	rows, err := s.db.QueryxContext(ctx, `
 		SELECT id, kind, name, timezone, capacity, slot_minutes, closed_on_holidays, booking_horizon_days, opening, closures,
-			street, postal_code, city, lead_minutes, activation_minutes
+			street, postal_code, city, lead_minutes, activation_minutes,
+			release_every, release_at_minute, release_days_ahead, release_day_of_month, cancel_block_minutes
 		FROM locations ORDER BY name`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load locations: %w", err)
@@ -109,7 +114,8 @@ func (s *Store) LoadCatalog(ctx context.Context) ([]booking.Location, []booking.
 		var openingJSON, closuresJSON []byte
 		if err := rows.Scan(&l.ID, &l.Kind, &l.Name, &l.Timezone, &l.Capacity, &l.SlotMinutes,
 			&l.ClosedOnHolidays, &l.BookingHorizonDays, &openingJSON, &closuresJSON,
-			&l.Address.Street, &l.Address.PostalCode, &l.Address.City, &l.LeadMinutes, &l.ActivationMinutes); err != nil {
+			&l.Address.Street, &l.Address.PostalCode, &l.Address.City, &l.LeadMinutes, &l.ActivationMinutes,
+			&l.Release.Every, &l.Release.At, &l.Release.DaysAhead, &l.Release.DayOfMonth, &l.CancelBlockMinutes); err != nil {
 			return nil, nil, fmt.Errorf("load locations: %w", err)
 		}
 		var opening []openingRow

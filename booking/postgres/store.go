@@ -32,6 +32,9 @@ var Migrations = migrate.Embedded("booking", migrations, "migrations")
 // queues.
 type Store struct {
 	db *sqlx.DB
+	// group writes the bookings of concurrent InsertBooking calls in one
+	// transaction (group.go).
+	group *insertGroup
 }
 
 var (
@@ -40,7 +43,7 @@ var (
 )
 
 // New uses db.
-func New(db *sqlx.DB) *Store { return &Store{db: db} }
+func New(db *sqlx.DB) *Store { return &Store{db: db, group: &insertGroup{db: db}} }
 
 // Ping checks that PostgreSQL answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -51,7 +54,11 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
-	return pgtx.InTx(ctx, s.db, booking.ErrUnavailable, fn)
+	return pgtxInTx(ctx, s.db, fn)
+}
+
+func pgtxInTx(ctx context.Context, db *sqlx.DB, fn func(*sqlx.Tx) error) error {
+	return pgtx.InTx(ctx, db, booking.ErrUnavailable, fn)
 }
 
 // unavailable wraps the error of a failed statement: an outage of the

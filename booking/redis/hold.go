@@ -9,7 +9,14 @@
 //	{loc:day}:holds  hash hold id -> JSON record (units, bit offsets, expiry)
 //	{loc:day}:exp    sorted set hold id -> expiry (unix ms)
 //	{loc:day}:meta   hash; field "loaded" is set once the day's confirmed
-//	                 bookings have been copied in from PostgreSQL
+//	                 bookings have been copied in from PostgreSQL; field "v"
+//	                 is the day's version, bumped by every script that
+//	                 changes a bit (it starts at a random value on each
+//	                 load, so a lost and reloaded day never repeats one)
+//
+// A cancelled booking's units stay set for a while as a block: a record in
+// the holds hash under "cancelled:<booking id>" with the block's end as
+// its expiry, swept like an expired hold.
 //
 // Expired holds are swept lazily at the start of every script, using the
 // caller's clock, so no process needs to run a timer. A script that finds
@@ -19,6 +26,7 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,8 +41,12 @@ import (
 // scriptPrelude is shared by every script that reads or changes holds.
 const scriptPrelude = `
 local units, holds, exp, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local function bump()
+  redis.call('HINCRBY', meta, 'v', 1)
+end
 local function sweep(now)
   local ids = redis.call('ZRANGEBYSCORE', exp, '-inf', now)
+  if #ids > 0 then bump() end
   for _, id in ipairs(ids) do
     local rec = redis.call('HGET', holds, id)
     if rec then
@@ -103,8 +115,10 @@ local rec = cjson.decode(ARGV[9])
 rec.u = free
 rec.o = offs
 rec.e = expires
+rec.p = now
 redis.call('HSET', holds, id, cjson.encode(rec))
 redis.call('ZADD', exp, expires, id)
+bump()
 keep(tonumber(ARGV[8]))
 local out = {1}
 for _, u in ipairs(free) do out[#out + 1] = u end
@@ -125,6 +139,7 @@ if rec.c and ARGV[3] ~= '1' then return 0 end
 for _, off in ipairs(rec.o) do redis.call('SETBIT', units, off, 0) end
 redis.call('HDEL', holds, ARGV[2])
 redis.call('ZREM', exp, ARGV[2])
+bump()
 return 1
 `)
 
@@ -167,12 +182,28 @@ redis.call('ZREM', exp, ARGV[1])
 return redis.call('HDEL', holds, ARGV[1])
 `)
 
-// markScript: ARGV ttl, offset... Sets booked bits and marks the day
-// loaded. Only ever sets bits, so a load racing with live holds or a second
-// loader cannot free anything.
+// markScript: ARGV ttl, now, version seed, blocks JSON, offset... Sets
+// booked bits and marks the day loaded. Only ever sets bits, so a load
+// racing with live holds or a second loader cannot free anything. Blocks
+// (cancelled units still blocked, from PostgreSQL) are added only by the
+// load that finds the day not loaded: on a loaded day they are there
+// already or were swept, and a swept block's units may be held by now.
 var markScript = newScript(scriptPrelude + `
-for i = 2, #ARGV do redis.call('SETBIT', units, tonumber(ARGV[i]), 1) end
+local fresh = not loaded()
+for i = 5, #ARGV do redis.call('SETBIT', units, tonumber(ARGV[i]), 1) end
+if fresh then
+  redis.call('HSET', meta, 'v', ARGV[3])
+  local now = tonumber(ARGV[2])
+  for _, b in ipairs(cjson.decode(ARGV[4])) do
+    if b.e > now then
+      for _, off in ipairs(b.o) do redis.call('SETBIT', units, off, 1) end
+      redis.call('HSET', holds, b.id, cjson.encode({o = b.o, e = b.e, b = 1}))
+      redis.call('ZADD', exp, b.e, b.id)
+    end
+  end
+end
 redis.call('HSET', meta, 'loaded', 1)
+bump()
 keep(tonumber(ARGV[1]))
 return 1
 `)
@@ -183,15 +214,40 @@ return 1
 var unmarkScript = newScript(scriptPrelude + `
 if not loaded() then return 0 end
 for i = 1, #ARGV do redis.call('SETBIT', units, tonumber(ARGV[i]), 0) end
+bump()
+return 1
+`)
+
+// blockScript: ARGV now, id, until, offset... Keeps a cancelled booking's
+// units set until the block ends, as a record the sweep frees then. A day
+// that is not loaded is left alone: loading it reads the block from
+// PostgreSQL.
+var blockScript = newScript(scriptPrelude + `
+if not loaded() then return 0 end
+sweep(tonumber(ARGV[1]))
+local offs = {}
+for i = 4, #ARGV do
+  local off = tonumber(ARGV[i])
+  redis.call('SETBIT', units, off, 1)
+  offs[#offs + 1] = off
+end
+local until_ = tonumber(ARGV[3])
+redis.call('HSET', holds, ARGV[2], cjson.encode({o = offs, e = until_, b = 1}))
+redis.call('ZADD', exp, until_, ARGV[2])
+bump()
 return 1
 `)
 
 // bitmapScript: ARGV now. Sweeps expired holds and returns the day's
-// bitmap (nil when nothing is taken).
+// bitmap ("" when nothing is taken), its version and the next expiry of a
+// hold or block (unix ms, 0 for none): the bitmap is what availability
+// shows until then or until the version changes.
 var bitmapScript = newScript(scriptPrelude + `
 if not loaded() then return redis.error_reply('NOTLOADED') end
 sweep(tonumber(ARGV[1]))
-return redis.call('GET', units)
+local next = redis.call('ZRANGE', exp, 0, 0, 'WITHSCORES')
+local bits = redis.call('GET', units) or ''
+return {bits, redis.call('HGET', meta, 'v') or '', next[2] or '0'}
 `)
 
 // scriptSource keeps each script's Lua, so a test can check which keys it
@@ -209,12 +265,15 @@ func newScript(src string) *goredis.Script {
 func HoldScriptHash() string { return holdScript.Hash() }
 
 // Scripts lists every Lua script, for preloading with SCRIPT LOAD.
-var scripts = []*goredis.Script{holdScript, releaseScript, claimScript, unclaimScript, confirmScript, markScript, unmarkScript, bitmapScript}
+var scripts = []*goredis.Script{holdScript, releaseScript, claimScript, unclaimScript, confirmScript, markScript, unmarkScript, blockScript, bitmapScript}
 
 // Holds keeps holds and the availability bitmap in Redis.
 type Holds struct {
 	rdb   goredis.UniversalClient
 	batch *scriptBatcher
+	// snaps serves availability reads from recent bitmaps; nil reads
+	// every bitmap from Redis.
+	snaps *snapshots
 }
 
 var _ booking.Holds = (*Holds)(nil)
@@ -251,6 +310,7 @@ type holdRecord struct {
 	Units   []int      `json:"u,omitempty"`
 	Offsets []int      `json:"o,omitempty"`
 	Expires int64      `json:"e,omitempty"`
+	Placed  int64      `json:"p,omitempty"` // unix ms; 0 in records from before
 }
 
 // itemJSON is one service or ticket type of a hold; records written
@@ -262,6 +322,12 @@ type itemJSON struct {
 
 func (h holdRecord) record() *booking.HoldRecord {
 	r := &booking.HoldRecord{Service: h.Service, Start: time.UnixMilli(h.Start).UTC(), End: time.UnixMilli(h.End).UTC(), Units: h.Units}
+	if h.Placed > 0 {
+		r.Placed = time.UnixMilli(h.Placed).UTC()
+	}
+	if h.Expires > 0 {
+		r.Expires = time.UnixMilli(h.Expires).UTC()
+	}
 	for _, it := range h.Items {
 		r.Items = append(r.Items, booking.Item{ServiceID: it.Service, Count: it.Count})
 	}
@@ -305,6 +371,7 @@ func (r *Holds) Hold(ctx context.Context, q booking.HoldRequest) ([]int, error) 
 	if out[0].(int64) == 0 {
 		return nil, booking.ErrSlotFull
 	}
+	r.snaps.forget(q.Location, q.Day)
 	units := make([]int, 0, len(out)-1)
 	for _, u := range out[1:] {
 		units = append(units, int(u.(int64)))
@@ -323,6 +390,7 @@ func (r *Holds) Release(ctx context.Context, location string, d booking.Date, id
 	if err != nil {
 		return false, err
 	}
+	r.snaps.forget(location, d)
 	return v == int64(1), nil
 }
 
@@ -371,14 +439,59 @@ func (r *Holds) Confirm(ctx context.Context, location string, d booking.Date, id
 	return err
 }
 
-// Mark sets booked bits and marks the day loaded.
-func (r *Holds) Mark(ctx context.Context, location string, d booking.Date, keyTTL time.Duration, offsets []int) error {
-	args := make([]any, 0, len(offsets)+1)
-	args = append(args, int(keyTTL.Seconds()))
+// blockJSON is a block as the mark script reads it.
+type blockJSON struct {
+	ID      string `json:"id"`
+	Until   int64  `json:"e"`
+	Offsets []int  `json:"o"`
+}
+
+// Mark sets booked bits and marks the day loaded; a load that finds the
+// day not loaded also adds the blocks still running at now.
+func (r *Holds) Mark(ctx context.Context, location string, d booking.Date, keyTTL time.Duration, offsets []int, blocks []booking.Block, now time.Time) error {
+	bs := make([]blockJSON, 0, len(blocks))
+	for _, b := range blocks {
+		if len(b.Offsets) > 0 {
+			bs = append(bs, blockJSON{ID: b.ID, Until: b.Until.UnixMilli(), Offsets: b.Offsets})
+		}
+	}
+	raw := []byte("[]") // cjson would read an empty slice's "null" as no array
+	if len(bs) > 0 {
+		var err error
+		if raw, err = json.Marshal(bs); err != nil {
+			return err
+		}
+	}
+	args := make([]any, 0, len(offsets)+4)
+	args = append(args, int(keyTTL.Seconds()), now.UnixMilli(), versionSeed(), string(raw))
 	for _, o := range offsets {
 		args = append(args, o)
 	}
 	_, err := r.run(ctx, markScript, DayKeys(location, d), args...)
+	r.snaps.forget(location, d)
+	return err
+}
+
+// versionSeed is where a freshly loaded day's version starts: random, so
+// a day lost and loaded again never repeats a version a snapshot has.
+func versionSeed() int64 {
+	var b [6]byte
+	rand.Read(b[:])
+	return int64(b[0])<<40 | int64(b[1])<<32 | int64(b[2])<<24 | int64(b[3])<<16 | int64(b[4])<<8 | int64(b[5])
+}
+
+// Block keeps a cancelled booking's units set until until.
+func (r *Holds) Block(ctx context.Context, location string, d booking.Date, id string, until, now time.Time, offsets []int) error {
+	if len(offsets) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(offsets)+3)
+	args = append(args, now.UnixMilli(), id, until.UnixMilli())
+	for _, o := range offsets {
+		args = append(args, o)
+	}
+	_, err := r.run(ctx, blockScript, DayKeys(location, d), args...)
+	r.snaps.forget(location, d)
 	return err
 }
 
@@ -392,6 +505,7 @@ func (r *Holds) Unmark(ctx context.Context, location string, d booking.Date, off
 		args[i] = o
 	}
 	_, err := r.run(ctx, unmarkScript, DayKeys(location, d), args...)
+	r.snaps.forget(location, d)
 	return err
 }
 
@@ -401,28 +515,68 @@ func (r *Holds) Bitmap(ctx context.Context, location string, d booking.Date, now
 	if err != nil {
 		return nil, err
 	}
-	s, _ := v.(string)
-	return []byte(s), nil
+	snap, err := decodeBitmap(v)
+	if err != nil {
+		return nil, err
+	}
+	return snap.bits, nil
+}
+
+// decodeBitmap reads the bitmap script's answer.
+func decodeBitmap(v any) (*snapshot, error) {
+	out, ok := v.([]any)
+	if !ok || len(out) != 3 {
+		return nil, fmt.Errorf("%w: unexpected bitmap reply %T", booking.ErrUnavailable, v)
+	}
+	bits, _ := out[0].(string)
+	version, _ := out[1].(string)
+	next, _ := out[2].(string)
+	var nextMs int64
+	fmt.Sscan(next, &nextMs)
+	return &snapshot{bits: []byte(bits), version: version, nextExpiry: nextMs}, nil
 }
 
 // Bitmaps reads several days' bitmaps in one pipeline (on a Redis
 // Cluster, one per node holding any of the days; one pipeline per
-// maxBatch days). A day not loaded is listed in missing.
+// maxBatch days). A day not loaded is listed in missing. With snapshots
+// on (UseSnapshots), days read recently enough come from the process's
+// memory, and days whose version in Redis has not changed since are
+// confirmed by one HGET each, pipelined, instead of a script.
 func (r *Holds) Bitmaps(ctx context.Context, location string, days []booking.Date, now time.Time) ([][]byte, []int, error) {
-	calls := make([]*scriptCall, len(days))
-	for i, d := range days {
-		calls[i] = &scriptCall{ctx: ctx, script: bitmapScript, keys: DayKeys(location, d), args: []any{now.UnixMilli()}, done: make(chan struct{})}
+	out := make([][]byte, len(days))
+	read := make([]int, 0, len(days))
+	if r.snaps != nil {
+		var err error
+		if read, err = r.snaps.serve(ctx, r.rdb, location, days, now, out); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		for i := range days {
+			read = append(read, i)
+		}
 	}
+	if len(read) == 0 {
+		return out, nil, nil
+	}
+	calls := make([]*scriptCall, len(read))
+	for k, i := range read {
+		calls[k] = &scriptCall{ctx: ctx, script: bitmapScript, keys: DayKeys(location, days[i]), args: []any{now.UnixMilli()}, done: make(chan struct{})}
+	}
+	sent := r.snaps.clockNow()
 	for lo := 0; lo < len(calls); lo += maxBatch {
 		r.batch.exec(calls[lo:min(lo+maxBatch, len(calls))])
 	}
-	out := make([][]byte, len(days))
 	var missing []int
-	for i, c := range calls {
+	for k, c := range calls {
+		i := read[k]
 		switch {
-		case c.err == nil || errors.Is(c.err, goredis.Nil):
-			s, _ := c.val.(string)
-			out[i] = []byte(s)
+		case c.err == nil:
+			snap, err := decodeBitmap(c.val)
+			if err != nil {
+				return nil, nil, err
+			}
+			out[i] = snap.bits
+			r.snaps.keep(location, days[i], snap, sent)
 		case strings.Contains(c.err.Error(), "NOTLOADED"):
 			missing = append(missing, i)
 		default:

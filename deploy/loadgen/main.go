@@ -31,6 +31,11 @@ type options struct {
 	outDir              string
 	command             string
 	pow                 bool
+	// scenario picks what runs: the rush (default) or release, scenario
+	// (c) (release.go).
+	scenario string
+	release  releaseOptions
+	storm    stormOptions
 }
 
 func main() {
@@ -53,12 +58,28 @@ func main() {
 	flag.StringVar(&o.outDir, "out", "", "directory for benchmarks.md and bench-latency.png; nothing written when empty")
 	flag.StringVar(&o.command, "command", "make bench", "the command named in the report")
 	flag.BoolVar(&o.pow, "pow", true, "solve proof-of-work challenges when the server asks for them")
+	releaseFlags(&o)
+	var steps string
+	flag.IntVar(&o.storm.readers, "storm-readers", 2000, "scenario (b): simulated citizens reading availability on an open-loop schedule")
+	flag.IntVar(&o.storm.rate, "storm-rate", 20000, "scenario (b): reads per second offered in total; 0 skips the storm")
+	flag.DurationVar(&o.storm.duration, "storm-duration", 10*time.Second, "scenario (b): how long reads are due")
+	flag.StringVar(&steps, "storm-steps", "5000,10000,15000,20000,25000,30000,40000", "scenario (b): offered rates of the step search for the highest rate with read p99 ≤ 50 ms; empty: no search")
+	flag.DurationVar(&o.storm.stepSecs, "storm-step", 4*time.Second, "scenario (b): length of one step of the search")
 	flag.Parse()
+	var err error
+	if o.storm.steps, err = parseRates(steps); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(2)
+	}
 	if o.ours == "" {
 		fmt.Fprintln(os.Stderr, "loadgen: -ours is required")
 		os.Exit(2)
 	}
-	if err := bench(context.Background(), o); err != nil {
+	run := bench
+	if o.scenario == "release" {
+		run = benchRelease
+	}
+	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -108,6 +129,9 @@ func bench(ctx context.Context, o options) error {
 	}
 	if prof != nil {
 		rep.Profile = <-prof
+	}
+	if err := runStorm(ctx, o, &rep); err != nil {
+		return err
 	}
 	if o.baseline != "" {
 		fmt.Fprintln(os.Stderr, "loadgen: rush against the PostgreSQL row-lock baseline ...")

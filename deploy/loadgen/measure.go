@@ -26,12 +26,15 @@ import (
 
 // rushSlot finds tomorrow's slot of the bench location on the server and
 // checks that it is untouched, so the oversold check has a clean start.
-func rushSlot(ctx context.Context, o options) (time.Time, string, error) {
+func rushSlot(ctx context.Context, o options) (time.Time, string, error) { return slotIn(ctx, o, 1) }
+
+// slotIn is rushSlot for the day days after today.
+func slotIn(ctx context.Context, o options, days int) (time.Time, string, error) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		return time.Time{}, "", err
 	}
-	day := time.Now().In(berlin).AddDate(0, 0, 1).Format(time.DateOnly)
+	day := time.Now().In(berlin).AddDate(0, 0, days).Format(time.DateOnly)
 	q := url.Values{"location": {o.location}, "service": {o.service}, "from": {day}}
 	req, _ := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(o.ours, "/")+"/api/v1/availability?"+q.Encode(), nil)
 	res, err := http.DefaultClient.Do(req)

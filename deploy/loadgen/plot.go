@@ -76,6 +76,11 @@ func plotLatency(r report) []byte {
 			series{"PG-lock confirm", r.Baseline.Confirm, color.RGBA{230, 150, 0, 255}},
 			series{"PG-lock availability", r.Baseline.Read, color.RGBA{150, 80, 160, 255}})
 	}
+	if r.Storm != nil {
+		all = append(all,
+			series{"(b) storm availability", r.Storm.Read, color.RGBA{120, 120, 0, 255}},
+			series{"(b) hold in the storm", r.StormRush.Hold, color.RGBA{40, 40, 40, 255}})
+	}
 	for i, se := range all {
 		lat := se.s.sortedLat
 		ly := top + 20 + i*22

@@ -6,10 +6,12 @@
 //   - Staff: a member of staff with one of the roles a route needs (desk,
 //     pool, finance, admin).
 //
-// Every scheme is a bearer token in the Authorization header. Staff are
-// authenticated by a StaffAuthenticator; today that is the single
-// administrator key (APIKey), which holds every role. Staff accounts with
-// their own roles slot in as another StaffAuthenticator.
+// Every API scheme is a bearer token in the Authorization header. Staff are
+// authenticated by a StaffAuthenticator: a Chain of the accounts' API
+// tokens and the bootstrap administrator key (APIKey), which holds every
+// role. Staff pages admit a login session instead (server/web) and put the
+// member of staff where StaffOf finds it (SetStaff), so handlers read one
+// identity on pages and API alike.
 package auth
 
 import (
@@ -90,21 +92,57 @@ type Role string
 
 // The staff roles.
 const (
-	RoleDesk    Role = "desk"    // counter staff: call numbers, today's appointments
-	RolePool    Role = "pool"    // pool staff: the entrance
-	RoleFinance Role = "finance" // Stadtkasse: postings, exports, reconciliation
-	RoleAdmin   Role = "admin"   // locations, services, devices, staff
+	RoleDesk     Role = "desk"      // counter staff: call numbers, today's appointments
+	RoleDeskLead Role = "desk_lead" // desk plus the statistics and tomorrow view of its location
+	RolePool     Role = "pool"      // pool staff: the entrance
+	RoleFinance  Role = "finance"   // Stadtkasse: postings, exports, reconciliation
+	RoleAdmin    Role = "admin"     // locations, services, devices, staff
 )
+
+// AllRoles lists every role.
+var AllRoles = []Role{RoleDesk, RoleDeskLead, RolePool, RoleFinance, RoleAdmin}
 
 // Staff is an authenticated member of staff.
 type Staff struct {
-	// Name identifies the account in logs and audit entries.
+	// AccountID is the account's id; 0 for the bootstrap key. Logs name
+	// staff by it, never by name.
+	AccountID int64
+	// Login is the account's login ("admin-api-key" for the bootstrap key).
+	Login string
+	// Name is the display name, for pages.
 	Name  string
 	Roles []Role
+	// LocationID scopes desk work to one location; "" means every one.
+	LocationID string
+	// Desk is the desk number chosen in this login session ("" until
+	// chosen, and always for API tokens).
+	Desk string
+	// SessionID is the secret id of the login session ("" on the API).
+	SessionID string
 }
 
-// Has reports whether s holds role.
-func (s *Staff) Has(role Role) bool { return s != nil && slices.Contains(s.Roles, role) }
+// Has reports whether s holds role; a desk lead holds the desk role too.
+func (s *Staff) Has(role Role) bool {
+	if s == nil {
+		return false
+	}
+	return slices.Contains(s.Roles, role) || role == RoleDesk && slices.Contains(s.Roles, RoleDeskLead)
+}
+
+// HasAny reports whether s holds at least one of roles (any member of
+// staff when roles is empty).
+func (s *Staff) HasAny(roles ...Role) bool {
+	if s == nil {
+		return false
+	}
+	return len(roles) == 0 || slices.ContainsFunc(roles, s.Has)
+}
+
+// AtLocation reports whether s may work at the location: staff without a
+// location scope work at every one.
+func (s *Staff) AtLocation(locationID string) bool {
+	return s != nil && (s.LocationID == "" || s.LocationID == locationID)
+}
 
 // ErrNoStaff is what a StaffAuthenticator returns for a token that belongs
 // to nobody.
@@ -124,7 +162,22 @@ func (k APIKey) Authenticate(_ context.Context, token string) (*Staff, error) {
 	if k == "" || subtle.ConstantTimeCompare([]byte(token), []byte(k)) != 1 {
 		return nil, ErrNoStaff
 	}
-	return &Staff{Name: "admin-api-key", Roles: []Role{RoleDesk, RolePool, RoleFinance, RoleAdmin}}, nil
+	return &Staff{Login: "admin-api-key", Name: "admin-api-key", Roles: slices.Clone(AllRoles)}, nil
+}
+
+// Chain tries each authenticator in turn until one knows the token.
+type Chain []StaffAuthenticator
+
+// Authenticate implements StaffAuthenticator.
+func (ch Chain) Authenticate(ctx context.Context, token string) (*Staff, error) {
+	for _, a := range ch {
+		s, err := a.Authenticate(ctx, token)
+		if errors.Is(err, ErrNoStaff) {
+			continue
+		}
+		return s, err
+	}
+	return nil, ErrNoStaff
 }
 
 // RequireStaff admits a member of staff who holds at least one of roles;
@@ -142,7 +195,7 @@ func RequireStaff(a StaffAuthenticator, roles ...Role) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(roles, s.Has) {
+		if !s.HasAny(roles...) {
 			return response.ErrForbidden
 		}
 		c.Locals(staffKey, s)
@@ -150,7 +203,11 @@ func RequireStaff(a StaffAuthenticator, roles ...Role) fiber.Handler {
 	}
 }
 
-// StaffOf returns the member of staff RequireStaff admitted.
+// SetStaff records the member of staff a request was admitted as (the
+// staff pages' session middleware does).
+func SetStaff(c *fiber.Ctx, s *Staff) { c.Locals(staffKey, s) }
+
+// StaffOf returns the member of staff RequireStaff (or SetStaff) admitted.
 func StaffOf(c *fiber.Ctx) *Staff {
 	s, _ := c.Locals(staffKey).(*Staff)
 	return s

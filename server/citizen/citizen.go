@@ -90,6 +90,23 @@ type Challenges interface {
 	Verify(ctx context.Context, scope, day, challenge, solution string) error
 }
 
+// Holders places holds as a holder, who has one live hold per location
+// (a new hold replaces the last), and says when holds were placed.
+type Holders interface {
+	PlaceHoldAs(ctx context.Context, holder, locationID string, items []booking.Item, start time.Time) (*booking.Hold, error)
+	// HolderHold is the holder's live hold at a location and when it was
+	// placed; "" when none.
+	HolderHold(ctx context.Context, holder, locationID string) (id string, placed time.Time, err error)
+	// HoldPlaced reports whether a hold is live and when it was placed.
+	HoldPlaced(ctx context.Context, id string) (placed time.Time, live bool, err error)
+}
+
+// ReleaseGuard slows down clients that release holds within seconds of
+// placing them, again and again (fairness.ReleaseGuard).
+type ReleaseGuard interface {
+	Allow(ctx context.Context, client string, placed, now time.Time) (ok bool, wait time.Duration, err error)
+}
+
 // Handler serves the citizens' API.
 type Handler struct {
 	Catalog      Catalog
@@ -100,6 +117,8 @@ type Handler struct {
 	Payments   Payments
 	Limiter    RateLimiter
 	Challenges Challenges
+	// Room is the waiting room in front of releases; nil: none.
+	Room WaitingRoom
 	// Tickets signs the QR payload of a confirmed booking with the active
 	// key of the rotating set; when nil, SigningKey does (a fixed key).
 	Tickets    booking.TicketSigner
@@ -107,7 +126,22 @@ type Handler struct {
 	// ClientIPHeader names the header a trusted proxy puts the client
 	// address in; empty means the peer address.
 	ClientIPHeader string
-	Log            *slog.Logger
+	// Holders, when set, gives each API client one live hold per
+	// location, as far as clients can be told apart: a request with the
+	// pages' browser cookie counts for that browser; others, with
+	// HoldersByAddress, for their address (an IPv6 client by its /64,
+	// keyed with HolderKey), so clients behind one address share one
+	// live hold per location; without it they are not bound. Nil turns
+	// the rule off.
+	Holders          Holders
+	HoldersByAddress bool
+	HolderKey        []byte
+	// Releases, when set, slows down clients that release holds within
+	// seconds again and again.
+	Releases ReleaseGuard
+	// Now is the clock holds are placed by (the engine's); time.Now when nil.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Routes mounts the citizens' routes on the /api/v1 group.
@@ -118,6 +152,9 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	v1.Get("/calendar", h.calendar)
 	v1.Get("/challenge", h.challenge)
 	v1.Post("/holds", h.rateLimited("holds"), h.createHold)
+	v1.Get("/waiting-rooms/:location", h.getRoom)
+	v1.Post("/waiting-rooms/:location/position", h.rateLimited("waiting-room"), h.joinRoom)
+	v1.Get("/waiting-rooms/:location/position", h.getPosition)
 	v1.Delete("/holds/:id", h.deleteHold)
 	v1.Post("/bookings", h.rateLimited("bookings"), h.createBooking)
 	v1.Get("/bookings/:code", auth.ManageToken, h.getBooking)
@@ -133,4 +170,11 @@ func (h *Handler) ticketSigner() booking.TicketSigner {
 		return h.Tickets
 	}
 	return booking.FixedTicketKey(h.SigningKey)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }

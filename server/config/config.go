@@ -65,10 +65,30 @@ type Config struct {
 	ContactLimitOffice int
 	ContactLimitPool   int
 
+	// AvailabilitySnapshot is how long an availability snapshot of a
+	// location-day is served before its version is checked in Redis
+	// again: the staleness bound of availability reads. Negative: off.
+	AvailabilitySnapshot time.Duration
+	// OneHold gives each browser (pages) and each client address (API)
+	// one live hold per location; a new hold replaces the last.
+	OneHold bool
+	// OneHoldAPI binds API clients without a browser cookie to their
+	// address for that rule.
+	OneHoldAPI bool
+	// QuickRelease is the age under which releasing (or replacing) a
+	// hold counts as quick; QuickReleasePerMinute and QuickReleaseBurst
+	// are how many quick releases a client may make (0: unlimited).
+	QuickRelease          time.Duration
+	QuickReleasePerMinute float64
+	QuickReleaseBurst     int
+
 	PowLocations []string
 	PowAuto      int
 	PowBits      int
 	PowTTL       time.Duration
+
+	// Room configures the waiting room in front of releases.
+	Room WaitingRoom
 
 	// Pay configures online payment and the treasury.
 	Pay Pay
@@ -85,6 +105,64 @@ type Config struct {
 	// phone number; RetentionEvery how often the job looks.
 	RetentionDays  int
 	RetentionEvery time.Duration
+
+	// Staff configures the staff accounts and their pages.
+	Staff Staff
+
+	// EventKeepAlive is how often the call display's and ticket page's
+	// event streams send a keep-alive comment (a proxy closes a silent
+	// connection; a client that went away is noticed at the next one).
+	EventKeepAlive time.Duration
+}
+
+// Staff configures staff logins: sessions, the lockout after failed
+// logins, cookies, and the demo accounts of `server seed`.
+type Staff struct {
+	SessionIdle, SessionMax time.Duration
+	// LockoutFailures failed logins of one account, or
+	// LockoutAddressFailures from one client address, within
+	// LockoutWindow lock further logins until the oldest leaves the window.
+	LockoutFailures, LockoutAddressFailures int
+	LockoutWindow                           time.Duration
+	// SecureCookies marks cookies Secure on plain HTTP too (behind a
+	// proxy that terminates TLS).
+	SecureCookies bool
+	// DemoAccounts makes `server seed` create (or reset) the demo staff
+	// accounts and print their logins.
+	DemoAccounts bool
+}
+
+// WaitingRoom configures the waiting room in front of releases and rushes
+// (docs/fair-release.md).
+type WaitingRoom struct {
+	// Locations have a room in front of their releases; "*" for all.
+	Locations []string
+	// Releases are one-off release instants, added to the locations'
+	// schedules.
+	Releases []time.Time
+	// Early is how long before a release the room opens; everyone who
+	// comes in that time gets a random place.
+	Early time.Duration
+	// After is how long the room stays active after a release or after
+	// the automatic trigger was last crossed.
+	After time.Duration
+	// Auto switches a room on at any location above this many hold
+	// requests per second (across replicas); 0: never.
+	Auto int
+	// Rate and Burst: admissions per second, shared by all replicas.
+	Rate  float64
+	Burst int
+	// Keep is how long a browser may stay away and keep its place.
+	Keep time.Duration
+	// TokenTTL is how long an admission is valid.
+	TokenTTL time.Duration
+	// HoldTarget pauses admission for a second after one with this many
+	// admitted holds; 0: no target.
+	HoldTarget int
+	// Holds is how many holds one admission may place; 0: no limit.
+	Holds int
+	// PowBits prices a place in the room.
+	PowBits int
 }
 
 // Mail configures the outgoing citizen mail. Mail is off when Addr is
@@ -297,6 +375,7 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&c.AdminAPIKey, "admin-api-key", "ADMIN_API_KEY", "", "bearer key for staff, admin and finance endpoints; empty closes them")
 	s.Duration(&c.CheckInEarly, "checkin-early", "CHECKIN_EARLY", 30*time.Minute, "how long before an appointment the kiosk checks it in")
 	s.Duration(&c.CheckInLate, "checkin-late", "CHECKIN_LATE", 15*time.Minute, "how long after an appointment's start the kiosk still checks it in")
+	s.Duration(&c.EventKeepAlive, "event-keepalive", "EVENT_KEEPALIVE", 15*time.Second, "how often the live pages' event streams send a keep-alive comment")
 	s.Duration(&c.GateEarly, "gate-early", "GATE_EARLY", 15*time.Minute, "how long before its slot a ticket admits")
 	s.Duration(&c.GateLate, "gate-late", "GATE_LATE", 30*time.Minute, "how long after its slot ends a ticket still admits")
 	s.Duration(&c.TicketKeysReload, "ticket-keys-reload", "TICKET_KEYS_RELOAD", 30*time.Second, "how often the QR signing keys are read again (a rotated key is used by every replica within about this long)")
@@ -309,10 +388,43 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&c.ClientIPHeader, "client-ip-header", "CLIENT_IP_HEADER", "", "header a trusted proxy puts the client address in, e.g. X-Forwarded-For; its last entry is used; empty: the peer address")
 	s.Int(&c.ContactLimitOffice, "contact-limit-office", "CONTACT_LIMIT_OFFICE", 2, "bookings one e-mail address may hold per office and day; 0: no limit")
 	s.Int(&c.ContactLimitPool, "contact-limit-pool", "CONTACT_LIMIT_POOL", 4, "bookings one e-mail address may hold per pool and day; 0: no limit")
+	s.Duration(&c.AvailabilitySnapshot, "availability-snapshot", "AVAILABILITY_SNAPSHOT", 250*time.Millisecond, "how long availability is served from a process's snapshot of a location-day before its version is checked in Redis (the staleness bound, at most 1s); negative: every read runs the bitmap script")
+	s.Bool(&c.OneHold, "one-hold", "ONE_HOLD", true, "one live hold per browser and location (the pages' browser cookie, also on the API); a new hold replaces the last")
+	s.Bool(&c.OneHoldAPI, "one-hold-api", "ONE_HOLD_API", false, "also one live hold per client address and location on the API for clients without the browser cookie; off by default, as clients behind one address (a carrier's NAT, a proxy) would replace each other's holds")
+	s.Duration(&c.QuickRelease, "quick-release", "QUICK_RELEASE", 30*time.Second, "a hold released or replaced sooner than this after it was placed counts as a quick release")
+	s.Float(&c.QuickReleasePerMinute, "quick-release-per-minute", "QUICK_RELEASE_PER_MINUTE", 2, "quick releases a client may make per minute in the long run; 0 (or -rate-limit 0): unlimited")
+	s.Int(&c.QuickReleaseBurst, "quick-release-burst", "QUICK_RELEASE_BURST", 3, "quick releases a client may make at once")
 	s.List(&c.PowLocations, "pow-locations", "POW_LOCATIONS", nil, "locations whose holds always need a proof of work, comma-separated, or * for all")
 	s.Int(&c.PowAuto, "pow-auto", "POW_AUTO", 300, "hold requests per minute and location-day above which a proof of work is needed; 0: never automatically")
 	s.Int(&c.PowBits, "pow-bits", "POW_BITS", 16, "proof-of-work difficulty in leading zero bits")
 	s.Duration(&c.PowTTL, "pow-ttl", "POW_TTL", 5*time.Minute, "how long a challenge can be used")
+
+	w := &c.Room
+	s.List(&w.Locations, "waiting-room-locations", "WAITING_ROOM_LOCATIONS", nil, "locations with a waiting room in front of their releases, comma-separated, or * for all")
+	s.Func("waiting-room-releases", "WAITING_ROOM_RELEASES", "", "one-off release instants (RFC 3339, comma-separated) the waiting room stands in front of, besides the locations' schedules", func(v string) error {
+		w.Releases = nil
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			t, err := time.Parse(time.RFC3339, f)
+			if err != nil {
+				return fmt.Errorf("%q is not an RFC 3339 time", f)
+			}
+			w.Releases = append(w.Releases, t)
+		}
+		return nil
+	})
+	s.Duration(&w.Early, "waiting-room-early", "WAITING_ROOM_EARLY", 30*time.Minute, "how long before a release the waiting room opens; who comes in that time gets a random place")
+	s.Duration(&w.After, "waiting-room-after", "WAITING_ROOM_AFTER", 30*time.Minute, "how long the waiting room stays active after a release, or after the automatic trigger was last crossed")
+	s.Int(&w.Auto, "waiting-room-auto", "WAITING_ROOM_AUTO", 0, "hold requests per second at a location (all replicas) above which a waiting room switches on by itself; 0: never")
+	s.Float(&w.Rate, "waiting-room-rate", "WAITING_ROOM_RATE", 20, "admissions per second from a waiting room, shared by all replicas")
+	s.Int(&w.Burst, "waiting-room-burst", "WAITING_ROOM_BURST", 20, "admissions a waiting room may let through at once")
+	s.Duration(&w.Keep, "waiting-room-keep", "WAITING_ROOM_KEEP", 5*time.Minute, "how long a browser may stay away from the waiting room and keep its place")
+	s.Duration(&w.TokenTTL, "waiting-room-token-ttl", "WAITING_ROOM_TOKEN_TTL", 10*time.Minute, "how long an admission from the waiting room is valid")
+	s.Int(&w.HoldTarget, "waiting-room-hold-target", "WAITING_ROOM_HOLD_TARGET", 0, "holds per second (all replicas) that admission keeps under: it pauses for a second after one that reached it; 0: only the rate")
+	s.Int(&w.Holds, "waiting-room-holds", "WAITING_ROOM_HOLDS", 2, "holds one admission may place; 0: no limit")
+	s.Int(&w.PowBits, "waiting-room-pow-bits", "WAITING_ROOM_POW_BITS", 18, "proof-of-work difficulty of a place in the waiting room, in leading zero bits")
 
 	p := &c.Pay
 	s.String(&p.Platform, "payment-platform", "PAYMENT_PLATFORM", "", "platform profile: epay21, epaybl, pmpayment, girocheckout or xbezahldienste; empty turns online payment off")
@@ -361,6 +473,15 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Duration(&c.RetentionEvery, "retention-every", "RETENTION_EVERY", time.Hour, "how often the data-protection job looks for bookings past their retention")
 	s.Duration(&c.ActivationSweep, "activation-sweep", "ACTIVATION_SWEEP", 30*time.Second, "how often bookings not activated in time are released")
 
+	st := &c.Staff
+	s.Duration(&st.SessionIdle, "staff-session-idle", "STAFF_SESSION_IDLE", 2*time.Hour, "a staff login ends after this long without use")
+	s.Duration(&st.SessionMax, "staff-session-max", "STAFF_SESSION_MAX", 12*time.Hour, "a staff login ends this long after it began")
+	s.Int(&st.LockoutFailures, "staff-lockout-failures", "STAFF_LOCKOUT_FAILURES", 5, "failed logins of one account within the window that lock it; 0: no lockout per account")
+	s.Int(&st.LockoutAddressFailures, "staff-lockout-address-failures", "STAFF_LOCKOUT_ADDRESS_FAILURES", 20, "failed logins from one client address within the window that lock it; 0: no lockout per address")
+	s.Duration(&st.LockoutWindow, "staff-lockout-window", "STAFF_LOCKOUT_WINDOW", 15*time.Minute, "sliding window of the lockout after failed logins")
+	s.Bool(&st.SecureCookies, "secure-cookies", "SECURE_COOKIES", false, "mark every cookie Secure also on plain HTTP, behind a proxy that terminates TLS")
+	s.Bool(&st.DemoAccounts, "demo-accounts", "DEMO_ACCOUNTS", false, "seed: create the demo staff accounts (demo passwords, never in production) and print their logins")
+
 	m := &c.Mail
 	s.String(&m.Addr, "smtp-addr", "SMTP_ADDR", "", "SMTP server host:port; empty: no mail is sent")
 	s.String(&m.User, "smtp-user", "SMTP_USER", "", "SMTP AUTH user (auth only when set)")
@@ -380,6 +501,10 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 // validate checks ranges that parsing alone cannot.
 func (c Config) validate() error {
 	switch {
+	case c.Staff.SessionIdle <= 0 || c.Staff.SessionMax <= 0:
+		return fmt.Errorf("STAFF_SESSION_IDLE and STAFF_SESSION_MAX must be positive")
+	case c.Staff.LockoutFailures < 0 || c.Staff.LockoutAddressFailures < 0 || c.Staff.LockoutWindow <= 0:
+		return fmt.Errorf("STAFF_LOCKOUT_FAILURES and STAFF_LOCKOUT_ADDRESS_FAILURES must not be negative, STAFF_LOCKOUT_WINDOW must be positive")
 	case len(c.RedisAddrs) == 0:
 		return fmt.Errorf("REDIS_ADDR (-redis) names no address")
 	case c.PowBits < 1 || c.PowBits > fairness.MaxDifficulty:
@@ -392,6 +517,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("WARM_DAYS (-warm-days) must not be negative")
 	case c.HoldTTL <= 0:
 		return fmt.Errorf("HOLD_TTL (-hold-ttl) must be positive")
+	case c.AvailabilitySnapshot > time.Second:
+		return fmt.Errorf("AVAILABILITY_SNAPSHOT (-availability-snapshot) must be at most 1s, the documented staleness bound")
+	case c.QuickReleasePerMinute < 0 || c.QuickReleaseBurst < 1:
+		return fmt.Errorf("QUICK_RELEASE_PER_MINUTE must not be negative and QUICK_RELEASE_BURST must be at least 1")
 	case c.Pay.WorkerEvery <= 0:
 		return fmt.Errorf("PAYMENT_WORKER_EVERY (-payment-worker-every) must be positive")
 	case c.Pay.TreasuryMaxAttempts < 1:
@@ -412,6 +541,18 @@ func (c Config) validate() error {
 		return fmt.Errorf("TICKET_KEYS_RELOAD (-ticket-keys-reload) must be positive")
 	case c.ShutdownTimeout <= 0:
 		return fmt.Errorf("SHUTDOWN_TIMEOUT (-shutdown-timeout) must be positive")
+	case c.Room.PowBits < 1 || c.Room.PowBits > fairness.MaxDifficulty:
+		return fmt.Errorf("WAITING_ROOM_POW_BITS (-waiting-room-pow-bits) must be between 1 and %d, not %d", fairness.MaxDifficulty, c.Room.PowBits)
+	case c.Room.Rate <= 0:
+		return fmt.Errorf("WAITING_ROOM_RATE (-waiting-room-rate) must be positive")
+	case c.Room.Burst < 1:
+		return fmt.Errorf("WAITING_ROOM_BURST (-waiting-room-burst) must be at least 1")
+	case c.Room.Early < 0 || c.Room.After < 0:
+		return fmt.Errorf("WAITING_ROOM_EARLY and WAITING_ROOM_AFTER must not be negative")
+	case c.Room.Keep <= 0 || c.Room.TokenTTL <= 0:
+		return fmt.Errorf("WAITING_ROOM_KEEP and WAITING_ROOM_TOKEN_TTL must be positive")
+	case c.Room.Auto < 0 || c.Room.Holds < 0 || c.Room.HoldTarget < 0:
+		return fmt.Errorf("WAITING_ROOM_AUTO, WAITING_ROOM_HOLDS and WAITING_ROOM_HOLD_TARGET must not be negative")
 	}
 	switch c.Mail.TLS {
 	case "none", "starttls", "tls":

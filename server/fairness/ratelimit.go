@@ -71,7 +71,12 @@ func (l *Limiter) Allow(ctx context.Context, bucket, client string) (bool, time.
 // never holds addresses. IPv6 clients are grouped by their /64, the
 // smallest network a provider hands out; otherwise every host could spend
 // a fresh bucket per address.
-func (l *Limiter) clientID(client string) string {
+func (l *Limiter) clientID(client string) string { return ClientKey(l.key, client) }
+
+// ClientKey is the keyed hash that stands for a client address (IPv6 by
+// its /64) wherever a rule counts per client, so no store holds
+// addresses.
+func ClientKey(key []byte, client string) string {
 	if a, err := netip.ParseAddr(client); err == nil {
 		a = a.Unmap()
 		if a.Is6() {
@@ -81,7 +86,7 @@ func (l *Limiter) clientID(client string) string {
 			client = a.String()
 		}
 	}
-	m := hmac.New(sha256.New, l.key)
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(client))
 	return hex.EncodeToString(m.Sum(nil)[:12])
 }

@@ -99,19 +99,21 @@ func Names() []string {
 
 // actions names the routes whose outcomes are counted.
 var actions = map[string]string{
-	"POST /api/v1/holds":                    "hold",
-	"POST /:location/reservieren":           "hold",
-	"POST /api/v1/bookings":                 "booking",
-	"POST /reservierung/:ticket/buchen":     "booking",
-	"DELETE /api/v1/bookings/:code":         "cancellation",
-	"POST /termin/:code/stornieren":         "cancellation",
-	"POST /api/v1/payments/notifications":   "payment_notification",
-	"GET /zahlung/:reference":               "payment_return",
-	"POST /api/v1/kiosk/check-ins":          "check_in",
-	"POST /api/v1/kiosk/redemptions":        "admission",
-	"POST /api/v1/kiosk/walk-ins":           "walk_in",
-	"POST /api/v1/staff/locations/:id/call": "call",
-	"POST /api/v1/finance/reconciliations":  "reconciliation",
+	"POST /api/v1/holds":                            "hold",
+	"POST /:location/reservieren":                   "hold",
+	"POST /api/v1/bookings":                         "booking",
+	"POST /reservierung/:ticket/buchen":             "booking",
+	"DELETE /api/v1/bookings/:code":                 "cancellation",
+	"POST /termin/:code/stornieren":                 "cancellation",
+	"POST /api/v1/payments/notifications":           "payment_notification",
+	"GET /zahlung/:reference":                       "payment_return",
+	"POST /api/v1/kiosk/check-ins":                  "check_in",
+	"POST /api/v1/kiosk/redemptions":                "admission",
+	"POST /api/v1/kiosk/walk-ins":                   "walk_in",
+	"POST /api/v1/staff/locations/:id/call":         "call",
+	"POST /api/v1/finance/reconciliations":          "reconciliation",
+	"POST /intern/schalter/aufrufen":                "call",
+	"POST /api/v1/waiting-rooms/:location/position": "waiting_room_join",
 }
 
 // Middleware times every request and counts the outcomes of the routes

@@ -33,6 +33,8 @@ var (
 		"occurredAt": 40,
 		"done_by":    120,
 		"note":       500,
+		"login":      64,
+		"password":   128,
 	}
 	// QueryParams are the query parameters, by name.
 	QueryParams = map[string]int{

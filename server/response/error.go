@@ -45,6 +45,15 @@ func RateLimited(wait time.Duration) *Error {
 		MessageDE: "Zu viele Anfragen von Ihrer Verbindung. Bitte warten Sie einen Moment und versuchen Sie es erneut."}
 }
 
+// ReleasedTooQuickly answers a hold or a release from a client that gave
+// holds back within seconds of taking them too often (fairness.ReleaseGuard).
+func ReleasedTooQuickly(wait time.Duration) *Error {
+	secs := max(int(math.Ceil(wait.Seconds())), 1)
+	return &Error{Status: 429, Code: "released_too_quickly", RetryAfter: secs,
+		Message:   "You have given back held times within seconds too often. Please wait before holding or giving back another time.",
+		MessageDE: "Sie haben reservierte Zeiten zu oft nach wenigen Sekunden wieder freigegeben. Bitte warten Sie, bevor Sie eine weitere Zeit reservieren oder freigeben."}
+}
+
 // Unreadable answers 422 for an uploaded file that does not parse; the
 // parser's reason is appended to both messages.
 func Unreadable(code, en, de string, reason error) *Error {

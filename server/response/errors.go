@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/digitale-verwaltung/termin/account"
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/internal/pgtx"
 	"github.com/digitale-verwaltung/termin/payment"
@@ -55,6 +56,8 @@ var errPaymentUnavailable = &Error{Status: 503, Code: "payment_unavailable", Ret
 	Message:   "The payment service cannot be reached. Nothing was booked; please try again shortly.",
 	MessageDE: "Der Bezahldienst ist nicht erreichbar. Es wurde nichts gebucht; bitte versuchen Sie es gleich noch einmal."}
 
+var errPasswordRules = New(422, "password_invalid", "The password must have 12 to 128 characters and no control characters.", "Das Passwort muss 12 bis 128 Zeichen lang sein und darf keine Steuerzeichen enthalten.")
+
 var errTicketInvalid = New(422, "ticket_invalid", "This code is not a valid ticket.", "Dieser Code ist kein gültiges Ticket.")
 
 // Mapping is one row of the error table: an error that wraps every one of
@@ -79,6 +82,7 @@ var Table = []Mapping{
 	{[]error{booking.ErrServiceUnknown}, New(404, "service_not_found", "This service is not offered at this location.", "Diese Dienstleistung wird an diesem Standort nicht angeboten.")},
 	{[]error{booking.ErrSlotFull}, New(409, "slot_full", "Not enough places are free at this time. Please choose another time.", "Zu dieser Zeit sind nicht genug Plätze frei. Bitte wählen Sie eine andere Zeit.")},
 	{[]error{booking.ErrSlotInvalid}, New(422, "slot_invalid", "No appointment can start at this time.", "Zu dieser Zeit kann kein Termin beginnen.")},
+	{[]error{booking.ErrNotReleased}, New(422, "not_released", "Appointments on this day are not released for booking yet.", "Termine an diesem Tag sind noch nicht zur Buchung freigegeben.")},
 	{[]error{booking.ErrSlotPast}, New(422, "slot_past", "This time has already passed.", "Dieser Zeitpunkt liegt in der Vergangenheit.")},
 	{[]error{booking.ErrUnitsInvalid}, New(422, "units_invalid", "The number of places is not allowed for this service.", "Die Anzahl der Plätze ist für diese Dienstleistung nicht zulässig.")},
 	{[]error{booking.ErrHoldNotFound}, New(404, "hold_not_found", "This reservation does not exist.", "Diese Reservierung gibt es nicht.")},
@@ -93,6 +97,14 @@ var Table = []Mapping{
 	{[]error{booking.ErrContactLimit}, New(409, "contact_limit", "This e-mail address already has the most bookings allowed at this location on this day.", "Für diese E-Mail-Adresse gibt es an diesem Tag und Standort bereits die höchstens erlaubte Zahl an Buchungen.")},
 	{[]error{fairness.ErrChallengeRequired}, New(428, "challenge_required", "Many people are booking right now. Please solve the challenge from /api/v1/challenge and send it with the reservation.", "Gerade buchen sehr viele Menschen. Bitte lösen Sie die Aufgabe von /api/v1/challenge und senden Sie sie mit der Reservierung.")},
 	{[]error{fairness.ErrChallengeInvalid}, New(403, "challenge_invalid", "The solved challenge is wrong, expired or already used. Please fetch a new one.", "Die gelöste Aufgabe ist falsch, abgelaufen oder schon benutzt. Bitte holen Sie eine neue.")},
+
+	// Waiting room (issue 12): a place costs a proof of work, holds need
+	// an admission while the room is active.
+	{[]error{fairness.ErrRoomInactive}, New(409, "waiting_room_inactive", "There is no waiting room at this location now; book directly.", "An diesem Standort gibt es gerade keinen Warteraum; Sie können direkt buchen.")},
+	{[]error{fairness.ErrNotInRoom}, New(404, "not_in_waiting_room", "This browser has no place in the waiting room (never joined, or away too long). Join with POST /api/v1/waiting-rooms/{location}/position.", "Dieser Browser hat keinen Platz im Warteraum (nie angestellt oder zu lange weg). Anstellen mit POST /api/v1/waiting-rooms/{location}/position.")},
+	{[]error{fairness.ErrAdmissionRequired}, New(403, "admission_required", "A waiting room is active at this location. Join it at /api/v1/waiting-rooms/{location} and send the admission token in the Admission-Token header.", "An diesem Standort ist ein Warteraum aktiv. Bitte stellen Sie sich unter /api/v1/waiting-rooms/{location} an und senden Sie die Zulassung im Header Admission-Token.")},
+	{[]error{fairness.ErrAdmissionInvalid}, New(403, "admission_invalid", "The admission token is forged, expired, for another location or from another browser. Join the waiting room again.", "Die Zulassung ist gefälscht, abgelaufen, für einen anderen Standort oder aus einem anderen Browser. Bitte stellen Sie sich erneut an.")},
+	{[]error{fairness.ErrAdmissionUsed}, New(409, "admission_used", "This admission has placed as many holds as one admission allows. Join the waiting room again.", "Mit dieser Zulassung wurden schon so viele Reservierungen gemacht, wie eine Zulassung erlaubt. Bitte stellen Sie sich erneut an.")},
 
 	{[]error{booking.ErrDeviceUnknown}, ErrDeviceUnauthorized},
 	{[]error{booking.ErrDeviceMode}, New(422, "device_mode_invalid", "The mode must be counter or gate.", "Der Modus muss counter oder gate sein.")},
@@ -133,6 +145,18 @@ var Table = []Mapping{
 	{[]error{booking.ErrNotReschedulable}, New(409, "not_reschedulable", "This booking cannot be moved to the chosen time.", "Diese Buchung kann nicht auf die gewählte Zeit verlegt werden.")},
 	{[]error{booking.ErrPhoneInvalid}, New(422, "phone_invalid", "Please enter a valid phone number or leave the field empty.", "Bitte geben Sie eine gültige Telefonnummer ein oder lassen Sie das Feld leer.")},
 	{[]error{booking.ErrLangInvalid}, New(422, "lang_invalid", "The language must be de or en.", "Die Sprache muss de oder en sein.")},
+	// Staff accounts (issue 11).
+	{[]error{account.ErrStoreUnavailable}, ErrUnavailable},
+	{[]error{account.ErrLoginTaken}, New(409, "login_taken", "This login exists already.", "Diesen Anmeldenamen gibt es schon.")},
+	{[]error{account.ErrLoginInvalid}, New(422, "login_invalid", "The login must be 2 to 64 lower-case letters, digits, dots, hyphens or underscores.", "Der Anmeldename muss aus 2 bis 64 Kleinbuchstaben, Ziffern, Punkten, Binde- oder Unterstrichen bestehen.")},
+	{[]error{account.ErrNameInvalid}, New(422, "name_invalid", "Please enter a name (at most 100 characters).", "Bitte geben Sie einen Namen ein (höchstens 100 Zeichen).")},
+	{[]error{account.ErrNoRoles}, New(422, "roles_invalid", "Give at least one role: desk, desk_lead, pool, finance or admin.", "Bitte geben Sie mindestens eine Rolle an: desk, desk_lead, pool, finance oder admin.")},
+	{[]error{account.ErrRoleInvalid}, New(422, "roles_invalid", "Give at least one role: desk, desk_lead, pool, finance or admin.", "Bitte geben Sie mindestens eine Rolle an: desk, desk_lead, pool, finance oder admin.")},
+	{[]error{account.ErrPasswordShort}, errPasswordRules},
+	{[]error{account.ErrPasswordLong}, errPasswordRules},
+	{[]error{account.ErrPasswordInvalid}, errPasswordRules},
+	{[]error{account.ErrPasswordLogin}, New(422, "password_contains_login", "The password must not contain the login.", "Das Passwort darf den Anmeldenamen nicht enthalten.")},
+	{[]error{account.ErrPasswordCommon}, New(422, "password_common", "This password is too easy to guess.", "Dieses Passwort ist zu leicht zu erraten.")},
 	{[]error{payment.ErrAccountingMixed}, New(422, "accounting_mixed", "These tickets cannot be paid together. Please book them separately.", "Diese Karten können nicht zusammen bezahlt werden. Bitte buchen Sie sie einzeln.")},
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/digitale-verwaltung/termin/account"
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/camt"
@@ -267,6 +268,24 @@ func (f *fakeBooking) Finish(ctx context.Context, locationID string, id int64, s
 	return t, nil
 }
 
+func (f *fakeBooking) Recall(ctx context.Context, locationID string, id int64, desk string) (*booking.QueueTicket, error) {
+	if f.down != nil {
+		return nil, f.down
+	}
+	t := f.ticket()
+	t.State, t.Desk, t.Recalls = booking.QueueCalled, &desk, 1
+	return t, nil
+}
+
+func (f *fakeBooking) Transfer(ctx context.Context, locationID string, id int64, serviceID string) (*booking.QueueTicket, error) {
+	if f.down != nil {
+		return nil, f.down
+	}
+	t := f.ticket()
+	t.State, t.ServiceID = booking.QueueWaiting, &serviceID
+	return t, nil
+}
+
 type fakeFairness struct{}
 
 func (fakeFairness) Enabled() bool { return true }
@@ -367,4 +386,12 @@ func (f *fakePayment) Reconciliation(ctx context.Context, id int64) (*reconcile.
 	}
 	return &reconcile.Reconciliation{ID: 1, SettlementDate: "2030-01-07", Counts: map[string]int{"matched": 1},
 		Items: []reconcile.RecItem{{Category: "matched", Reference: "ref-1"}}, CreatedAt: testDay}, nil
+}
+
+// Create stands in for the staff accounts.
+func (f *fakeBooking) Create(ctx context.Context, n account.NewAccount) (*account.Account, error) {
+	if f.down != nil {
+		return nil, f.down
+	}
+	return &account.Account{ID: 1, Login: n.Login, DisplayName: n.DisplayName, Roles: n.Roles, LocationID: n.LocationID}, nil
 }

@@ -87,6 +87,14 @@ func (c countingBooking) Finish(ctx context.Context, locationID string, id int64
 	c.log.wrote("Finish")
 	return c.fakeBooking.Finish(ctx, locationID, id, state)
 }
+func (c countingBooking) Recall(ctx context.Context, locationID string, id int64, desk string) (*booking.QueueTicket, error) {
+	c.log.wrote("Recall")
+	return c.fakeBooking.Recall(ctx, locationID, id, desk)
+}
+func (c countingBooking) Transfer(ctx context.Context, locationID string, id int64, serviceID string) (*booking.QueueTicket, error) {
+	c.log.wrote("Transfer")
+	return c.fakeBooking.Transfer(ctx, locationID, id, serviceID)
+}
 
 // countingPayment is the payment fake with its writing calls counted.
 type countingPayment struct {
@@ -132,7 +140,7 @@ func newCountingApp(t *testing.T) (*testApp, *writeLog) {
 				Challenges: fakeFairness{}, SigningKey: key, Log: discard},
 			&device.Handler{Catalog: b, Registry: b, Queue: b, PublicKey: key.Public().(ed25519.PublicKey),
 				GateEarly: 15 * time.Minute, GateLate: 30 * time.Minute, Now: now},
-			&staff.Handler{Catalog: b, Queue: b, Devices: b, Staff: staffAuth, Now: now},
+			&staff.Handler{Catalog: b, Queue: b, Devices: b, Accounts: b, Staff: staffAuth, Now: now},
 			&finance.Handler{Ledger: p, Reconciler: p, Staff: staffAuth},
 			&paycallback.Handler{Flow: p, Inbox: p, NotifySecret: []byte(testNotifySecret), Log: discard},
 		},

@@ -60,7 +60,7 @@ func newTestApp(t *testing.T) *testApp {
 				Challenges: fakeFairness{}, SigningKey: key, Log: log},
 			&device.Handler{Catalog: b, Registry: b, Queue: b, PublicKey: key.Public().(ed25519.PublicKey),
 				GateEarly: 15 * time.Minute, GateLate: 30 * time.Minute, Now: now},
-			&staff.Handler{Catalog: b, Queue: b, Devices: b, Staff: staffAuth, Now: now},
+			&staff.Handler{Catalog: b, Queue: b, Devices: b, Accounts: b, Staff: staffAuth, Now: now},
 			&finance.Handler{Ledger: p, Reconciler: p, Staff: staffAuth},
 			&paycallback.Handler{Flow: p, Inbox: p, NotifySecret: []byte(testNotifySecret), Log: log},
 		},

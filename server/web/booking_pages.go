@@ -243,6 +243,13 @@ func (h *Handler) release(c *fiber.Ctx) error {
 		return h.ticketGone(c)
 	}
 	if csrfOK(c) {
+		if h.Releases != nil && h.Holders != nil {
+			if placed, live, err := h.Holders.HoldPlaced(c.UserContext(), t.Hold); err == nil && live {
+				if wait := h.releaseWait(c, placed); wait > 0 {
+					return h.releasedTooQuickly(c, wait, nil, link{d.TimesURL, v.texts.get("back")})
+				}
+			}
+		}
 		if err := h.Reservations.ReleaseHold(c.UserContext(), t.Hold); err != nil && !errors.Is(err, booking.ErrHoldNotFound) {
 			return err
 		}

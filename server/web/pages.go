@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -51,6 +52,9 @@ func (h *Handler) location(c *fiber.Ctx) (*booking.Location, *time.Location, err
 type choiceData struct {
 	Choice *choice
 	Multi  bool
+	// RoomURL links the waiting room while one is active and this
+	// browser has no admission.
+	RoomURL string
 }
 
 // choice is the first step: services at an office, ticket counts at a pool.
@@ -74,7 +78,7 @@ func (h *Handler) choice(c *fiber.Ctx) error {
 		return err
 	}
 	v.Title = loc.Name
-	v.D = choiceData{ch, h.MultiChoice}
+	v.D = choiceData{ch, h.MultiChoice, h.roomLink(c, loc.ID)}
 	return h.render(c, fiber.StatusOK, "choice", v)
 }
 
@@ -115,7 +119,7 @@ func (h *Handler) choiceErrors(c *fiber.Ctx, ch *choice, errs []fieldError) erro
 	v := h.newView(c, "index_title", stepChoice)
 	v.Title = ch.Location.Name
 	v.Errors = errs
-	v.D = choiceData{ch, h.MultiChoice}
+	v.D = choiceData{ch, h.MultiChoice, h.roomLink(c, ch.Location.ID)}
 	return h.render(c, fiber.StatusUnprocessableEntity, "choice", v)
 }
 
@@ -125,6 +129,9 @@ type daysData struct {
 	Next           *timeEntry
 	NextDayURL     string
 	Earlier, Later string
+	// Release says when the next days open ("" without a release
+	// schedule or when the days shown end before).
+	Release string
 }
 
 type dayEntry struct {
@@ -158,7 +165,7 @@ func (h *Handler) days(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := daysData{Choice: ch}
+	d := daysData{Choice: ch, Release: h.releaseNotice(v, ch.Location, to)}
 	for _, day := range days {
 		if day.Free == 0 {
 			continue
@@ -192,6 +199,8 @@ type timesData struct {
 	Times   []timeEntry
 	DaysURL string
 	Pow     *powData
+	// Release says when the day opens, while it is not released yet.
+	Release string
 }
 
 type powData struct {
@@ -235,7 +244,8 @@ func (h *Handler) renderTimes(c *fiber.Ctx, v *view, ch *choice, day booking.Dat
 			}
 		}
 	}
-	d := timesData{Choice: ch, DayText: v.texts.date(day.Midnight(tz)), Day: day.String(), DaysURL: "/" + ch.Location.ID + "/tag?" + ch.Query}
+	d := timesData{Choice: ch, DayText: v.texts.date(day.Midnight(tz)), Day: day.String(), DaysURL: "/" + ch.Location.ID + "/tag?" + ch.Query,
+		Release: h.dayNotReleased(v, ch.Location, day)}
 	for _, s := range slots {
 		val := s.Start.UTC().Format(time.RFC3339)
 		st := s.Start.In(tz)
@@ -317,8 +327,30 @@ func (h *Handler) hold(c *fiber.Ctx) error {
 			}
 		}
 	}
-	hold, err := h.Reservations.PlaceHold(ctx, ch.Location.ID, ch.Items, start)
+	adm, done, err := h.roomGate(c, ch.Location.ID)
+	if done {
+		return err
+	}
+	hold, wait, err := h.placeHold(c, ch, start)
+	if hold == nil && adm != nil {
+		// No hold (refused, or slowed down): it does not count against the admission.
+		if rerr := h.Room.Refund(context.WithoutCancel(ctx), *adm); rerr != nil {
+			h.Log.WarnContext(ctx, "waiting room refund", "err", rerr)
+		}
+	}
+	if wait > 0 {
+		fields := copyFields(ch.Fields)
+		fields["start"] = []string{c.FormValue("start")}
+		return h.releasedTooQuickly(c, wait, &retryForm{Action: "/" + ch.Location.ID + "/reservieren", Fields: fields},
+			link{"/" + ch.Location.ID + "/zeit?" + ch.Query + "&tag=" + day.String(), v.texts.get("back")})
+	}
 	switch {
+	case errors.Is(err, booking.ErrNotReleased):
+		v.Errors = []fieldError{{"", h.notReleasedText(v, ch.Location, day)}}
+		if v.Errors[0].Text == "" {
+			v.Errors[0].Text = v.texts.get("err_slot_invalid")
+		}
+		return h.renderTimes(c, v, ch, day, "", fiber.StatusUnprocessableEntity)
 	case errors.Is(err, booking.ErrSlotFull):
 		v.Errors = []fieldError{{"", v.texts.get("err_slot_taken")}}
 		return h.renderTimes(c, v, ch, day, "", fiber.StatusConflict)

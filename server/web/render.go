@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/digitale-verwaltung/termin/server/auth"
 )
 
 //go:embed templates/*.html
@@ -66,10 +68,19 @@ type view struct {
 	Feedback  string
 	// Refresh sends the browser on to this path at once.
 	Refresh string
+	// RefreshAfter reloads the page after this many seconds in a
+	// browser without scripts (a script updates it in place otherwise).
+	RefreshAfter int
 	// Page names the template, for tests and styles.
-	Page  string
-	D     any
-	texts texts
+	Page string
+	// Staff is the logged-in member of staff on staff pages (nil
+	// elsewhere); Nav their navigation.
+	Staff *auth.Staff
+	Nav   []navLink
+	// StaffArea marks the pages under /intern (the login page too).
+	StaffArea bool
+	D         any
+	texts     texts
 }
 
 // Step numbers of the booking flow (0: no progress list).
@@ -129,7 +140,7 @@ func (h *Handler) csrf(c *fiber.Ctx) string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	t := base64.RawURLEncoding.EncodeToString(b)
-	c.Cookie(&fiber.Cookie{Name: csrfCookie, Value: t, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https"})
+	c.Cookie(&fiber.Cookie{Name: csrfCookie, Value: t, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: h.secure(c)})
 	c.Request().Header.SetCookie(csrfCookie, t)
 	return t
 }
@@ -214,7 +225,7 @@ func (h *Handler) language(c *fiber.Ctx) error {
 	if l != "de" && l != "en" {
 		l = "de"
 	}
-	c.Cookie(&fiber.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: int((365 * 24 * time.Hour).Seconds()), SameSite: fiber.CookieSameSiteLaxMode, Secure: c.Protocol() == "https"})
+	c.Cookie(&fiber.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: int((365 * 24 * time.Hour).Seconds()), SameSite: fiber.CookieSameSiteLaxMode, Secure: h.secure(c)})
 	back := c.Query("r")
 	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.HasPrefix(back, "/\\") || strings.HasPrefix(back, "/sprache") {
 		back = "/"

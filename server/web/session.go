@@ -22,7 +22,7 @@ func (h *Handler) browserID(c *fiber.Ctx) string {
 	rand.Read(b)
 	id := base64.RawURLEncoding.EncodeToString(b)
 	c.Cookie(&fiber.Cookie{Name: browserCookie, Value: id, Path: "/", HTTPOnly: true,
-		SameSite: fiber.CookieSameSiteLaxMode, Secure: c.Protocol() == "https"})
+		SameSite: fiber.CookieSameSiteLaxMode, Secure: h.secure(c)})
 	c.Request().Header.SetCookie(browserCookie, id)
 	return id
 }
