@@ -176,7 +176,7 @@ func (e *Engine) fill(ctx context.Context, l *Location, tz *time.Location, days 
 	for i, sd := range days {
 		ds[i] = sd.day
 	}
-	bms, missing, err := e.holds.Bitmaps(ctx, l.ID, ds, now)
+	bms, missing, err := e.holds.Bitmaps(ctx, l.HoldsKey(), ds, now)
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func (e *Engine) fill(ctx context.Context, l *Location, tz *time.Location, days 
 	if err := e.loadDays(ctx, l, tz, load); err != nil {
 		return err
 	}
-	bms, still, err := e.holds.Bitmaps(ctx, l.ID, load, now)
+	bms, still, err := e.holds.Bitmaps(ctx, l.HoldsKey(), load, now)
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (e *Engine) loadDays(ctx context.Context, l *Location, tz *time.Location, d
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = e.holds.Mark(ctx, l.ID, d, keyTTL(d, tz, now), offsetsOf(l, d, tz, byDay[d]), blocks[d], now)
+			errs[i] = e.holds.Mark(ctx, l.HoldsKey(), d, keyTTL(d, tz, now), offsetsOf(l, d, tz, byDay[d]), blocks[d], now)
 		}()
 	}
 	wg.Wait()

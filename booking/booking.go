@@ -121,6 +121,9 @@ type Location struct {
 	Address            Address
 	Opening            []OpeningRule
 	Closures           []Closure
+	// LayoutVersion counts the changes of Capacity and SlotMinutes, which
+	// lay out the hold store's bitmaps; see HoldsKey.
+	LayoutVersion int
 }
 
 // Address is a location's postal address, for confirmations and mails.
@@ -259,6 +262,9 @@ type Booking struct {
 	// removed (the retention job or the citizen's request); nil while
 	// they are kept.
 	AnonymisedAt *time.Time
+	// CancelReason is the office's reason when the office cancelled the
+	// booking (or is about to, see CancelByStaff); "" otherwise.
+	CancelReason string
 }
 
 // Persons is the number of units the booking takes (persons at a pool).

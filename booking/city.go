@@ -51,7 +51,7 @@ type cityLocation struct {
 	Release            *cityRelease  `json:"release"`
 	CancelBlockMinutes *int          `json:"cancel_block_minutes"`
 	Address            cityAddress   `json:"address"`
-	Opening            []cityOpening `json:"opening"`
+	Opening            []cityOpening `json:"opening,omitempty"`
 	Closures           []cityClosure `json:"closures"`
 	Hours              []cityHours   `json:"hours"`
 	Services           []cityService `json:"services"`
@@ -99,7 +99,7 @@ type cityHours struct {
 
 type cityService struct {
 	ID              string   `json:"id"`
-	Location        string   `json:"location"`
+	Location        string   `json:"location,omitempty"`
 	Name            string   `json:"name"`
 	DurationMinutes int      `json:"duration_minutes"`
 	FeeCents        int64    `json:"fee_cents"`

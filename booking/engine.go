@@ -170,7 +170,7 @@ func (e *Engine) LoadDay(ctx context.Context, l *Location, tz *time.Location, d 
 	if err != nil {
 		return err
 	}
-	if err := e.holds.Mark(ctx, l.ID, d, keyTTL(d, tz, now), offsetsOf(l, d, tz, cells), blocksOf(l, tz, blocked)[d], now); err != nil {
+	if err := e.holds.Mark(ctx, l.HoldsKey(), d, keyTTL(d, tz, now), offsetsOf(l, d, tz, cells), blocksOf(l, tz, blocked)[d], now); err != nil {
 		return fmt.Errorf("load %s %s into the hold store: %w", l.ID, d, err)
 	}
 	return nil
@@ -246,7 +246,7 @@ func (e *Engine) PlaceHoldFor(ctx context.Context, locationID string, items []It
 		Start: start.UTC(), End: end.UTC(), ExpiresAt: now.Add(e.HoldTTL).UTC(),
 	}
 	q := HoldRequest{
-		ID: h.ID, Day: d, Location: l.ID, Capacity: l.Capacity, First: l.cell(d, tz, start), Cells: p.cells(l), Units: p.Units,
+		ID: h.ID, Day: d, Location: l.HoldsKey(), Capacity: l.Capacity, First: l.cell(d, tz, start), Cells: p.cells(l), Units: p.Units,
 		Now: now, Expires: h.ExpiresAt, KeyTTL: keyTTL(d, tz, now),
 		Service: h.ServiceID, Items: p.Items, Start: h.Start, End: h.End,
 	}
@@ -311,10 +311,11 @@ func (e *Engine) HoldPlaced(ctx context.Context, id string) (placed time.Time, l
 	if !ok {
 		return time.Time{}, false, nil
 	}
-	if _, _, err := e.Location(locID); err != nil {
+	l, _, err := e.Location(locID)
+	if err != nil {
 		return time.Time{}, false, nil
 	}
-	rec, err := e.holds.Peek(ctx, locID, d, id)
+	rec, err := e.holds.Peek(ctx, l.HoldsKey(), d, id)
 	if err != nil || rec == nil {
 		return time.Time{}, false, err
 	}
@@ -331,12 +332,13 @@ func (e *Engine) ReleaseHold(ctx context.Context, id string) error {
 	if !ok {
 		return ErrHoldNotFound
 	}
-	if _, _, err := e.Location(locID); err != nil {
+	l, _, err := e.Location(locID)
+	if err != nil {
 		return ErrHoldNotFound
 	}
 	// A hold whose booking is being written is not released: its units
 	// are about to be booked.
-	_, err := e.holds.Release(ctx, locID, d, id, e.Now(), false)
+	_, err = e.holds.Release(ctx, l.HoldsKey(), d, id, e.Now(), false)
 	if errors.Is(err, ErrDayNotLoaded) {
 		return nil
 	}
@@ -368,7 +370,7 @@ type BookOptions struct {
 // (ErrHoldUsed) or expired (ErrHoldExpired, also when the hold store lost
 // its state).
 func (e *Engine) claimHold(ctx context.Context, l *Location, d Date, holdID string, now time.Time) (*HoldRecord, error) {
-	rec, err := e.holds.Claim(ctx, l.ID, d, holdID, now, now.Add(e.ConfirmGrace))
+	rec, err := e.holds.Claim(ctx, l.HoldsKey(), d, holdID, now, now.Add(e.ConfirmGrace))
 	if errors.Is(err, ErrDayNotLoaded) {
 		rec, err = nil, nil
 	}
@@ -468,7 +470,7 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 		// The hold store handed out a unit the record knows is booked: it
 		// was wrong (lost or stale). Drop this hold and re-mark the day.
 		e.log.WarnContext(ctx, "hold store offered a booked unit; repairing day", "location", l.ID, "day", d.String())
-		if _, err := e.holds.Release(ctx, l.ID, d, holdID, now, true); err != nil {
+		if _, err := e.holds.Release(ctx, l.HoldsKey(), d, holdID, now, true); err != nil {
 			e.log.WarnContext(ctx, "release hold after conflict", "err", err)
 		}
 		if err := e.LoadDay(ctx, l, tz, d); err != nil {
@@ -478,12 +480,12 @@ func (e *Engine) Book(ctx context.Context, holdID string, c Contact, opt BookOpt
 	case err != nil:
 		// The record store failed: the citizen may retry with the same hold or
 		// give it up, so it must no longer count as being booked.
-		if uerr := e.holds.Unclaim(ctx, l.ID, d, holdID); uerr != nil && !errors.Is(uerr, ErrDayNotLoaded) {
+		if uerr := e.holds.Unclaim(ctx, l.HoldsKey(), d, holdID); uerr != nil && !errors.Is(uerr, ErrDayNotLoaded) {
 			e.log.WarnContext(ctx, "unclaim hold after failed booking", "err", uerr)
 		}
 		return nil, err
 	}
-	if err := e.holds.Confirm(ctx, l.ID, d, holdID); err != nil && !errors.Is(err, ErrDayNotLoaded) {
+	if err := e.holds.Confirm(ctx, l.HoldsKey(), d, holdID); err != nil && !errors.Is(err, ErrDayNotLoaded) {
 		// The booking is recorded; if the hold later expires in the hold
 		// store, the next conflicting confirm repairs the day.
 		e.log.WarnContext(ctx, "drop confirmed hold from the hold store", "err", err)
@@ -542,9 +544,9 @@ func (e *Engine) Cancel(ctx context.Context, code, token string, rec CancelRecor
 		// block ends, so whoever waits for the cancellation of a sold
 		// appointment cannot be sure to get it. The record keeps the same
 		// end (blocked_until), so a reload blocks them as long.
-		err = e.holds.Block(ctx, l.ID, d, blockID(b.ID), until, now, offsetsOf(l, d, tz, cells))
+		err = e.holds.Block(ctx, l.HoldsKey(), d, blockID(b.ID), until, now, offsetsOf(l, d, tz, cells))
 	} else {
-		err = e.holds.Unmark(ctx, l.ID, d, offsetsOf(l, d, tz, cells))
+		err = e.holds.Unmark(ctx, l.HoldsKey(), d, offsetsOf(l, d, tz, cells))
 	}
 	if err != nil {
 		// The units stay blocked in the hold store until the day is

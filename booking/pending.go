@@ -24,7 +24,11 @@ func (e *Engine) HoldService(ctx context.Context, holdID string) (*Service, erro
 	if !ok {
 		return nil, nil
 	}
-	rec, err := e.holds.Peek(ctx, locID, d, holdID)
+	l, _, err := e.Location(locID)
+	if err != nil {
+		return nil, nil
+	}
+	rec, err := e.holds.Peek(ctx, l.HoldsKey(), d, holdID)
 	if err != nil || rec == nil {
 		return nil, err
 	}
@@ -43,7 +47,11 @@ func (e *Engine) HoldLines(ctx context.Context, holdID string) ([]Line, error) {
 	if !ok {
 		return nil, nil
 	}
-	rec, err := e.holds.Peek(ctx, locID, d, holdID)
+	l, _, err := e.Location(locID)
+	if err != nil {
+		return nil, nil
+	}
+	rec, err := e.holds.Peek(ctx, l.HoldsKey(), d, holdID)
 	if err != nil || rec == nil {
 		return nil, err
 	}
@@ -73,7 +81,7 @@ func (e *Engine) FreeUnits(ctx context.Context, b *Booking) {
 		return
 	}
 	d := DateOf(b.Start.In(tz))
-	if err := e.holds.Unmark(ctx, l.ID, d, offsetsOf(l, d, tz, l.unitCells(b))); err != nil && !errors.Is(err, ErrDayNotLoaded) {
+	if err := e.holds.Unmark(ctx, l.HoldsKey(), d, offsetsOf(l, d, tz, l.unitCells(b))); err != nil && !errors.Is(err, ErrDayNotLoaded) {
 		e.log.WarnContext(ctx, "free expired units in the hold store", "err", err)
 	}
 }

@@ -38,7 +38,7 @@ func (e *Engine) Reschedule(ctx context.Context, code, token, holdID string) (*B
 	if err != nil {
 		return nil, ErrHoldNotFound
 	}
-	rec, err := e.holds.Peek(ctx, l.ID, d, holdID)
+	rec, err := e.holds.Peek(ctx, l.HoldsKey(), d, holdID)
 	if errors.Is(err, ErrDayNotLoaded) {
 		rec, err = nil, nil
 	}
@@ -53,7 +53,7 @@ func (e *Engine) Reschedule(ctx context.Context, code, token, holdID string) (*B
 		return nil, err
 	}
 	unclaim := func() {
-		if uerr := e.holds.Unclaim(ctx, l.ID, d, holdID); uerr != nil && !errors.Is(uerr, ErrDayNotLoaded) {
+		if uerr := e.holds.Unclaim(ctx, l.HoldsKey(), d, holdID); uerr != nil && !errors.Is(uerr, ErrDayNotLoaded) {
 			e.log.WarnContext(ctx, "unclaim hold after failed reschedule", "err", uerr)
 		}
 	}
@@ -75,7 +75,7 @@ func (e *Engine) Reschedule(ctx context.Context, code, token, holdID string) (*B
 	switch {
 	case errors.Is(err, ErrUnitTaken):
 		e.log.WarnContext(ctx, "hold store offered a booked unit; repairing day", "location", l.ID, "day", d.String())
-		if _, err := e.holds.Release(ctx, l.ID, d, holdID, now, true); err != nil {
+		if _, err := e.holds.Release(ctx, l.HoldsKey(), d, holdID, now, true); err != nil {
 			e.log.WarnContext(ctx, "release hold after conflict", "err", err)
 		}
 		if err := e.LoadDay(ctx, l, tz, d); err != nil {
@@ -88,11 +88,11 @@ func (e *Engine) Reschedule(ctx context.Context, code, token, holdID string) (*B
 		unclaim()
 		return nil, err
 	}
-	if err := e.holds.Confirm(ctx, l.ID, d, holdID); err != nil && !errors.Is(err, ErrDayNotLoaded) {
+	if err := e.holds.Confirm(ctx, l.HoldsKey(), d, holdID); err != nil && !errors.Is(err, ErrDayNotLoaded) {
 		e.log.WarnContext(ctx, "drop rescheduled hold from the hold store", "err", err)
 	}
 	oldDay := DateOf(b.Start.In(tz))
-	if err := e.holds.Unmark(ctx, l.ID, oldDay, offsetsOf(l, oldDay, tz, freed)); err != nil && !errors.Is(err, ErrDayNotLoaded) {
+	if err := e.holds.Unmark(ctx, l.HoldsKey(), oldDay, offsetsOf(l, oldDay, tz, freed)); err != nil && !errors.Is(err, ErrDayNotLoaded) {
 		// The old units stay blocked until the day is reloaded: a lost
 		// unit, never a double booking.
 		e.log.WarnContext(ctx, "free the old units of a rescheduled booking", "err", err)

@@ -55,6 +55,9 @@ type Booking struct {
 	// PaidOnline is set when the fee was paid through the payment
 	// platform: a cancellation says the money is refunded.
 	PaidOnline bool
+	// OfficeReason is the office's reason when the office cancelled the
+	// booking ("" when the citizen did).
+	OfficeReason string
 	// ManageToken is the booking's manage token, recomputed by the booking
 	// side; the links are built here from the public base URL.
 	ManageToken string

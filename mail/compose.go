@@ -144,6 +144,10 @@ func (c *Composer) Compose(ev Event, b Booking) (*Message, error) {
 		}
 		c.manageAction(m, t, b)
 	case KindCancelled:
+		if b.OfficeReason != "" {
+			m.Notes = append(m.Notes, fmt.Sprintf(t.officeCancelled, b.OfficeReason))
+			m.Action = &action{Label: t.actionBookAgain, URL: c.BaseURL + "/", Hint: t.linkHint}
+		}
 		if b.PaidOnline && b.FeeCents > 0 {
 			m.Notes = append(m.Notes, fmt.Sprintf(t.refund, money(lang, b.FeeCents)))
 		}

@@ -23,12 +23,15 @@ type texts struct {
 
 	calendarAdded, calendarUpdated, calendarRemoved string
 	refund                                          string
-	activationDeadline                              string
-	notRequested                                    string
-	keepLink                                        string
-	calendarDescription                             string
-	alarm                                           string
-	summaryOffice, summaryPool                      string
+	// officeCancelled explains a cancellation by the office, with its
+	// reason.
+	officeCancelled            string
+	activationDeadline         string
+	notRequested               string
+	keepLink                   string
+	calendarDescription        string
+	alarm                      string
+	summaryOffice, summaryPool string
 
 	weekdays [7]string
 	months   [12]string
@@ -80,6 +83,7 @@ var catalogue = map[string]*texts{
 		calendarUpdated:     "Im Anhang finden Sie den geänderten Termin für Ihren Kalender.",
 		calendarRemoved:     "Der Anhang entfernt den Termin aus Ihrem Kalender.",
 		refund:              "Den bezahlten Betrag von %s erstatten wir auf dem Weg, auf dem Sie bezahlt haben. Das kann einige Tage dauern.",
+		officeCancelled:     "Wir mussten den Termin leider absagen. Grund: %s. Bitte entschuldigen Sie; Sie können gern einen neuen Termin buchen.",
 		activationDeadline:  "Bitte bestätigen Sie bis %s. Danach wird der Termin wieder freigegeben.",
 		notRequested:        "Wenn Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren.",
 		keepLink:            "Geben Sie den Link nicht weiter: Mit ihm kann die Buchung geändert und abgesagt werden.",
@@ -135,6 +139,7 @@ var catalogue = map[string]*texts{
 		calendarUpdated:     "The attachment updates the appointment in your calendar.",
 		calendarRemoved:     "The attachment removes the appointment from your calendar.",
 		refund:              "We refund the %s you paid the way you paid it. This can take a few days.",
+		officeCancelled:     "We are sorry that we had to cancel the appointment. Reason: %s. You are welcome to book a new one.",
 		activationDeadline:  "Please confirm by %s. After that the appointment is released again.",
 		notRequested:        "If you did not ask for this, you can ignore this e-mail.",
 		keepLink:            "Do not pass the link on: it allows changing and cancelling the booking.",

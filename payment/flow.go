@@ -565,7 +565,26 @@ func (f *Flow) CancelBooking(ctx context.Context, b *booking.Booking, now time.T
 	return f.cancelBooking(ctx, b, now, &out)
 }
 
+// OfficeCancellation is the booking.CancelRecorder of a cancellation by
+// the office (a closed day, cut hours): as CancelBooking, but a paid
+// booking is refunded in full also inside the free cancellation period,
+// since the citizen did not choose to cancel.
+func (f *Flow) OfficeCancellation() booking.CancelRecorder { return officeCancellation{f} }
+
+type officeCancellation struct{ f *Flow }
+
+func (o officeCancellation) CancelBooking(ctx context.Context, b *booking.Booking, now time.Time) ([]booking.UnitCell, error) {
+	var out CancelOutcome
+	return o.f.cancelBookingAs(ctx, b, now, &out, true)
+}
+
 func (f *Flow) cancelBooking(ctx context.Context, b *booking.Booking, now time.Time, out *CancelOutcome) ([]booking.UnitCell, error) {
+	return f.cancelBookingAs(ctx, b, now, out, false)
+}
+
+// cancelBookingAs cancels in one transaction; byOffice refunds a paid
+// booking whatever the time left.
+func (f *Flow) cancelBookingAs(ctx context.Context, b *booking.Booking, now time.Time, out *CancelOutcome, byOffice bool) ([]booking.UnitCell, error) {
 	var cells []booking.UnitCell
 	err := f.Store.InTx(ctx, func(tx Tx) error {
 		var err error
@@ -578,12 +597,12 @@ func (f *Flow) cancelBooking(ctx context.Context, b *booking.Booking, now time.T
 			return booking.ErrAlreadyCancelled
 		}
 		*out = CancelOutcome{Money: MoneyNone}
-		return f.onCancel(ctx, tx, b, out)
+		return f.onCancel(ctx, tx, b, out, byOffice)
 	})
 	return cells, err
 }
 
-func (f *Flow) onCancel(ctx context.Context, tx Tx, b *booking.Booking, out *CancelOutcome) error {
+func (f *Flow) onCancel(ctx context.Context, tx Tx, b *booking.Booking, out *CancelOutcome, byOffice bool) error {
 	p, err := tx.LockPaymentOfBooking(ctx, b.ID)
 	if errors.Is(err, ErrPaymentNotFound) {
 		return nil
@@ -601,15 +620,19 @@ func (f *Flow) onCancel(ctx context.Context, tx Tx, b *booking.Booking, out *Can
 		}
 		return f.enqueue(ctx, tx, JobPlatformConfirm, p.ID, 0, 0, string(OutcomeCancel))
 	case StatePaid, StateConfirmed:
-		if b.Start.Sub(now) < f.FreeCancelBefore {
+		if !byOffice && b.Start.Sub(now) < f.FreeCancelBefore {
 			out.Money, out.AmountCents = MoneyNoRefund, p.AmountCents-p.RefundedCents
 			return tx.SetNote(ctx, p.ID, "", "booking cancelled after the free cancellation period; no refund", now)
 		}
 		out.Money, out.AmountCents = MoneyRefund, p.AmountCents-p.RefundedCents
-		if err := tx.SetNote(ctx, p.ID, "", "booking cancelled in time; refund requested", now); err != nil {
+		reason := "booking cancelled in time"
+		if byOffice {
+			reason = "booking cancelled by the office"
+		}
+		if err := tx.SetNote(ctx, p.ID, "", reason+"; refund requested", now); err != nil {
 			return err
 		}
-		return f.enqueue(ctx, tx, JobRefund, p.ID, 0, p.AmountCents-p.RefundedCents, "booking cancelled in time")
+		return f.enqueue(ctx, tx, JobRefund, p.ID, 0, p.AmountCents-p.RefundedCents, reason)
 	}
 	return nil
 }

@@ -76,10 +76,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	w.every("activation sweep", cfg.ActivationSweep, func(ctx context.Context) bool { sweepActivations(ctx, d); return false })
+	w.every("staff sessions", 10*time.Minute, func(ctx context.Context) bool { expireSessions(ctx, d); return false })
 	ret := d.retention()
 	w.every("retention", cfg.RetentionEvery, func(ctx context.Context) bool { runRetention(ctx, ret, log); return false })
-	w.every("staff sessions", 10*time.Minute, func(ctx context.Context) bool { expireSessions(ctx, d); return false })
 	w.every("signing keys", cfg.TicketKeysReload, d.tickets.round)
+	w.run("catalog watch", func(ctx context.Context) { watchCatalog(ctx, d) })
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

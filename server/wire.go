@@ -94,7 +94,7 @@ func newApp(d *deps) *fiber.App {
 				Keys: d.tickets, GateEarly: cfg.GateEarly, GateLate: cfg.GateLate, Now: now,
 			},
 			&staff.Handler{Catalog: d.engine, Queue: queue, Devices: d.pg, Entrances: queue, Staff: staffAuth, Now: time.Now,
-				Accounts: d.accounts, Audit: d.audit},
+				Accounts: d.accounts, Audit: d.audit, City: catalogAdmin{d}},
 			&finance.Handler{Ledger: d.pay.store, Reconciler: reconciler{d.pay.store, reconcile.Options{PayoutAccount: cfg.Pay.PayoutAccount}},
 				ExportDir: cfg.Pay.ExportDir, Refunds: d.pay.refunds, Staff: staffAuth},
 			callbacks,

@@ -48,6 +48,8 @@ func newWeb(d *deps, queue *booking.Queue, limiter citizen.RateLimiter, challeng
 	if d.pay.flow != nil {
 		h.Payments = webPayments{d.pay.flow, d.pay.store, d.engine}
 	}
+	h.Admin = catalogAdmin{d}
+	financePages(d, h)
 	// The .ics download is the mails' calendar file; without a usable
 	// MAIL_FROM the page offers none rather than a different event.
 	if comp, err := d.calendarComposer(); err != nil {

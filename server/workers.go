@@ -82,3 +82,24 @@ func (w *workers) Stop(ctx context.Context) bool {
 		return false
 	}
 }
+
+// run runs a job that loops by itself until its context ends (a listener
+// waiting for notifications): it has no round to finish, so its context
+// ends as soon as the drain begins.
+func (w *workers) run(name string, job func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(w.hard)
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer cancel()
+		job(ctx)
+		w.log.Debug("worker stopped", "worker", name)
+	}()
+	go func() {
+		select {
+		case <-w.stopping:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+}

@@ -45,6 +45,12 @@ func (s *Store) SaveCatalog(ctx context.Context, locs []booking.Location, servic
 }
 
 func saveCatalog(ctx context.Context, tx *sqlx.Tx, locs []booking.Location, services []booking.Service) error {
+	if err := bumpLayouts(ctx, tx, locs); err != nil {
+		return err
+	}
+	if err := bumpCatalog(ctx, tx); err != nil {
+		return err
+	}
 	for _, l := range locs {
 		opening := make([]openingRow, 0, len(l.Opening))
 		for _, o := range l.Opening {
@@ -148,6 +154,9 @@ func (s *Store) LoadCatalog(ctx context.Context) ([]booking.Location, []booking.
 		services[i] = booking.Service{ID: r.ID, LocationID: r.LocationID, Name: r.Name, DurationMinutes: r.DurationMinutes,
 			FeeCents: r.FeeCents, Payment: r.Payment, MaxUnits: r.MaxUnits, QueuePrefix: r.QueuePrefix,
 			WhatToBring: booking.Text{DE: r.BringDE, EN: r.BringEN}}
+	}
+	if err := loadLayouts(ctx, s.db, locs); err != nil {
+		return nil, nil, err
 	}
 	return locs, services, nil
 }

@@ -39,6 +39,10 @@ type options struct {
 }
 
 func main() {
+	// `loadgen soak`: the long steady mixed load of make soak (soak.go).
+	if len(os.Args) > 1 && os.Args[1] == "soak" {
+		os.Exit(soakMain(os.Args[2:]))
+	}
 	var o options
 	flag.StringVar(&o.ours, "ours", "", "base URL of the server")
 	flag.StringVar(&o.baseline, "baseline", "", "base URL of the pglock baseline; skipped when empty")

@@ -97,6 +97,7 @@ func (a BookingMail) MailBooking(ctx context.Context, id int64) (mail.Booking, e
 		Timezone: d.Location.Timezone, LocationID: d.Location.ID, LocationName: d.Location.Name,
 		LocationAddress: d.Location.Address.String(), Persons: b.Persons(),
 		FeeCents: d.FeeCents, PaidOnline: d.PaidOnline, ManageToken: d.ManageToken,
+		OfficeReason: b.CancelReason,
 	}
 	if b.ActivationDeadline != nil {
 		mb.ActivationDeadline = *b.ActivationDeadline

@@ -121,7 +121,8 @@ type Handler struct {
 	Room WaitingRoom
 	// Tickets signs the QR payload of a confirmed booking with the active
 	// key of the rotating set; when nil, SigningKey does (a fixed key).
-	Tickets    booking.TicketSigner
+	Tickets booking.TicketSigner
+	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// ClientIPHeader names the header a trusted proxy puts the client
 	// address in; empty means the peer address.
@@ -164,17 +165,17 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	v1.Post("/manage-links", h.rateLimited("manage-links"), h.sendManageLink)
 }
 
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
 // ticketSigner is what signs the QR payloads.
 func (h *Handler) ticketSigner() booking.TicketSigner {
 	if h.Tickets != nil {
 		return h.Tickets
 	}
 	return booking.FixedTicketKey(h.SigningKey)
-}
-
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
 }

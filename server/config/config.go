@@ -537,10 +537,6 @@ func (c Config) validate() error {
 		return fmt.Errorf("ACTIVATION_SWEEP (-activation-sweep) must be positive")
 	case c.Mail.Every <= 0:
 		return fmt.Errorf("MAIL_EVERY (-mail-every) must be positive")
-	case c.TicketKeysReload <= 0:
-		return fmt.Errorf("TICKET_KEYS_RELOAD (-ticket-keys-reload) must be positive")
-	case c.ShutdownTimeout <= 0:
-		return fmt.Errorf("SHUTDOWN_TIMEOUT (-shutdown-timeout) must be positive")
 	case c.Room.PowBits < 1 || c.Room.PowBits > fairness.MaxDifficulty:
 		return fmt.Errorf("WAITING_ROOM_POW_BITS (-waiting-room-pow-bits) must be between 1 and %d, not %d", fairness.MaxDifficulty, c.Room.PowBits)
 	case c.Room.Rate <= 0:
@@ -553,6 +549,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("WAITING_ROOM_KEEP and WAITING_ROOM_TOKEN_TTL must be positive")
 	case c.Room.Auto < 0 || c.Room.Holds < 0 || c.Room.HoldTarget < 0:
 		return fmt.Errorf("WAITING_ROOM_AUTO, WAITING_ROOM_HOLDS and WAITING_ROOM_HOLD_TARGET must not be negative")
+	case c.TicketKeysReload <= 0:
+		return fmt.Errorf("TICKET_KEYS_RELOAD (-ticket-keys-reload) must be positive")
+	case c.ShutdownTimeout <= 0:
+		return fmt.Errorf("SHUTDOWN_TIMEOUT (-shutdown-timeout) must be positive")
 	}
 	switch c.Mail.TLS {
 	case "none", "starttls", "tls":

@@ -12,6 +12,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -138,6 +139,26 @@ func (m *Metrics) Middleware(c *fiber.Ctx) error {
 	return nil
 }
 
+// answered reports an error that is an answer its caller acts on rather
+// than a failure of Redis: a missing key (redis.Nil), a day the hold
+// scripts have not loaded yet (ERR NOTLOADED: the server loads it from
+// PostgreSQL and asks again), a script not cached (NOSCRIPT: go-redis sends
+// it again), and the CLIENT SETINFO with which go-redis names itself on
+// every new connection, which Redis before 7.2 refuses and go-redis
+// ignores. Counting these made every new connection and every first hold
+// of a day beyond WARM_DAYS look like a Redis error.
+func answered(cmd redis.Cmder, err error) bool {
+	if errors.Is(err, redis.Nil) {
+		return true
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "NOTLOADED") || strings.HasPrefix(msg, "NOSCRIPT") {
+		return true
+	}
+	args := cmd.Args()
+	return len(args) >= 2 && strings.EqualFold(fmt.Sprint(args[0]), "client") && strings.EqualFold(fmt.Sprint(args[1]), "setinfo")
+}
+
 // RedisHook counts failed Redis commands and pipelines.
 func (m *Metrics) RedisHook() redis.Hook { return redisHook{m} }
 
@@ -148,7 +169,7 @@ func (redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if err != nil && !answered(cmd, err) {
 			h.m.redisErr.WithLabelValues("command").Inc()
 		}
 		return err
@@ -158,7 +179,14 @@ func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if err == nil {
+			return nil
+		}
+		failed := len(cmds) == 0
+		for _, c := range cmds {
+			failed = failed || (c.Err() != nil && !answered(c, c.Err()))
+		}
+		if failed {
 			h.m.redisErr.WithLabelValues("pipeline").Inc()
 		}
 		return err

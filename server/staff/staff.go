@@ -5,6 +5,7 @@ package staff
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -40,12 +41,20 @@ type Entrances interface {
 	FlaggedToday(ctx context.Context, locationID string) ([]booking.Redemption, error)
 }
 
+// CityFiles writes the catalogue as a city file (the format of
+// server/democity.json).
+type CityFiles interface {
+	WriteCity(w io.Writer) error
+}
+
 // Handler serves the staff and administrator routes.
 type Handler struct {
 	Catalog   Catalog
 	Queue     Queue
 	Devices   Devices
 	Entrances Entrances
+	// City is nil when the catalogue cannot be exported.
+	City CityFiles
 	// Staff authenticates members of staff.
 	Staff auth.StaffAuthenticator
 	// Accounts creates staff accounts (nil: no accounts route); Audit
@@ -84,6 +93,9 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	admin.Post("/devices", h.registerDevice)
 	admin.Get("/devices", h.listDevices)
 	admin.Get("/ticket-preview.png", h.ticketPreview)
+	if h.City != nil {
+		admin.Get("/city", h.exportCity)
+	}
 	if h.Accounts != nil {
 		admin.Post("/accounts", h.createAccount)
 	}

@@ -29,6 +29,8 @@ func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"euro": func(v *view, cents int64) string { return v.texts.euro(cents) },
 		"pair": func(v *view, x any) map[string]any { return map[string]any{"V": v, "C": x, "H": x} },
+		"fld":  adminField,
+		"conf": adminConflicts,
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html"))
 	out := map[string]*template.Template{}

@@ -214,7 +214,8 @@ type Handler struct {
 	Releases ReleaseGuard
 	// Tickets signs the QR payload of a confirmed booking with the active
 	// key of the rotating set; when nil, SigningKey does (a fixed key).
-	Tickets    booking.TicketSigner
+	Tickets booking.TicketSigner
+	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// Key signs the hold tickets in the page URLs and derives nothing
 	// else; the same on every replica.
@@ -228,6 +229,18 @@ type Handler struct {
 	// PhoneField shows the optional phone field; off while the booking
 	// core does not store phone numbers.
 	PhoneField bool
+	// Ledger is nil when no finance pages are served; Reconciliations nil
+	// when they start no reconciliations. ExportDir holds the finance
+	// system's import files ("" when there are none).
+	Ledger          Ledger
+	Reconciliations Reconciliations
+	ExportDir       string
+	// Refunds is the refund work list (nil: no such page).
+	Refunds Refunds
+	// StaffBookings shows a booking to finance staff by its code.
+	StaffBookings StaffBookings
+	// Stats is nil when no statistics pages are served.
+	Stats Statistics
 	// FreeCancelBefore is the refund window of paid bookings.
 	FreeCancelBefore time.Duration
 	// Feedback is the contact of the accessibility statement.
@@ -241,8 +254,10 @@ type Handler struct {
 	SecureCookies bool
 	// Zone is the city's time zone, for times on the staff pages.
 	Zone *time.Location
-	Now  func() time.Time
-	Log  *slog.Logger
+	// Admin is nil when the administration pages are off.
+	Admin Administration
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 func (h *Handler) now() time.Time {
@@ -262,6 +277,9 @@ func (h *Handler) Routes(app fiber.Router) {
 		app.Use("/intern", h.staffSession)
 		h.accountRoutes(app)
 		h.deskRoutes(app)
+		h.adminRoutes(app)
+		h.financeRoutes(app)
+		h.statsRoutes(app)
 	}
 	app.Get("/", h.index)
 	app.Get("/sprache", h.language)
