@@ -103,6 +103,36 @@ func TestShutdownDrains(t *testing.T) {
 		res.Body.Close()
 	}
 
+	// The call display's event stream, open across the signal.
+	streamRes, err := http.Get(base + "/display/buergeramt-koblenz/events")
+	if err != nil || streamRes.StatusCode != 200 {
+		t.Fatalf("event stream: %v %v", streamRes, err)
+	}
+	defer streamRes.Body.Close()
+	stream := bufio.NewReader(streamRes.Body)
+	readEvent := func() string {
+		for {
+			line, err := stream.ReadString('\n')
+			if err != nil {
+				return "end: " + err.Error()
+			}
+			if strings.HasPrefix(line, "event: ") {
+				return strings.TrimSpace(strings.TrimPrefix(line, "event: "))
+			}
+		}
+	}
+	if ev := readEvent(); ev != "queue" {
+		t.Fatalf("first event %q", ev)
+	}
+	streamEnd := make(chan string, 1)
+	go func() {
+		last := readEvent()
+		if ev := readEvent(); ev != "end: EOF" {
+			last += " then " + ev
+		}
+		streamEnd <- last
+	}()
+
 	signalled := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -118,6 +148,14 @@ func TestShutdownDrains(t *testing.T) {
 	case <-exited:
 		t.Fatalf("the server exited with requests open: %v", exitErr)
 	case <-time.After(time.Second):
+	}
+	select {
+	case last := <-streamEnd:
+		if last != "close" {
+			t.Errorf("the stream ended with %q, want a close event and its end", last)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("the event stream stayed open after the signal")
 	}
 	close(release)
 	for i := 0; i < slow; i++ {

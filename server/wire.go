@@ -71,6 +71,8 @@ func newApp(d *deps) *fiber.App {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
 	}
+	// The pages' event streams need the live queue: start it first.
+	d.live = startLive(d)
 	pages := newWeb(d, queue, limiter, challenges, released)
 	pages.Room = room
 	var degraded []router.Check
@@ -78,7 +80,6 @@ func newApp(d *deps) *fiber.App {
 		degraded = append(degraded, router.Check{Name: "payment_platform", Check: d.pay.health.Check})
 	}
 	d.metrics = newMetrics(d, room)
-	d.live = startLive(d)
 	app := router.New(router.Config{
 		Ready:    d.engine.Ready,
 		Degraded: degraded,

@@ -268,8 +268,14 @@ func (h *Handler) stream(c *fiber.Ctx, location string, state func(ctx context.C
 		for {
 			select {
 			case <-shutdown:
+				// The server drains: a last event says so, and the
+				// browser reconnects (after the retry interval) to a
+				// replica that stays; the stream ends at once, so it
+				// never holds the drain up.
+				write("event: close\ndata: {}\n\n")
 				return
 			case <-closed:
+				write("event: close\ndata: {}\n\n")
 				return
 			case <-changes:
 				if !send(false) {
