@@ -1,6 +1,8 @@
 # termin: `make run` for the demo, `make test` for every test, `make bench`
-# for the rush benchmark (writes docs/benchmarks.md).
-.PHONY: run test bench build image kiosk-cross vet fmt clean
+# for the rush benchmark (writes docs/benchmarks.md), `make soak` for ten
+# minutes of steady mixed load (writes docs/soak.md; SOAK_DURATION=30s for
+# a short check).
+.PHONY: run test bench soak build image kiosk-cross vet fmt clean
 
 run:
 	@deploy/run.sh
@@ -10,6 +12,9 @@ test:
 
 bench:
 	@deploy/bench.sh
+
+soak:
+	@deploy/soak.sh
 
 build:
 	go build -o bin/ ./server

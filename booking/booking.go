@@ -258,6 +258,10 @@ type Booking struct {
 	// PreviousStart and PreviousEnd are the times before the last
 	// reschedule.
 	PreviousStart, PreviousEnd *time.Time
+	// AnonymisedAt is when name, e-mail address and phone number were
+	// removed (the retention job or the citizen's request); nil while
+	// they are kept.
+	AnonymisedAt *time.Time
 	// CancelReason is the office's reason when the office cancelled the
 	// booking (or is about to, see CancelByStaff); "" otherwise.
 	CancelReason string

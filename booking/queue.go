@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // CheckInPrefix starts the queue numbers of checked-in appointments.
@@ -50,6 +51,24 @@ var (
 	ErrAdmittedRevoked = errors.New("ticket admitted offline although its booking is not valid")
 )
 
+// MaxDeskLength is the longest desk name ("3", "12a", "Info").
+const MaxDeskLength = 20
+
+// ValidDesk reports whether s can name a desk on the call display:
+// 1 to MaxDeskLength letters, digits, spaces or hyphens, not starting
+// with a space.
+func ValidDesk(s string) bool {
+	if s == "" || len([]rune(s)) > MaxDeskLength || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ' ' && r != '-' {
+			return false
+		}
+	}
+	return true
+}
+
 // ScanClockSkew is how far ahead of the server's clock a device's scan
 // time may be: device clocks drift, but a scan cannot come from the
 // future.
@@ -86,8 +105,16 @@ type QueueTicket struct {
 	State      string
 	Desk       *string
 	CreatedAt  time.Time
-	CalledAt   *time.Time
-	FinishedAt *time.Time
+	// CalledAt is the first call (the wait ends there), LastCalledAt the
+	// latest: a recall or the call after a transfer (the service starts
+	// there, and the call display orders by it).
+	CalledAt     *time.Time
+	LastCalledAt *time.Time
+	FinishedAt   *time.Time
+	// Recalls counts the calls repeated to the waiting room.
+	Recalls int
+	// TransferredFrom is the service a desk transferred the ticket from.
+	TransferredFrom *string
 	// EstimatedWait is filled in when a ticket is drawn.
 	EstimatedWait time.Duration
 	// Ahead is the number of people waiting before this ticket.
@@ -121,7 +148,15 @@ type QueueStore interface {
 	// FinishTicket moves a called ticket to state; ErrTicketState when it
 	// is not called, ErrTicketNotFound when it does not exist.
 	FinishTicket(ctx context.Context, location string, id int64, state string) (*QueueTicket, error)
-	// Tickets lists a day's tickets, newest call first, then the waiting.
+	// RecallTicket calls a called ticket again, to desk; errors as
+	// FinishTicket.
+	RecallTicket(ctx context.Context, location string, id int64, desk string) (*QueueTicket, error)
+	// TransferTicket gives a called ticket another service and lets it
+	// wait again at its place of arrival; ErrTicketState also when the
+	// ticket already has that service.
+	TransferTicket(ctx context.Context, location string, id int64, serviceID string) (*QueueTicket, error)
+	// Tickets lists a day's tickets, newest call first, then the waiting
+	// in the order CallNext calls them.
 	Tickets(ctx context.Context, location string, day Date) ([]QueueTicket, error)
 	// Redeem records an admission unless the ticket was admitted before
 	// and returns the first admission of the ticket. A nonce that already
@@ -231,22 +266,56 @@ func (q *Queue) estimate(ctx context.Context, t *QueueTicket) error {
 	if err != nil {
 		return err
 	}
+	q.fillWait(t, st, st.Ahead)
+	return nil
+}
+
+// fillWait sets a waiting ticket's people ahead and its estimated wait
+// from the location's load.
+func (q *Queue) fillWait(t *QueueTicket, load QueueLoad, ahead int) {
 	mean := 15 * time.Minute
 	if t.ServiceID != nil {
 		if s, err := q.engine.Service(t.LocationID, *t.ServiceID); err == nil {
 			mean = time.Duration(s.DurationMinutes) * time.Minute
 		}
 	}
-	if st.MeanService > 0 {
-		mean = st.MeanService
+	if load.MeanService > 0 {
+		mean = load.MeanService
 	}
-	desks := st.Desks
+	desks := load.Desks
 	if desks < 1 {
 		desks = 1
 	}
-	t.Ahead = st.Ahead
-	t.EstimatedWait = time.Duration(math.Ceil(float64(st.Ahead)/float64(desks))) * mean
-	return nil
+	t.Ahead = ahead
+	t.EstimatedWait = time.Duration(math.Ceil(float64(ahead)/float64(desks))) * mean
+}
+
+// Board lists the day's tickets of a location as Today does, with the
+// people ahead and the estimated wait of every waiting ticket filled in:
+// what the live pages show, read in two queries however many wait.
+func (q *Queue) Board(ctx context.Context, locationID string) ([]QueueTicket, error) {
+	_, day, err := q.today(locationID)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := q.store.Tickets(ctx, locationID, day)
+	if err != nil {
+		return nil, err
+	}
+	// Ticket id 0 is no ticket: the load without anyone ahead.
+	load, err := q.store.QueueLoad(ctx, locationID, day, 0)
+	if err != nil {
+		return nil, err
+	}
+	// Tickets lists the waiting in the order they are called.
+	ahead := 0
+	for i := range ts {
+		if ts[i].State == QueueWaiting {
+			q.fillWait(&ts[i], load, ahead)
+			ahead++
+		}
+	}
+	return ts, nil
 }
 
 // CallNext calls the next waiting ticket to a desk: checked-in
@@ -266,6 +335,26 @@ func (q *Queue) Finish(ctx context.Context, locationID string, id int64, state s
 		return nil, ErrTicketState
 	}
 	return q.store.FinishTicket(ctx, locationID, id, state)
+}
+
+// Recall calls a called ticket once more (the citizen did not come):
+// it goes back to the top of the call display, to desk.
+func (q *Queue) Recall(ctx context.Context, locationID string, id int64, desk string) (*QueueTicket, error) {
+	if _, _, err := q.engine.Location(locationID); err != nil {
+		return nil, err
+	}
+	return q.store.RecallTicket(ctx, locationID, id, desk)
+}
+
+// Transfer sends a called ticket to another service of its location. The
+// ticket keeps its number and its place in the line: it waits again as
+// of its original arrival, so the citizen does not queue twice, and the
+// next desk to call takes it before those who came later.
+func (q *Queue) Transfer(ctx context.Context, locationID string, id int64, serviceID string) (*QueueTicket, error) {
+	if _, err := q.engine.Service(locationID, serviceID); err != nil {
+		return nil, err
+	}
+	return q.store.TransferTicket(ctx, locationID, id, serviceID)
 }
 
 // Today lists the day's tickets of a location, newest call first for the

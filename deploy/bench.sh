@@ -86,3 +86,27 @@ timeout "${BENCH_TIMEOUT:-300}" "$dir/bin/loadgen" \
 	-baseline "http://127.0.0.1:$base_port" -baseline-db "$pglock_db" \
 	-redis "$REDIS_ADDR" -pprof "http://127.0.0.1:$pprof_port" \
 	-out "$top/docs" -command "make bench" "$@"
+
+# Scenario (c), a release through the waiting room: a second server on the
+# same database and Redis with a waiting room at release-hall and a
+# release 20 s from its start; loadgen -scenario release spreads the
+# arrivals around it and adds its section to docs/benchmarks.md.
+# RELEASE_FLAGS adds loadgen flags, e.g. "-arrivals 1000" for a small run.
+release_rate=${RELEASE_RATE:-500}
+release_bits=${RELEASE_POW_BITS:-8}
+release_at=$(date -u -d "+20 seconds" +%Y-%m-%dT%H:%M:%SZ)
+room_port=$(free_port)
+# Each browser of the load generator sends its own termin_browser cookie,
+# so the one live hold per browser stays on, as in production.
+SECRET_KEY=bench "$dir/bin/server" serve -http "127.0.0.1:$room_port" \
+	-rate-limit 0 -pow-auto 0 -warm-days 3 -log-level warn \
+	-waiting-room-locations release-hall -waiting-room-releases "$release_at" -waiting-room-early 2m \
+	-waiting-room-rate "$release_rate" -waiting-room-burst "$release_rate" -waiting-room-pow-bits "$release_bits" \
+	-waiting-room-holds 3 2>"$dir/room-server.log" &
+children+=($!)
+wait_port "$!" "$room_port"
+# shellcheck disable=SC2086
+timeout "${BENCH_TIMEOUT:-300}" "$dir/bin/loadgen" -scenario release \
+	-ours "http://127.0.0.1:$room_port" -db "$DATABASE_URL" \
+	-admission-rate "$release_rate" -room-pow-bits "$release_bits" \
+	-out "$top/docs" -command "make bench" ${RELEASE_FLAGS:-}

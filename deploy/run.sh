@@ -142,6 +142,8 @@ termin is running.
   kiosk page   http://$KIOSK_LISTEN/   (counter kiosk, Bürgeramt Koblenz)
   kiosk sim    http://$KIOSK_LISTEN/sim/   (scan a code, paper out, unplug; tickets as PNG in .run/kiosk/tickets/)
   staff pages  http://$HTTP_ADDR/intern   (log in with a demo account below)
+  desk         http://$HTTP_ADDR/intern/schalter   (call numbers: the demo desk account)
+  call display http://$HTTP_ADDR/display/buergeramt-koblenz   (the waiting room's screen, no login)
   admin key    ADMIN_API_KEY=$ADMIN_API_KEY   (API bootstrap, every role)
   health       http://$HTTP_ADDR/healthz  http://$HTTP_ADDR/readyz
   payment      simulator http://$PAYSIM_ADDR/sim/payments (pay pages under /pay/), platform $PAYMENT_PLATFORM

@@ -9,6 +9,9 @@ import (
 var (
 	// ErrPaymentNotFound reports an unknown payment reference.
 	ErrPaymentNotFound = errors.New("payment not found")
+	// ErrNotDeadLetter answers a retry of a delivery job that has not
+	// given up (unknown, pending or delivered).
+	ErrNotDeadLetter = errors.New("not a dead letter")
 	// ErrStoreUnavailable wraps every failure of the payment store
 	// (PostgreSQL down or failing); callers answer 503 and retry later.
 	ErrStoreUnavailable = errors.New("payment store unavailable")
@@ -73,6 +76,11 @@ type PaymentFilter struct {
 	Kassenzeichen string
 	From, To      time.Time // created_at range; zero means open
 	Limit         int
+	// Location, Service and Reference narrow to the booking's location,
+	// the payment's service and our payment reference; "" means any.
+	Location  string
+	Service   string
+	Reference string
 }
 
 // PostingFilter narrows ListPostings.
@@ -81,6 +89,11 @@ type PostingFilter struct {
 	Kassenzeichen string
 	From, To      time.Time // booking_date range (dates), zero means open
 	Limit         int
+	// Location, Service and Reference narrow to the location and service
+	// of the booking paid for and to the payment reference; "" means any.
+	Location  string
+	Service   string
+	Reference string
 }
 
 // OutboxItem is one delivery job, for the finance view of dead letters.

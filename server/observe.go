@@ -5,12 +5,13 @@ import (
 	"time"
 
 	"github.com/digitale-verwaltung/termin/payment"
+	"github.com/digitale-verwaltung/termin/server/fairness"
 	"github.com/digitale-verwaltung/termin/server/metrics"
 )
 
 // newMetrics instruments the server's stores: Redis errors and both
-// pools, and the record's vitals read at every scrape.
-func newMetrics(d *deps) *metrics.Metrics {
+// pools, the record's vitals read at every scrape, and the waiting rooms.
+func newMetrics(d *deps, room *fairness.Room) *metrics.Metrics {
 	m := metrics.New()
 	d.rdb.AddHook(m.RedisHook())
 	m.Pools(d.db.DB, d.rdb)
@@ -20,6 +21,13 @@ func newMetrics(d *deps) *metrics.Metrics {
 		rec.Payment = func(ctx context.Context, now time.Time) (payment.Vitals, error) {
 			return d.pay.store.Vitals(ctx, now, stuck)
 		}
+	}
+	rec.WaitingRooms = func(ctx context.Context) (map[string]int, error) {
+		var ids []string
+		for _, l := range d.engine.Locations() {
+			ids = append(ids, l.ID)
+		}
+		return room.Lengths(ctx, ids)
 	}
 	m.Register(rec)
 	return m

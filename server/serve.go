@@ -131,6 +131,9 @@ type deps struct {
 	// audit log.
 	accounts *account.Service
 	audit    *auditpg.Store
+	// live is built by newApp: the fan-out of queue changes to the
+	// event streams of this replica.
+	live *liveQueue
 	// metrics is built by newApp.
 	metrics *metrics.Metrics
 }

@@ -62,6 +62,14 @@ var staffRouteRules = []staffRule{
 	{"POST", "/intern/verwaltung/konten/:id/passwort", roles(auth.RoleAdmin)},
 	{"GET", "/intern/protokoll", roles(auth.RoleAdmin)},
 
+	// desk (docs/staff.md "Desk and call display")
+	{"GET", "/intern/schalter", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/platz", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/aufrufen", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/wiederholen", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/erledigt", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/nicht-erschienen", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/intern/schalter/weiterleiten", roles(auth.RoleDesk, auth.RoleAdmin)},
 	// administration (docs/staff.md "Administration")
 	{"GET", "/intern/verwaltung", roles(auth.RoleAdmin)},
 	{"GET", "/intern/verwaltung/standorte", roles(auth.RoleAdmin)},
@@ -88,10 +96,40 @@ var staffRouteRules = []staffRule{
 	{"GET", "/intern/verwaltung/stadtdatei.json", roles(auth.RoleAdmin)},
 	{"POST", "/intern/verwaltung/stadtdatei", roles(auth.RoleAdmin)},
 
+	// finance pages (docs/staff.md "Finance pages")
+	{"GET", "/intern/kasse", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/zahlungen", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/zahlungen.csv", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/zahlungen/:reference", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/buchungen", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/buchungen.csv", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/termine/:code", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/exporte", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/exporte/:name", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/abgleich", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"POST", "/intern/kasse/abgleich", roles(auth.RoleFinance)},
+	{"GET", "/intern/kasse/abgleich/:id", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/abgleich/:id/csv", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"GET", "/intern/kasse/erstattungen", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"POST", "/intern/kasse/erstattungen/:id/erledigt", roles(auth.RoleFinance)},
+	{"GET", "/intern/kasse/fehler", roles(auth.RoleFinance, auth.RoleAdmin)},
+	{"POST", "/intern/kasse/fehler/:id/wiederholen", roles(auth.RoleFinance)},
+
+	// statistics (docs/staff.md "Statistics")
+	{"GET", "/intern/statistik", roles(auth.RoleAdmin, auth.RoleDeskLead)},
+	{"GET", "/intern/statistik/tage.csv", roles(auth.RoleAdmin, auth.RoleDeskLead)},
+	{"GET", "/intern/statistik/stunden.csv", roles(auth.RoleAdmin, auth.RoleDeskLead)},
+	{"GET", "/intern/statistik/belegung", roles(auth.RoleAdmin, auth.RoleDeskLead)},
+	{"GET", "/intern/statistik/belegung.csv", roles(auth.RoleAdmin, auth.RoleDeskLead)},
+	{"GET", "/intern/statistik/morgen", roles(auth.RoleAdmin, auth.RoleDeskLead)},
+	{"GET", "/intern/statistik/morgen.csv", roles(auth.RoleAdmin, auth.RoleDeskLead)},
+
 	// staff API (server/staff)
 	{"GET", "/api/v1/staff/locations/:id/queue", roles(auth.RoleDesk, auth.RoleAdmin)},
 	{"POST", "/api/v1/staff/locations/:id/call", roles(auth.RoleDesk, auth.RoleAdmin)},
 	{"POST", "/api/v1/staff/locations/:id/tickets/:ticket/finish", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/api/v1/staff/locations/:id/tickets/:ticket/recall", roles(auth.RoleDesk, auth.RoleAdmin)},
+	{"POST", "/api/v1/staff/locations/:id/tickets/:ticket/transfer", roles(auth.RoleDesk, auth.RoleAdmin)},
 	{"GET", "/api/v1/staff/locations/:id/flagged-admissions", roles(auth.RoleDesk, auth.RoleAdmin)},
 	{"POST", "/api/v1/admin/devices", roles(auth.RoleAdmin)},
 	{"GET", "/api/v1/admin/devices", roles(auth.RoleAdmin)},

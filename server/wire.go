@@ -11,6 +11,7 @@ import (
 
 	auditpg "github.com/digitale-verwaltung/termin/audit/postgres"
 	"github.com/digitale-verwaltung/termin/booking"
+	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
 	"github.com/digitale-verwaltung/termin/payment"
 	"github.com/digitale-verwaltung/termin/payment/camt"
@@ -22,6 +23,7 @@ import (
 	"github.com/digitale-verwaltung/termin/server/fairness"
 	fairnessredis "github.com/digitale-verwaltung/termin/server/fairness/redis"
 	"github.com/digitale-verwaltung/termin/server/finance"
+	"github.com/digitale-verwaltung/termin/server/live"
 	"github.com/digitale-verwaltung/termin/server/paycallback"
 	"github.com/digitale-verwaltung/termin/server/router"
 	"github.com/digitale-verwaltung/termin/server/staff"
@@ -44,9 +46,10 @@ func newApp(d *deps) *fiber.App {
 	if d.rdb != nil {
 		released.releases = bookingredis.NewReleases(d.rdb)
 	}
+	room := newRoom(d)
 	cit := &citizen.Handler{
 		Catalog: d.engine, Reservations: released, Bookings: citizenBookings{d.engine, d.pay.flow, released},
-		Limiter: limiter, Challenges: challenges, SigningKey: d.signingKey,
+		Limiter: limiter, Challenges: challenges, Room: room, Now: now, SigningKey: d.signingKey,
 		ClientIPHeader: cfg.ClientIPHeader, Log: d.log,
 	}
 	callbacks := &paycallback.Handler{Inbox: d.pay.store, NotifySecret: []byte(cfg.Pay.NotifySecret), ResultPage: "/zahlung/", Log: d.log}
@@ -69,18 +72,21 @@ func newApp(d *deps) *fiber.App {
 		cit.Payments = onlinePayments{d.pay.flow, released}
 		callbacks.Flow = paymentChecks{d.pay.flow, d.engine}
 	}
+	pages := newWeb(d, queue, limiter, challenges, released)
+	pages.Room = room
 	var degraded []router.Check
 	if d.pay.health != nil {
 		degraded = append(degraded, router.Check{Name: "payment_platform", Check: d.pay.health.Check})
 	}
-	d.metrics = newMetrics(d)
-	return router.New(router.Config{
+	d.metrics = newMetrics(d, room)
+	d.live = startLive(d)
+	app := router.New(router.Config{
 		Ready:    d.engine.Ready,
 		Degraded: degraded,
 		Log:      d.log,
 		Metrics:  d.metrics.Middleware,
 		HSTS:     strings.HasPrefix(cfg.PublicURL(), "https://"),
-		Pages:    newWeb(d, queue, limiter, challenges, released),
+		Pages:    pages,
 		Groups: []router.Group{
 			cit,
 			&device.Handler{
@@ -94,6 +100,37 @@ func newApp(d *deps) *fiber.App {
 			callbacks,
 		},
 	})
+	app.Hooks().OnShutdown(func() error {
+		d.live.stop()
+		return nil
+	})
+	return app
+}
+
+// liveQueue is a replica's fan-out of queue changes: one LISTEN
+// connection to PostgreSQL, whose notifications (from whichever replica
+// changed a queue) signal this replica's event streams.
+type liveQueue struct {
+	*live.Hub
+	stop func()
+}
+
+// startLive listens for queue changes until the application shuts down.
+func startLive(d *deps) *liveQueue {
+	hub := live.NewHub()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := bookingpg.ListenQueue(ctx, d.cfg.DatabaseURL, d.log, hub.Publish); err != nil {
+			d.log.Error("queue changes are not heard; live pages fall back to reloading", "err", err)
+		}
+	}()
+	return &liveQueue{Hub: hub, stop: func() {
+		hub.Close()
+		cancel()
+		<-done
+	}}
 }
 
 // newFairness builds the rate limiter and the proof-of-work challenges from

@@ -35,7 +35,9 @@ func newWeb(d *deps, queue *booking.Queue, limiter citizen.RateLimiter, challeng
 		MultiChoice: true, PhoneField: true,
 		FreeCancelBefore: d.cfg.Pay.FreeCancelBefore, Feedback: "barrierefreiheit@termin.example",
 		Now: func() time.Time { return d.engine.Now() }, Log: d.log, // one clock (tests move it)
+		Privacy: d.pg, RetentionDays: d.cfg.RetentionDays,
 		Accounts: d.accounts, Audit: d.audit, SecureCookies: d.cfg.Staff.SecureCookies, Zone: d.cfg.Zone,
+		Live: d.live, KeepAlive: d.cfg.EventKeepAlive, Desk: queue,
 	}
 	if d.cfg.OneHold {
 		h.Holders = webHolders{d.engine}
@@ -47,6 +49,7 @@ func newWeb(d *deps, queue *booking.Queue, limiter citizen.RateLimiter, challeng
 		h.Payments = webPayments{d.pay.flow, d.pay.store, d.engine}
 	}
 	h.Admin = catalogAdmin{d}
+	financePages(d, h)
 	// The .ics download is the mails' calendar file; without a usable
 	// MAIL_FROM the page offers none rather than a different event.
 	if comp, err := d.calendarComposer(); err != nil {

@@ -17,7 +17,7 @@ import (
 
 const bookingColumns = `id, code, hold_id, location_id, service_id, start_at, end_at, unit_indexes,
 	name, email, status, created_at, cancelled_at, items, lang, phone, calendar_uid, sequence,
-	activation_deadline, previous_start_at, previous_end_at, cancel_reason`
+	activation_deadline, previous_start_at, previous_end_at, anonymised_at, cancel_reason`
 
 // bookingRow is a row of bookings.
 type bookingRow struct {
@@ -42,6 +42,7 @@ type bookingRow struct {
 	ActivateBy  *time.Time    `db:"activation_deadline"`
 	PrevStart   *time.Time    `db:"previous_start_at"`
 	PrevEnd     *time.Time    `db:"previous_end_at"`
+	Anonymised  *time.Time    `db:"anonymised_at"`
 	// CancelReason is the office's reason of a cancellation by the
 	// office ("" otherwise).
 	CancelReason string `db:"cancel_reason"`
@@ -65,7 +66,7 @@ func (r bookingRow) booking() *booking.Booking {
 	b := &booking.Booking{ID: r.ID, Code: r.Code, HoldID: r.HoldID, LocationID: r.LocationID, ServiceID: r.ServiceID,
 		Start: r.Start, End: r.End, Name: r.Name, Email: r.Email, Status: r.Status, CreatedAt: r.CreatedAt, CancelledAt: r.CancelledAt,
 		Lang: r.Lang, Phone: r.Phone, CalendarUID: r.CalendarUID, Sequence: r.Sequence, ActivationDeadline: r.ActivateBy,
-		PreviousStart: r.PrevStart, PreviousEnd: r.PrevEnd, CancelReason: r.CancelReason}
+		PreviousStart: r.PrevStart, PreviousEnd: r.PrevEnd, AnonymisedAt: r.Anonymised, CancelReason: r.CancelReason}
 	for _, u := range r.Units {
 		b.Units = append(b.Units, int(u))
 	}

@@ -12,7 +12,23 @@ import (
 	"github.com/digitale-verwaltung/termin/booking"
 )
 
-const ticketColumns = `id, location_id, day, number, service_id, booking_id, state, desk, created_at, called_at, finished_at`
+const ticketColumns = `id, location_id, day, number, service_id, booking_id, state, desk, created_at, called_at, finished_at,
+	last_called_at, recalls, transferred_from`
+
+// QueueChannel is the PostgreSQL notification channel of queue changes:
+// every change of a location's queue (a number drawn, called, recalled,
+// transferred or finished) notifies it with the location's id when its
+// transaction commits, so every replica's call displays hear of it.
+const QueueChannel = "termin_queue"
+
+// notifyQueue announces a change of a location's queue; PostgreSQL
+// delivers it when tx commits, and not at all when it rolls back.
+func notifyQueue(ctx context.Context, tx *sqlx.Tx, location string) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, QueueChannel, location); err != nil {
+		return unavailable("notify queue change", err)
+	}
+	return nil
+}
 
 type ticketRow struct {
 	ID         int64      `db:"id"`
@@ -26,11 +42,15 @@ type ticketRow struct {
 	CreatedAt  time.Time  `db:"created_at"`
 	CalledAt   *time.Time `db:"called_at"`
 	FinishedAt *time.Time `db:"finished_at"`
+	LastCalled *time.Time `db:"last_called_at"`
+	Recalls    int        `db:"recalls"`
+	FromSvc    *string    `db:"transferred_from"`
 }
 
 func (r ticketRow) ticket() *booking.QueueTicket {
 	return &booking.QueueTicket{ID: r.ID, LocationID: r.LocationID, Day: r.Day, Number: r.Number, ServiceID: r.ServiceID,
-		BookingID: r.BookingID, State: r.State, Desk: r.Desk, CreatedAt: r.CreatedAt, CalledAt: r.CalledAt, FinishedAt: r.FinishedAt}
+		BookingID: r.BookingID, State: r.State, Desk: r.Desk, CreatedAt: r.CreatedAt, CalledAt: r.CalledAt, FinishedAt: r.FinishedAt,
+		LastCalledAt: r.LastCalled, Recalls: r.Recalls, TransferredFrom: r.FromSvc}
 }
 
 // DrawTicket takes the next number of a prefix and inserts the ticket.
@@ -55,7 +75,7 @@ func (s *Store) DrawTicket(ctx context.Context, t *booking.QueueTicket, day book
 			t.LocationID, day.String(), t.Number, t.ServiceID, t.BookingID).Scan(&t.ID, &t.State, &t.CreatedAt); err != nil {
 			return unavailable("insert ticket", err)
 		}
-		return nil
+		return notifyQueue(ctx, tx, t.LocationID)
 	})
 }
 
@@ -72,7 +92,8 @@ func (s *Store) TicketOfBooking(ctx context.Context, bookingID int64) (*booking.
 	return r.ticket(), nil
 }
 
-// QueueLoad counts who waits ahead of a ticket, the mean service time of
+// QueueLoad counts who waits ahead of a ticket (in the order CallNext
+// calls: checked-in appointments first), the mean service time of
 // the last 20 served and the desks that called in the last half hour.
 func (s *Store) QueueLoad(ctx context.Context, location string, day booking.Date, ticketID int64) (booking.QueueLoad, error) {
 	var st struct {
@@ -82,9 +103,11 @@ func (s *Store) QueueLoad(ctx context.Context, location string, day booking.Date
 	}
 	err := s.db.GetContext(ctx, &st, `
 		SELECT
-			(SELECT count(*) FROM queue_tickets WHERE location_id = $1 AND day = $2 AND state = 'waiting' AND id < $3) AS ahead,
+			(SELECT count(*) FROM queue_tickets w, queue_tickets t
+				WHERE t.id = $3 AND w.location_id = $1 AND w.day = $2 AND w.state = 'waiting'
+					AND ((w.booking_id IS NULL), w.id) < ((t.booking_id IS NULL), t.id)) AS ahead,
 			(SELECT avg(extract(epoch FROM finished_at - called_at)) FROM (
-				SELECT finished_at, called_at FROM queue_tickets
+				SELECT finished_at, coalesce(last_called_at, called_at) AS called_at FROM queue_tickets
 				WHERE location_id = $1 AND day = $2 AND state = 'served' AND called_at IS NOT NULL
 				ORDER BY finished_at DESC LIMIT 20) recent) AS mean,
 			(SELECT count(DISTINCT desk) FROM queue_tickets
@@ -105,57 +128,94 @@ func (s *Store) QueueLoad(ctx context.Context, location string, day booking.Date
 // called in id order, not by created_at: created_at is the start of the
 // drawing transaction, and of two kiosks drawing at once the one that
 // started first may wait for the counter row and get the later number,
-// while ids are handed out under that row's lock, in number order.
+// while ids are handed out under that row's lock, in number order. A
+// transferred ticket keeps its id, so it is called at its place of
+// arrival. called_at keeps the first call, last_called_at this one.
 func (s *Store) CallNext(ctx context.Context, location string, day booking.Date, desk string) (*booking.QueueTicket, error) {
 	var r ticketRow
-	err := s.db.GetContext(ctx, &r, `
-		UPDATE queue_tickets SET state = 'called', desk = $3, called_at = now()
-		WHERE id = (
-			SELECT id FROM queue_tickets
-			WHERE location_id = $1 AND day = $2 AND state = 'waiting'
-			ORDER BY (booking_id IS NULL), id
-			LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING `+ticketColumns, location, day.String(), desk)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, booking.ErrQueueEmpty
-	}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &r, `
+			UPDATE queue_tickets SET state = 'called', desk = $3, called_at = coalesce(called_at, now()), last_called_at = now()
+			WHERE id = (
+				SELECT id FROM queue_tickets
+				WHERE location_id = $1 AND day = $2 AND state = 'waiting'
+				ORDER BY (booking_id IS NULL), id
+				LIMIT 1 FOR UPDATE SKIP LOCKED)
+			RETURNING `+ticketColumns, location, day.String(), desk)
+		if errors.Is(err, sql.ErrNoRows) {
+			return booking.ErrQueueEmpty
+		}
+		if err != nil {
+			return unavailable("call next", err)
+		}
+		return notifyQueue(ctx, tx, location)
+	})
 	if err != nil {
-		return nil, unavailable("call next", err)
+		return nil, err
+	}
+	return r.ticket(), nil
+}
+
+// changeCalled runs an UPDATE of one called ticket (id $1, location $2,
+// further arguments from $3) and announces it; a ticket that is not
+// called is booking.ErrTicketState, a missing one booking.ErrTicketNotFound.
+func (s *Store) changeCalled(ctx context.Context, what, update string, location string, id int64, args ...any) (*booking.QueueTicket, error) {
+	var r ticketRow
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &r, update+` RETURNING `+ticketColumns, append([]any{id, location}, args...)...)
+		if errors.Is(err, sql.ErrNoRows) {
+			var exists bool
+			if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM queue_tickets WHERE id = $1 AND location_id = $2)`,
+				id, location); err != nil {
+				return unavailable(what, err)
+			}
+			if exists {
+				return booking.ErrTicketState
+			}
+			return booking.ErrTicketNotFound
+		}
+		if err != nil {
+			return unavailable(what, err)
+		}
+		return notifyQueue(ctx, tx, location)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return r.ticket(), nil
 }
 
 // FinishTicket marks a called ticket served or a no-show.
 func (s *Store) FinishTicket(ctx context.Context, location string, id int64, state string) (*booking.QueueTicket, error) {
-	var r ticketRow
-	err := s.db.GetContext(ctx, &r, `
+	return s.changeCalled(ctx, "finish ticket", `
 		UPDATE queue_tickets SET state = $3, finished_at = now()
-		WHERE id = $1 AND location_id = $2 AND state = 'called'
-		RETURNING `+ticketColumns, id, location, state)
-	if errors.Is(err, sql.ErrNoRows) {
-		var exists bool
-		if err := s.db.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM queue_tickets WHERE id = $1 AND location_id = $2)`,
-			id, location); err != nil {
-			return nil, unavailable("finish ticket", err)
-		}
-		if exists {
-			return nil, booking.ErrTicketState
-		}
-		return nil, booking.ErrTicketNotFound
-	}
-	if err != nil {
-		return nil, unavailable("finish ticket", err)
-	}
-	return r.ticket(), nil
+		WHERE id = $1 AND location_id = $2 AND state = 'called'`, location, id, state)
 }
 
-// Tickets lists the day's tickets of a location, newest call first, then
-// the waiting ones.
+// RecallTicket calls a called ticket again, to desk: it goes back to the
+// top of the call display.
+func (s *Store) RecallTicket(ctx context.Context, location string, id int64, desk string) (*booking.QueueTicket, error) {
+	return s.changeCalled(ctx, "recall ticket", `
+		UPDATE queue_tickets SET desk = $3, last_called_at = now(), recalls = recalls + 1
+		WHERE id = $1 AND location_id = $2 AND state = 'called'`, location, id, desk)
+}
+
+// TransferTicket sends a called ticket to another service: it waits
+// again with its number and its place in the line.
+func (s *Store) TransferTicket(ctx context.Context, location string, id int64, serviceID string) (*booking.QueueTicket, error) {
+	return s.changeCalled(ctx, "transfer ticket", `
+		UPDATE queue_tickets SET state = 'waiting', transferred_from = service_id, service_id = $3,
+			transferred_at = now(), desk = NULL, last_called_at = NULL
+		WHERE id = $1 AND location_id = $2 AND state = 'called' AND service_id IS DISTINCT FROM $3`, location, id, serviceID)
+}
+
+// Tickets lists the day's tickets of a location, newest call (or recall)
+// first, then the waiting ones in the order they are called.
 func (s *Store) Tickets(ctx context.Context, location string, day booking.Date) ([]booking.QueueTicket, error) {
 	var rows []ticketRow
 	if err := s.db.SelectContext(ctx, &rows, `
 		SELECT `+ticketColumns+` FROM queue_tickets WHERE location_id = $1 AND day = $2
-		ORDER BY called_at DESC NULLS LAST, id`, location, day.String()); err != nil {
+		ORDER BY last_called_at DESC NULLS LAST, (booking_id IS NULL), id`, location, day.String()); err != nil {
 		return nil, unavailable("list tickets", err)
 	}
 	ts := make([]booking.QueueTicket, len(rows))

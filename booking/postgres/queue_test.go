@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/digitale-verwaltung/termin/booking"
 	bookingpg "github.com/digitale-verwaltung/termin/booking/postgres"
 	bookingredis "github.com/digitale-verwaltung/termin/booking/redis"
@@ -24,13 +26,21 @@ type office struct {
 	loc    string
 	svc    string
 	tz     *time.Location
+	// dsn is the database's URL, for a listener's own connection.
+	dsn string
 }
 
 func newOffice(t testing.TB) *office {
 	t.Helper()
-	db := servicetest.DB(t, bookingpg.Migrations)
+	dsn := servicetest.DatabaseURL(t, bookingpg.Migrations)
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(50)
+	t.Cleanup(func() { db.Close() })
 	ctx := context.Background()
-	o := &office{store: bookingpg.New(db), loc: servicetest.RandomID("amt-")}
+	o := &office{store: bookingpg.New(db), loc: servicetest.RandomID("amt-"), dsn: dsn}
 	o.svc = o.loc + "-ausweis"
 	o.tz, _ = time.LoadLocation("Europe/Berlin")
 	opens, _ := booking.ParseClockTime("08:00")

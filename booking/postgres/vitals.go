@@ -40,7 +40,7 @@ func (s *Store) Vitals(ctx context.Context, now time.Time) (booking.Vitals, erro
 		N      int    `db:"n"`
 	}
 	if err := s.db.SelectContext(ctx, &devices, `
-		SELECT last_seen_at >= $1 AS online,
+		SELECT coalesce(last_seen_at >= $1, false) AS online,
 			CASE
 				WHEN status->'printer' IS NULL OR NOT coalesce((status->'printer'->>'configured')::boolean, false) THEN 'none'
 				WHEN NOT coalesce((status->'printer'->>'connected')::boolean, false) THEN 'disconnected'

@@ -31,10 +31,18 @@ type options struct {
 	outDir              string
 	command             string
 	pow                 bool
-	storm               stormOptions
+	// scenario picks what runs: the rush (default) or release, scenario
+	// (c) (release.go).
+	scenario string
+	release  releaseOptions
+	storm    stormOptions
 }
 
 func main() {
+	// `loadgen soak`: the long steady mixed load of make soak (soak.go).
+	if len(os.Args) > 1 && os.Args[1] == "soak" {
+		os.Exit(soakMain(os.Args[2:]))
+	}
 	var o options
 	flag.StringVar(&o.ours, "ours", "", "base URL of the server")
 	flag.StringVar(&o.baseline, "baseline", "", "base URL of the pglock baseline; skipped when empty")
@@ -54,6 +62,7 @@ func main() {
 	flag.StringVar(&o.outDir, "out", "", "directory for benchmarks.md and bench-latency.png; nothing written when empty")
 	flag.StringVar(&o.command, "command", "make bench", "the command named in the report")
 	flag.BoolVar(&o.pow, "pow", true, "solve proof-of-work challenges when the server asks for them")
+	releaseFlags(&o)
 	var steps string
 	flag.IntVar(&o.storm.readers, "storm-readers", 2000, "scenario (b): simulated citizens reading availability on an open-loop schedule")
 	flag.IntVar(&o.storm.rate, "storm-rate", 20000, "scenario (b): reads per second offered in total; 0 skips the storm")
@@ -70,7 +79,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadgen: -ours is required")
 		os.Exit(2)
 	}
-	if err := bench(context.Background(), o); err != nil {
+	run := bench
+	if o.scenario == "release" {
+		run = benchRelease
+	}
+	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}

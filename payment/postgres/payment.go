@@ -104,9 +104,11 @@ func (t *txStore) LockPaymentOfBooking(ctx context.Context, bookingID int64) (*p
 func (s *Store) ListPayments(ctx context.Context, f payment.PaymentFilter) ([]payment.Payment, error) {
 	q := `SELECT ` + paymentColumns + paymentFrom + `WHERE ($1 = '' OR p.state = $1) AND ($2 = '' OR p.kassenzeichen = $2)
 		AND ($3::timestamptz IS NULL OR p.created_at >= $3) AND ($4::timestamptz IS NULL OR p.created_at < $4)
+		AND ($6 = '' OR b.location_id = $6) AND ($7 = '' OR p.service_id = $7) AND ($8 = '' OR p.reference = $8)
 		ORDER BY p.id DESC LIMIT $5`
 	var rows []paymentRow
-	if err := s.db.SelectContext(ctx, &rows, q, f.State, f.Kassenzeichen, nullTime(f.From), nullTime(f.To), limit(f.Limit)); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, q, f.State, f.Kassenzeichen, nullTime(f.From), nullTime(f.To), limit(f.Limit),
+		f.Location, f.Service, f.Reference); err != nil {
 		return nil, unavailable("list payments", err)
 	}
 	out := make([]payment.Payment, len(rows))

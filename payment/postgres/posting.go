@@ -56,7 +56,11 @@ func selectPostings(ctx context.Context, q sqlx.QueryerContext, what, query stri
 func (s *Store) ListPostings(ctx context.Context, f payment.PostingFilter) ([]payment.Posting, error) {
 	return selectPostings(ctx, s.db, "list postings", `SELECT `+postingColumns+postingFrom+`WHERE ($1 = '' OR t.kind = $1) AND ($2 = '' OR t.kassenzeichen = $2)
 		AND ($3::date IS NULL OR t.booking_date >= $3) AND ($4::date IS NULL OR t.booking_date <= $4)
-		ORDER BY t.id LIMIT $5`, f.Kind, f.Kassenzeichen, nullTime(f.From), nullTime(f.To), limit(f.Limit))
+		AND ($6 = '' OR t.payment_reference = $6)
+		AND ($7 = '' AND $8 = '' OR EXISTS (SELECT 1 FROM payments p JOIN bookings b ON b.id = p.booking_id
+			WHERE p.id = t.payment_id AND ($7 = '' OR b.location_id = $7) AND ($8 = '' OR p.service_id = $8)))
+		ORDER BY t.id LIMIT $5`, f.Kind, f.Kassenzeichen, nullTime(f.From), nullTime(f.To), limit(f.Limit),
+		f.Reference, f.Location, f.Service)
 }
 
 // PostingsOnValueDate lists the postings whose money moved on a day.

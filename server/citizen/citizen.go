@@ -117,6 +117,8 @@ type Handler struct {
 	Payments   Payments
 	Limiter    RateLimiter
 	Challenges Challenges
+	// Room is the waiting room in front of releases; nil: none.
+	Room WaitingRoom
 	// SigningKey signs the QR payload of a confirmed booking.
 	SigningKey ed25519.PrivateKey
 	// ClientIPHeader names the header a trusted proxy puts the client
@@ -135,7 +137,7 @@ type Handler struct {
 	// Releases, when set, slows down clients that release holds within
 	// seconds again and again.
 	Releases ReleaseGuard
-	// Now is the clock holds are placed by (the engine's).
+	// Now is the clock holds are placed by (the engine's); time.Now when nil.
 	Now func() time.Time
 	Log *slog.Logger
 }
@@ -148,6 +150,9 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	v1.Get("/calendar", h.calendar)
 	v1.Get("/challenge", h.challenge)
 	v1.Post("/holds", h.rateLimited("holds"), h.createHold)
+	v1.Get("/waiting-rooms/:location", h.getRoom)
+	v1.Post("/waiting-rooms/:location/position", h.rateLimited("waiting-room"), h.joinRoom)
+	v1.Get("/waiting-rooms/:location/position", h.getPosition)
 	v1.Delete("/holds/:id", h.deleteHold)
 	v1.Post("/bookings", h.rateLimited("bookings"), h.createBooking)
 	v1.Get("/bookings/:code", auth.ManageToken, h.getBooking)
@@ -155,4 +160,11 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	v1.Post("/bookings/:code/activate", auth.ManageToken, h.activateBooking)
 	v1.Post("/bookings/:code/reschedule", h.rateLimited("bookings"), auth.ManageToken, h.rescheduleBooking)
 	v1.Post("/manage-links", h.rateLimited("manage-links"), h.sendManageLink)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }

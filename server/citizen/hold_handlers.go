@@ -1,6 +1,7 @@
 package citizen
 
 import (
+	"context"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -34,6 +35,10 @@ func (h *Handler) createHold(c *fiber.Ctx) error {
 	if err := h.requireProof(c, req.Location, booking.DateOf(start.In(tz)).String(), req.Pow); err != nil {
 		return err
 	}
+	adm, err := h.roomGate(c, req.Location)
+	if err != nil {
+		return err
+	}
 	var hold *booking.Hold
 	switch {
 	case h.Holders != nil:
@@ -52,6 +57,12 @@ func (h *Handler) createHold(c *fiber.Ctx) error {
 		hold, err = h.Reservations.PlaceHoldFor(c.UserContext(), req.Location, items, start)
 	}
 	if err != nil {
+		if adm != nil {
+			// A failed hold does not count against the admission.
+			if rerr := h.Room.Refund(context.WithoutCancel(c.UserContext()), *adm); rerr != nil {
+				h.Log.WarnContext(c.UserContext(), "waiting room refund", "err", rerr)
+			}
+		}
 		return err
 	}
 	return response.Created(c, newHoldJSON(hold))

@@ -81,6 +81,9 @@ type Config struct {
 	PowBits      int
 	PowTTL       time.Duration
 
+	// Room configures the waiting room in front of releases.
+	Room WaitingRoom
+
 	// Pay configures online payment and the treasury.
 	Pay Pay
 	// Mail configures the citizens' e-mails.
@@ -99,6 +102,11 @@ type Config struct {
 
 	// Staff configures the staff accounts and their pages.
 	Staff Staff
+
+	// EventKeepAlive is how often the call display's and ticket page's
+	// event streams send a keep-alive comment (a proxy closes a silent
+	// connection; a client that went away is noticed at the next one).
+	EventKeepAlive time.Duration
 }
 
 // Staff configures staff logins: sessions, the lockout after failed
@@ -116,6 +124,39 @@ type Staff struct {
 	// DemoAccounts makes `server seed` create (or reset) the demo staff
 	// accounts and print their logins.
 	DemoAccounts bool
+}
+
+// WaitingRoom configures the waiting room in front of releases and rushes
+// (docs/fair-release.md).
+type WaitingRoom struct {
+	// Locations have a room in front of their releases; "*" for all.
+	Locations []string
+	// Releases are one-off release instants, added to the locations'
+	// schedules.
+	Releases []time.Time
+	// Early is how long before a release the room opens; everyone who
+	// comes in that time gets a random place.
+	Early time.Duration
+	// After is how long the room stays active after a release or after
+	// the automatic trigger was last crossed.
+	After time.Duration
+	// Auto switches a room on at any location above this many hold
+	// requests per second (across replicas); 0: never.
+	Auto int
+	// Rate and Burst: admissions per second, shared by all replicas.
+	Rate  float64
+	Burst int
+	// Keep is how long a browser may stay away and keep its place.
+	Keep time.Duration
+	// TokenTTL is how long an admission is valid.
+	TokenTTL time.Duration
+	// HoldTarget pauses admission for a second after one with this many
+	// admitted holds; 0: no target.
+	HoldTarget int
+	// Holds is how many holds one admission may place; 0: no limit.
+	Holds int
+	// PowBits prices a place in the room.
+	PowBits int
 }
 
 // Mail configures the outgoing citizen mail. Mail is off when Addr is
@@ -328,6 +369,7 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.String(&c.AdminAPIKey, "admin-api-key", "ADMIN_API_KEY", "", "bearer key for staff, admin and finance endpoints; empty closes them")
 	s.Duration(&c.CheckInEarly, "checkin-early", "CHECKIN_EARLY", 30*time.Minute, "how long before an appointment the kiosk checks it in")
 	s.Duration(&c.CheckInLate, "checkin-late", "CHECKIN_LATE", 15*time.Minute, "how long after an appointment's start the kiosk still checks it in")
+	s.Duration(&c.EventKeepAlive, "event-keepalive", "EVENT_KEEPALIVE", 15*time.Second, "how often the live pages' event streams send a keep-alive comment")
 	s.Duration(&c.GateEarly, "gate-early", "GATE_EARLY", 15*time.Minute, "how long before its slot a ticket admits")
 	s.Duration(&c.GateLate, "gate-late", "GATE_LATE", 30*time.Minute, "how long after its slot ends a ticket still admits")
 	s.String(&c.PprofAddr, "pprof", "PPROF_ADDR", "", "serve net/http/pprof on this address; off when empty")
@@ -348,6 +390,33 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	s.Int(&c.PowAuto, "pow-auto", "POW_AUTO", 300, "hold requests per minute and location-day above which a proof of work is needed; 0: never automatically")
 	s.Int(&c.PowBits, "pow-bits", "POW_BITS", 16, "proof-of-work difficulty in leading zero bits")
 	s.Duration(&c.PowTTL, "pow-ttl", "POW_TTL", 5*time.Minute, "how long a challenge can be used")
+
+	w := &c.Room
+	s.List(&w.Locations, "waiting-room-locations", "WAITING_ROOM_LOCATIONS", nil, "locations with a waiting room in front of their releases, comma-separated, or * for all")
+	s.Func("waiting-room-releases", "WAITING_ROOM_RELEASES", "", "one-off release instants (RFC 3339, comma-separated) the waiting room stands in front of, besides the locations' schedules", func(v string) error {
+		w.Releases = nil
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			t, err := time.Parse(time.RFC3339, f)
+			if err != nil {
+				return fmt.Errorf("%q is not an RFC 3339 time", f)
+			}
+			w.Releases = append(w.Releases, t)
+		}
+		return nil
+	})
+	s.Duration(&w.Early, "waiting-room-early", "WAITING_ROOM_EARLY", 30*time.Minute, "how long before a release the waiting room opens; who comes in that time gets a random place")
+	s.Duration(&w.After, "waiting-room-after", "WAITING_ROOM_AFTER", 30*time.Minute, "how long the waiting room stays active after a release, or after the automatic trigger was last crossed")
+	s.Int(&w.Auto, "waiting-room-auto", "WAITING_ROOM_AUTO", 0, "hold requests per second at a location (all replicas) above which a waiting room switches on by itself; 0: never")
+	s.Float(&w.Rate, "waiting-room-rate", "WAITING_ROOM_RATE", 20, "admissions per second from a waiting room, shared by all replicas")
+	s.Int(&w.Burst, "waiting-room-burst", "WAITING_ROOM_BURST", 20, "admissions a waiting room may let through at once")
+	s.Duration(&w.Keep, "waiting-room-keep", "WAITING_ROOM_KEEP", 5*time.Minute, "how long a browser may stay away from the waiting room and keep its place")
+	s.Duration(&w.TokenTTL, "waiting-room-token-ttl", "WAITING_ROOM_TOKEN_TTL", 10*time.Minute, "how long an admission from the waiting room is valid")
+	s.Int(&w.HoldTarget, "waiting-room-hold-target", "WAITING_ROOM_HOLD_TARGET", 0, "holds per second (all replicas) that admission keeps under: it pauses for a second after one that reached it; 0: only the rate")
+	s.Int(&w.Holds, "waiting-room-holds", "WAITING_ROOM_HOLDS", 2, "holds one admission may place; 0: no limit")
+	s.Int(&w.PowBits, "waiting-room-pow-bits", "WAITING_ROOM_POW_BITS", 18, "proof-of-work difficulty of a place in the waiting room, in leading zero bits")
 
 	p := &c.Pay
 	s.String(&p.Platform, "payment-platform", "PAYMENT_PLATFORM", "", "platform profile: epay21, epaybl, pmpayment, girocheckout or xbezahldienste; empty turns online payment off")
@@ -460,6 +529,18 @@ func (c Config) validate() error {
 		return fmt.Errorf("ACTIVATION_SWEEP (-activation-sweep) must be positive")
 	case c.Mail.Every <= 0:
 		return fmt.Errorf("MAIL_EVERY (-mail-every) must be positive")
+	case c.Room.PowBits < 1 || c.Room.PowBits > fairness.MaxDifficulty:
+		return fmt.Errorf("WAITING_ROOM_POW_BITS (-waiting-room-pow-bits) must be between 1 and %d, not %d", fairness.MaxDifficulty, c.Room.PowBits)
+	case c.Room.Rate <= 0:
+		return fmt.Errorf("WAITING_ROOM_RATE (-waiting-room-rate) must be positive")
+	case c.Room.Burst < 1:
+		return fmt.Errorf("WAITING_ROOM_BURST (-waiting-room-burst) must be at least 1")
+	case c.Room.Early < 0 || c.Room.After < 0:
+		return fmt.Errorf("WAITING_ROOM_EARLY and WAITING_ROOM_AFTER must not be negative")
+	case c.Room.Keep <= 0 || c.Room.TokenTTL <= 0:
+		return fmt.Errorf("WAITING_ROOM_KEEP and WAITING_ROOM_TOKEN_TTL must be positive")
+	case c.Room.Auto < 0 || c.Room.Holds < 0 || c.Room.HoldTarget < 0:
+		return fmt.Errorf("WAITING_ROOM_AUTO, WAITING_ROOM_HOLDS and WAITING_ROOM_HOLD_TARGET must not be negative")
 	}
 	switch c.Mail.TLS {
 	case "none", "starttls", "tls":

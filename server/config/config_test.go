@@ -59,6 +59,10 @@ func TestMalformedValuesStopStartUp(t *testing.T) {
 		{"relative base url", nil, map[string]string{"PUBLIC_BASE_URL": "termine.example"}, "PUBLIC_BASE_URL"},
 		{"negative reminder", nil, map[string]string{"REMINDER_BEFORE": "-1h"}, "REMINDER_BEFORE"},
 		{"zero activation sweep", nil, map[string]string{"ACTIVATION_SWEEP": "0s"}, "ACTIVATION_SWEEP"},
+		{"release not a time", nil, map[string]string{"WAITING_ROOM_RELEASES": "2030-03-04T08:00:00Z,tomorrow"}, "WAITING_ROOM_RELEASES"},
+		{"room pow bits out of range", []string{"-waiting-room-pow-bits", "40"}, nil, "WAITING_ROOM_POW_BITS"},
+		{"zero admission rate", nil, map[string]string{"WAITING_ROOM_RATE": "0"}, "WAITING_ROOM_RATE"},
+		{"room keep without unit", nil, map[string]string{"WAITING_ROOM_KEEP": "5"}, "WAITING_ROOM_KEEP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,5 +121,18 @@ func TestManageKey(t *testing.T) {
 	c := Config{Secret: "x"}
 	if len(c.ManageKey()) != 32 || string(c.ManageKey()) == string(c.SubKey("pow")) {
 		t.Fatal("manage key is not its own sub-key")
+	}
+}
+
+func TestWaitingRoomOptions(t *testing.T) {
+	c, err := Load([]string{"-waiting-room-locations", "stadtbad,buergeramt"}, lookup(map[string]string{
+		"WAITING_ROOM_RELEASES": "2030-03-04T08:00:00+01:00, 2030-04-01T08:00:00+02:00", "WAITING_ROOM_RATE": "2.5"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Room
+	if len(w.Locations) != 2 || len(w.Releases) != 2 || !w.Releases[0].Equal(time.Date(2030, 3, 4, 7, 0, 0, 0, time.UTC)) || w.Rate != 2.5 ||
+		w.Early != 30*time.Minute || w.Keep != 5*time.Minute || w.Holds != 2 || w.PowBits != 18 || w.Auto != 0 {
+		t.Fatalf("waiting room %+v", w)
 	}
 }

@@ -19,6 +19,7 @@ func (h *Handler) payments(c *fiber.Ctx) error {
 	}
 	list, err := h.Ledger.ListPayments(c.UserContext(), payment.PaymentFilter{
 		State: c.Query("state"), Kassenzeichen: c.Query("kassenzeichen"), From: from, To: to, Limit: c.QueryInt("limit"),
+		Location: c.Query("location"), Service: c.Query("service"), Reference: c.Query("reference"),
 	})
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ func (h *Handler) postings(c *fiber.Ctx) error {
 	}
 	list, err := h.Ledger.ListPostings(c.UserContext(), payment.PostingFilter{
 		Kind: c.Query("kind"), Kassenzeichen: c.Query("kassenzeichen"), From: from, To: to, Limit: c.QueryInt("limit"),
+		Location: c.Query("location"), Service: c.Query("service"), Reference: c.Query("reference"),
 	})
 	if err != nil {
 		return err

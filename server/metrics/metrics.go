@@ -12,6 +12,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -99,19 +100,21 @@ func Names() []string {
 
 // actions names the routes whose outcomes are counted.
 var actions = map[string]string{
-	"POST /api/v1/holds":                    "hold",
-	"POST /:location/reservieren":           "hold",
-	"POST /api/v1/bookings":                 "booking",
-	"POST /reservierung/:ticket/buchen":     "booking",
-	"DELETE /api/v1/bookings/:code":         "cancellation",
-	"POST /termin/:code/stornieren":         "cancellation",
-	"POST /api/v1/payments/notifications":   "payment_notification",
-	"GET /zahlung/:reference":               "payment_return",
-	"POST /api/v1/kiosk/check-ins":          "check_in",
-	"POST /api/v1/kiosk/redemptions":        "admission",
-	"POST /api/v1/kiosk/walk-ins":           "walk_in",
-	"POST /api/v1/staff/locations/:id/call": "call",
-	"POST /api/v1/finance/reconciliations":  "reconciliation",
+	"POST /api/v1/holds":                            "hold",
+	"POST /:location/reservieren":                   "hold",
+	"POST /api/v1/bookings":                         "booking",
+	"POST /reservierung/:ticket/buchen":             "booking",
+	"DELETE /api/v1/bookings/:code":                 "cancellation",
+	"POST /termin/:code/stornieren":                 "cancellation",
+	"POST /api/v1/payments/notifications":           "payment_notification",
+	"GET /zahlung/:reference":                       "payment_return",
+	"POST /api/v1/kiosk/check-ins":                  "check_in",
+	"POST /api/v1/kiosk/redemptions":                "admission",
+	"POST /api/v1/kiosk/walk-ins":                   "walk_in",
+	"POST /api/v1/staff/locations/:id/call":         "call",
+	"POST /api/v1/finance/reconciliations":          "reconciliation",
+	"POST /intern/schalter/aufrufen":                "call",
+	"POST /api/v1/waiting-rooms/:location/position": "waiting_room_join",
 }
 
 // Middleware times every request and counts the outcomes of the routes
@@ -136,6 +139,26 @@ func (m *Metrics) Middleware(c *fiber.Ctx) error {
 	return nil
 }
 
+// answered reports an error that is an answer its caller acts on rather
+// than a failure of Redis: a missing key (redis.Nil), a day the hold
+// scripts have not loaded yet (ERR NOTLOADED: the server loads it from
+// PostgreSQL and asks again), a script not cached (NOSCRIPT: go-redis sends
+// it again), and the CLIENT SETINFO with which go-redis names itself on
+// every new connection, which Redis before 7.2 refuses and go-redis
+// ignores. Counting these made every new connection and every first hold
+// of a day beyond WARM_DAYS look like a Redis error.
+func answered(cmd redis.Cmder, err error) bool {
+	if errors.Is(err, redis.Nil) {
+		return true
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "NOTLOADED") || strings.HasPrefix(msg, "NOSCRIPT") {
+		return true
+	}
+	args := cmd.Args()
+	return len(args) >= 2 && strings.EqualFold(fmt.Sprint(args[0]), "client") && strings.EqualFold(fmt.Sprint(args[1]), "setinfo")
+}
+
 // RedisHook counts failed Redis commands and pipelines.
 func (m *Metrics) RedisHook() redis.Hook { return redisHook{m} }
 
@@ -146,7 +169,7 @@ func (redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if err != nil && !answered(cmd, err) {
 			h.m.redisErr.WithLabelValues("command").Inc()
 		}
 		return err
@@ -156,7 +179,14 @@ func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if err == nil {
+			return nil
+		}
+		failed := len(cmds) == 0
+		for _, c := range cmds {
+			failed = failed || (c.Err() != nil && !answered(c, c.Err()))
+		}
+		if failed {
 			h.m.redisErr.WithLabelValues("pipeline").Inc()
 		}
 		return err

@@ -45,6 +45,7 @@ var (
 		"kind":          16,
 		"state":         32,
 		"kassenzeichen": 32,
+		"reference":     128,
 		"limit":         10,
 		"number":        16,
 		"qr":            1024,

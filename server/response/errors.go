@@ -98,6 +98,14 @@ var Table = []Mapping{
 	{[]error{fairness.ErrChallengeRequired}, New(428, "challenge_required", "Many people are booking right now. Please solve the challenge from /api/v1/challenge and send it with the reservation.", "Gerade buchen sehr viele Menschen. Bitte lösen Sie die Aufgabe von /api/v1/challenge und senden Sie sie mit der Reservierung.")},
 	{[]error{fairness.ErrChallengeInvalid}, New(403, "challenge_invalid", "The solved challenge is wrong, expired or already used. Please fetch a new one.", "Die gelöste Aufgabe ist falsch, abgelaufen oder schon benutzt. Bitte holen Sie eine neue.")},
 
+	// Waiting room (issue 12): a place costs a proof of work, holds need
+	// an admission while the room is active.
+	{[]error{fairness.ErrRoomInactive}, New(409, "waiting_room_inactive", "There is no waiting room at this location now; book directly.", "An diesem Standort gibt es gerade keinen Warteraum; Sie können direkt buchen.")},
+	{[]error{fairness.ErrNotInRoom}, New(404, "not_in_waiting_room", "This browser has no place in the waiting room (never joined, or away too long). Join with POST /api/v1/waiting-rooms/{location}/position.", "Dieser Browser hat keinen Platz im Warteraum (nie angestellt oder zu lange weg). Anstellen mit POST /api/v1/waiting-rooms/{location}/position.")},
+	{[]error{fairness.ErrAdmissionRequired}, New(403, "admission_required", "A waiting room is active at this location. Join it at /api/v1/waiting-rooms/{location} and send the admission token in the Admission-Token header.", "An diesem Standort ist ein Warteraum aktiv. Bitte stellen Sie sich unter /api/v1/waiting-rooms/{location} an und senden Sie die Zulassung im Header Admission-Token.")},
+	{[]error{fairness.ErrAdmissionInvalid}, New(403, "admission_invalid", "The admission token is forged, expired, for another location or from another browser. Join the waiting room again.", "Die Zulassung ist gefälscht, abgelaufen, für einen anderen Standort oder aus einem anderen Browser. Bitte stellen Sie sich erneut an.")},
+	{[]error{fairness.ErrAdmissionUsed}, New(409, "admission_used", "This admission has placed as many holds as one admission allows. Join the waiting room again.", "Mit dieser Zulassung wurden schon so viele Reservierungen gemacht, wie eine Zulassung erlaubt. Bitte stellen Sie sich erneut an.")},
+
 	{[]error{booking.ErrDeviceUnknown}, ErrDeviceUnauthorized},
 	{[]error{booking.ErrDeviceMode}, New(422, "device_mode_invalid", "The mode must be counter or gate.", "Der Modus muss counter oder gate sein.")},
 	{[]error{booking.ErrEnrollmentCode}, New(410, "enrollment_invalid", "This enrollment code is unknown, used or expired.", "Dieser Anmeldecode ist unbekannt, verbraucht oder abgelaufen.")},

@@ -268,6 +268,24 @@ func (f *fakeBooking) Finish(ctx context.Context, locationID string, id int64, s
 	return t, nil
 }
 
+func (f *fakeBooking) Recall(ctx context.Context, locationID string, id int64, desk string) (*booking.QueueTicket, error) {
+	if f.down != nil {
+		return nil, f.down
+	}
+	t := f.ticket()
+	t.State, t.Desk, t.Recalls = booking.QueueCalled, &desk, 1
+	return t, nil
+}
+
+func (f *fakeBooking) Transfer(ctx context.Context, locationID string, id int64, serviceID string) (*booking.QueueTicket, error) {
+	if f.down != nil {
+		return nil, f.down
+	}
+	t := f.ticket()
+	t.State, t.ServiceID = booking.QueueWaiting, &serviceID
+	return t, nil
+}
+
 type fakeFairness struct{}
 
 func (fakeFairness) Enabled() bool { return true }

@@ -87,6 +87,14 @@ func (c countingBooking) Finish(ctx context.Context, locationID string, id int64
 	c.log.wrote("Finish")
 	return c.fakeBooking.Finish(ctx, locationID, id, state)
 }
+func (c countingBooking) Recall(ctx context.Context, locationID string, id int64, desk string) (*booking.QueueTicket, error) {
+	c.log.wrote("Recall")
+	return c.fakeBooking.Recall(ctx, locationID, id, desk)
+}
+func (c countingBooking) Transfer(ctx context.Context, locationID string, id int64, serviceID string) (*booking.QueueTicket, error) {
+	c.log.wrote("Transfer")
+	return c.fakeBooking.Transfer(ctx, locationID, id, serviceID)
+}
 
 // countingPayment is the payment fake with its writing calls counted.
 type countingPayment struct {

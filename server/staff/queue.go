@@ -18,11 +18,17 @@ type ticketJSON struct {
 	CalledAt   *time.Time `json:"called_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	Ahead      int        `json:"ahead"`
+	// LastCalledAt is the latest call (a recall, the call after a
+	// transfer); CalledAt the first.
+	LastCalledAt    *time.Time `json:"last_called_at,omitempty"`
+	Recalls         int        `json:"recalls,omitempty"`
+	TransferredFrom *string    `json:"transferred_from,omitempty"`
 }
 
 func newTicketJSON(t *booking.QueueTicket) ticketJSON {
 	return ticketJSON{ID: t.ID, Location: t.LocationID, Number: t.Number, Service: t.ServiceID, State: t.State,
-		Desk: t.Desk, CreatedAt: t.CreatedAt, CalledAt: t.CalledAt, FinishedAt: t.FinishedAt, Ahead: t.Ahead}
+		Desk: t.Desk, CreatedAt: t.CreatedAt, CalledAt: t.CalledAt, FinishedAt: t.FinishedAt, Ahead: t.Ahead,
+		LastCalledAt: t.LastCalledAt, Recalls: t.Recalls, TransferredFrom: t.TransferredFrom}
 }
 
 type queueJSON struct {
@@ -35,6 +41,14 @@ type callRequest struct {
 
 type finishRequest struct {
 	State string `json:"state"`
+}
+
+type recallRequest struct {
+	Desk string `json:"desk"`
+}
+
+type transferRequest struct {
+	Service string `json:"service"`
 }
 
 // displayJSON is what the waiting-room screen shows: numbers and desks

@@ -29,8 +29,8 @@ func (h *Handler) callNext(c *fiber.Ctx) error {
 	if err := request.JSON(c, &req); err != nil {
 		return err
 	}
-	if req.Desk == "" || len(req.Desk) > 20 {
-		return response.Invalid("desk", "is required (at most 20 characters)", "ist erforderlich (höchstens 20 Zeichen)")
+	if err := checkDesk(req.Desk); err != nil {
+		return err
 	}
 	t, err := h.Queue.CallNext(c.UserContext(), c.Params("id"), req.Desk)
 	if err != nil {
@@ -44,11 +44,69 @@ func (h *Handler) finish(c *fiber.Ctx) error {
 	if err := request.JSON(c, &req); err != nil {
 		return err
 	}
-	id, err := c.ParamsInt("ticket")
+	id, err := ticketParam(c)
 	if err != nil {
-		return booking.ErrTicketNotFound
+		return err
 	}
-	t, err := h.Queue.Finish(c.UserContext(), c.Params("id"), int64(id), req.State)
+	t, err := h.Queue.Finish(c.UserContext(), c.Params("id"), id, req.State)
+	if err != nil {
+		return err
+	}
+	return response.OK(c, newTicketJSON(t))
+}
+
+// checkDesk refuses a desk name the call display could not show.
+func checkDesk(desk string) error {
+	if !booking.ValidDesk(desk) {
+		return response.Invalid("desk", "is required: at most 20 letters, digits, spaces or hyphens",
+			"ist erforderlich: höchstens 20 Buchstaben, Ziffern, Leerzeichen oder Bindestriche")
+	}
+	return nil
+}
+
+func ticketParam(c *fiber.Ctx) (int64, error) {
+	id, err := c.ParamsInt("ticket")
+	if err != nil || id <= 0 {
+		return 0, booking.ErrTicketNotFound
+	}
+	return int64(id), nil
+}
+
+// recall calls a called ticket once more to the waiting room.
+func (h *Handler) recall(c *fiber.Ctx) error {
+	var req recallRequest
+	if err := request.JSON(c, &req); err != nil {
+		return err
+	}
+	if err := checkDesk(req.Desk); err != nil {
+		return err
+	}
+	id, err := ticketParam(c)
+	if err != nil {
+		return err
+	}
+	t, err := h.Queue.Recall(c.UserContext(), c.Params("id"), id, req.Desk)
+	if err != nil {
+		return err
+	}
+	return response.OK(c, newTicketJSON(t))
+}
+
+// transfer sends a called ticket to another service: it keeps its number
+// and its place in the line.
+func (h *Handler) transfer(c *fiber.Ctx) error {
+	var req transferRequest
+	if err := request.JSON(c, &req); err != nil {
+		return err
+	}
+	if req.Service == "" {
+		return response.Required("service")
+	}
+	id, err := ticketParam(c)
+	if err != nil {
+		return err
+	}
+	t, err := h.Queue.Transfer(c.UserContext(), c.Params("id"), id, req.Service)
 	if err != nil {
 		return err
 	}

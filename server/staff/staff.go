@@ -12,6 +12,7 @@ import (
 
 	"github.com/digitale-verwaltung/termin/booking"
 	"github.com/digitale-verwaltung/termin/server/auth"
+	"github.com/digitale-verwaltung/termin/server/response"
 )
 
 // Catalog is the city's locations.
@@ -24,6 +25,8 @@ type Queue interface {
 	Today(ctx context.Context, locationID string) ([]booking.QueueTicket, error)
 	CallNext(ctx context.Context, locationID, desk string) (*booking.QueueTicket, error)
 	Finish(ctx context.Context, locationID string, id int64, state string) (*booking.QueueTicket, error)
+	Recall(ctx context.Context, locationID string, id int64, desk string) (*booking.QueueTicket, error)
+	Transfer(ctx context.Context, locationID string, id int64, serviceID string) (*booking.QueueTicket, error)
 }
 
 // Devices is the registry of kiosks and scanners.
@@ -62,6 +65,15 @@ type Handler struct {
 	Now func() time.Time
 }
 
+// atLocation refuses a member of staff bound to one location the queue
+// of another.
+func atLocation(c *fiber.Ctx) error {
+	if s := auth.StaffOf(c); s != nil && !s.AtLocation(c.Params("id")) {
+		return response.ErrForbidden
+	}
+	return c.Next()
+}
+
 // enrollmentValidity is how long a new device's enrollment code works.
 const enrollmentValidity = 7 * 24 * time.Hour
 
@@ -70,10 +82,12 @@ func (h *Handler) Routes(v1 fiber.Router) {
 	v1.Get("/locations/:id/queue/display", h.display)
 
 	desk := v1.Group("/staff", auth.RequireStaff(h.Staff, auth.RoleDesk, auth.RoleAdmin))
-	desk.Get("/locations/:id/queue", h.queue)
-	desk.Post("/locations/:id/call", h.callNext)
-	desk.Post("/locations/:id/tickets/:ticket/finish", h.finish)
-	desk.Get("/locations/:id/flagged-admissions", h.flaggedAdmissions)
+	desk.Get("/locations/:id/queue", atLocation, h.queue)
+	desk.Post("/locations/:id/call", atLocation, h.callNext)
+	desk.Post("/locations/:id/tickets/:ticket/finish", atLocation, h.finish)
+	desk.Post("/locations/:id/tickets/:ticket/recall", atLocation, h.recall)
+	desk.Post("/locations/:id/tickets/:ticket/transfer", atLocation, h.transfer)
+	desk.Get("/locations/:id/flagged-admissions", atLocation, h.flaggedAdmissions)
 
 	admin := v1.Group("/admin", auth.RequireStaff(h.Staff, auth.RoleAdmin))
 	admin.Post("/devices", h.registerDevice)

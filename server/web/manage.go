@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/skip2/go-qrcode"
@@ -41,6 +42,12 @@ type bookingData struct {
 	Activate  bool
 	Cancelled bool
 	PayURL    string
+	// Privacy offers the citizen's copy and deletion of their data;
+	// Anonymised says the deletion (or the retention job) has happened.
+	Privacy    bool
+	Anonymised bool
+	Retention  string
+	zone       *time.Location
 }
 
 // lookup reads the booking of the route with the token of the cookie.
@@ -59,7 +66,8 @@ func (h *Handler) lookup(c *fiber.Ctx, v *view) (*bookingData, string, error) {
 		return nil, token, err
 	}
 	d := &bookingData{Booking: b, Location: *loc, Office: loc.Kind != booking.KindPool, Persons: len(b.Units),
-		Pending: b.Status == booking.StatusPendingPayment, Cancelled: b.Status == booking.StatusCancelled}
+		Pending: b.Status == booking.StatusPendingPayment, Cancelled: b.Status == booking.StatusCancelled,
+		Privacy: h.Privacy != nil, Anonymised: b.AnonymisedAt != nil, zone: tz}
 	items := make([]Item, 0, len(b.Items))
 	for _, it := range b.Items {
 		items = append(items, Item{ServiceID: it.ServiceID, Count: it.Count})
@@ -72,6 +80,9 @@ func (h *Handler) lookup(c *fiber.Ctx, v *view) (*bookingData, string, error) {
 	d.Calendar = h.Calendars != nil
 	st := b.Start.In(tz)
 	d.When = v.texts.date(st) + ", " + v.texts.clock(st) + " – " + v.texts.clock(b.End.In(tz))
+	if d.Privacy {
+		d.Retention = v.texts.f("data_retention", h.RetentionDays)
+	}
 	d.Activate = h.Activator != nil && b.Status == statusPendingActivation
 	d.CanCancel = !d.Cancelled && b.Start.After(h.now())
 	d.CanMove = h.Rescheduler != nil && b.Status == booking.StatusConfirmed && b.Start.After(h.now())

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -51,6 +52,9 @@ func (h *Handler) location(c *fiber.Ctx) (*booking.Location, *time.Location, err
 type choiceData struct {
 	Choice *choice
 	Multi  bool
+	// RoomURL links the waiting room while one is active and this
+	// browser has no admission.
+	RoomURL string
 }
 
 // choice is the first step: services at an office, ticket counts at a pool.
@@ -74,7 +78,7 @@ func (h *Handler) choice(c *fiber.Ctx) error {
 		return err
 	}
 	v.Title = loc.Name
-	v.D = choiceData{ch, h.MultiChoice}
+	v.D = choiceData{ch, h.MultiChoice, h.roomLink(c, loc.ID)}
 	return h.render(c, fiber.StatusOK, "choice", v)
 }
 
@@ -115,7 +119,7 @@ func (h *Handler) choiceErrors(c *fiber.Ctx, ch *choice, errs []fieldError) erro
 	v := h.newView(c, "index_title", stepChoice)
 	v.Title = ch.Location.Name
 	v.Errors = errs
-	v.D = choiceData{ch, h.MultiChoice}
+	v.D = choiceData{ch, h.MultiChoice, h.roomLink(c, ch.Location.ID)}
 	return h.render(c, fiber.StatusUnprocessableEntity, "choice", v)
 }
 
@@ -323,7 +327,17 @@ func (h *Handler) hold(c *fiber.Ctx) error {
 			}
 		}
 	}
+	adm, done, err := h.roomGate(c, ch.Location.ID)
+	if done {
+		return err
+	}
 	hold, wait, err := h.placeHold(c, ch, start)
+	if hold == nil && adm != nil {
+		// No hold (refused, or slowed down): it does not count against the admission.
+		if rerr := h.Room.Refund(context.WithoutCancel(ctx), *adm); rerr != nil {
+			h.Log.WarnContext(ctx, "waiting room refund", "err", rerr)
+		}
+	}
 	if wait > 0 {
 		fields := copyFields(ch.Fields)
 		fields["start"] = []string{c.FormValue("start")}

@@ -70,6 +70,9 @@ type view struct {
 	Feedback  string
 	// Refresh sends the browser on to this path at once.
 	Refresh string
+	// RefreshAfter reloads the page after this many seconds in a
+	// browser without scripts (a script updates it in place otherwise).
+	RefreshAfter int
 	// Page names the template, for tests and styles.
 	Page string
 	// Staff is the logged-in member of staff on staff pages (nil

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"math"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,13 +12,17 @@ import (
 type waitingData struct {
 	Number   string
 	Location string
-	// Ahead and Estimate are the sentences of a waiting ticket; Called
-	// and Done replace them once the number was called or dealt with.
-	Ahead, Estimate string
-	Called, Done    string
-	AsOf            string
-	Reload          string
+	// State holds the sentences: people ahead and the estimate while the
+	// ticket waits, the desk once it is called, "dealt with" after.
+	State  ticketState
+	Reload string
+	// Events is the ticket's event stream; empty without live updates.
+	Events string
 }
+
+// waitingRefresh is the reload interval of the ticket page without
+// JavaScript.
+const waitingRefresh = 30
 
 // validQueueNumber reports whether s looks like a printed queue number
 // ("A017", "T004").
@@ -36,8 +39,10 @@ func validQueueNumber(s string) bool {
 }
 
 // waiting is the page the QR on a printed queue ticket opens: the number,
-// how many wait before it and about how long. It shows nothing about the
-// person (the ticket has no name) and changes nothing.
+// how many wait before it and about how long, or the desk once called,
+// updated live by its event stream (without JavaScript by a reload every
+// half minute). It shows nothing about the person (the ticket has no
+// name) and changes nothing.
 func (h *Handler) waiting(c *fiber.Ctx) error {
 	number := strings.ToUpper(c.Params("number"))
 	loc, tz, err := h.Catalog.Location(c.Params("location"))
@@ -53,27 +58,13 @@ func (h *Handler) waiting(c *fiber.Ctx) error {
 		return err
 	}
 	d := waitingData{Number: t.Number, Location: loc.Name, Reload: "/warten/" + loc.ID + "/" + t.Number,
-		AsOf: v.texts.f("waiting_as_of", v.texts.clock(h.now().In(tz)))}
-	switch t.State {
-	case booking.QueueWaiting:
-		switch t.Ahead {
-		case 0:
-			d.Ahead = v.texts.get("waiting_ahead_0")
-		case 1:
-			d.Ahead = v.texts.get("waiting_ahead_1")
-		default:
-			d.Ahead = v.texts.f("waiting_ahead_n", t.Ahead)
-		}
-		if t.Ahead > 0 {
-			d.Estimate = v.texts.f("waiting_estimate", int(math.Ceil(t.EstimatedWait.Minutes())))
-		}
-	case booking.QueueCalled:
-		d.Called = v.texts.get("waiting_called_nodesk")
-		if t.Desk != nil && *t.Desk != "" {
-			d.Called = v.texts.f("waiting_called", *t.Desk)
-		}
-	default:
-		d.Done = v.texts.get("waiting_done")
+		State: h.ticketStateOf(v.texts, tz, t)}
+	if h.Live != nil {
+		d.Events = d.Reload + "/events"
+		v.Scripts = append(v.Scripts, "ticket.js")
+	}
+	if t.State == booking.QueueWaiting || t.State == booking.QueueCalled {
+		v.RefreshAfter = waitingRefresh
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	v.D = d

@@ -111,11 +111,28 @@ type CalendarFiles interface {
 	CalendarFile(ctx context.Context, bookingID int64, lang string) (name, contentType string, data []byte, err error)
 }
 
+// PersonalData reads and deletes what the booking record holds about a
+// booking's person: the citizen's copy of their data and its deletion
+// (DSGVO Art. 15 and 17).
+type PersonalData interface {
+	PersonalData(ctx context.Context, bookingID int64) (*booking.PersonalData, error)
+	// AnonymiseBooking removes name, e-mail address and phone number and
+	// gives up the booking's mails still waiting; the booking must no
+	// longer be ahead (cancel it first).
+	AnonymiseBooking(ctx context.Context, bookingID int64) error
+}
+
 // QueuePositions reads a printed queue ticket's place in today's line.
 type QueuePositions interface {
 	// Position returns the ticket of that number with the people before
 	// it and the estimated wait; booking.ErrTicketNotFound when none.
 	Position(ctx context.Context, locationID, number string) (*booking.QueueTicket, error)
+	// Today lists the day's tickets of a location, newest call first,
+	// then the waiting in the order they are called (the call display).
+	Today(ctx context.Context, locationID string) ([]booking.QueueTicket, error)
+	// Board is Today with the people ahead and the wait of every waiting
+	// ticket (the live pages' streams).
+	Board(ctx context.Context, locationID string) ([]booking.QueueTicket, error)
 }
 
 // Activator confirms a booking waiting for the citizen's double opt-in.
@@ -167,10 +184,28 @@ type Handler struct {
 	// Calendars is nil when no calendar file can be built; the
 	// confirmation page then offers no download.
 	Calendars CalendarFiles
+	// Privacy is nil when the manage page offers no copy and no deletion
+	// of the citizen's data.
+	Privacy PersonalData
+	// RetentionDays is how long after the appointment the retention job
+	// keeps the contact (the manage page says so).
+	RetentionDays int
 	// Queue is nil when no page shows a queue ticket's place.
-	Queue      QueuePositions
+	Queue QueuePositions
+	// Live signals queue changes to the event streams of the call
+	// display and the ticket page; nil when those pages only reload.
+	Live LiveQueue
+	// Desk is the desk view's queue; nil: no desk view.
+	Desk DeskQueue
+	// KeepAlive spaces the event streams' keep-alive comments; 15 s when
+	// zero.
+	KeepAlive time.Duration
+	// boards are the live pages' shared reads of each location's queue.
+	boards     boards
 	Limiter    RateLimiter
 	Challenges Challenges
+	// Room is the waiting room in front of releases; nil: none.
+	Room WaitingRoom
 	// Holders, when set, gives each browser (its browser cookie) one
 	// live hold per location: a new hold replaces the last.
 	Holders Holders
@@ -191,6 +226,18 @@ type Handler struct {
 	// PhoneField shows the optional phone field; off while the booking
 	// core does not store phone numbers.
 	PhoneField bool
+	// Ledger is nil when no finance pages are served; Reconciliations nil
+	// when they start no reconciliations. ExportDir holds the finance
+	// system's import files ("" when there are none).
+	Ledger          Ledger
+	Reconciliations Reconciliations
+	ExportDir       string
+	// Refunds is the refund work list (nil: no such page).
+	Refunds Refunds
+	// StaffBookings shows a booking to finance staff by its code.
+	StaffBookings StaffBookings
+	// Stats is nil when no statistics pages are served.
+	Stats Statistics
 	// FreeCancelBefore is the refund window of paid bookings.
 	FreeCancelBefore time.Duration
 	// Feedback is the contact of the accessibility statement.
@@ -226,7 +273,10 @@ func (h *Handler) Routes(app fiber.Router) {
 		// form-token middleware comes first; each area adds one line.
 		app.Use("/intern", h.staffSession)
 		h.accountRoutes(app)
+		h.deskRoutes(app)
 		h.adminRoutes(app)
+		h.financeRoutes(app)
+		h.statsRoutes(app)
 	}
 	app.Get("/", h.index)
 	app.Get("/sprache", h.language)
@@ -243,10 +293,18 @@ func (h *Handler) Routes(app fiber.Router) {
 	}
 	if h.Queue != nil {
 		app.Get("/warten/:location/:number", h.waiting)
+		app.Get("/warten/:location/:number/events", h.waitingEvents)
+		app.Get("/display/:location", h.display)
+		app.Get("/display/:location/events", h.displayEvents)
 	}
 	app.Get("/termin/:code/qr.png", h.qr)
 	if h.Calendars != nil {
 		app.Get("/termin/:code/termin.ics", h.ics)
+	}
+	if h.Privacy != nil {
+		app.Get("/termin/:code/daten", h.dataDownload)
+		app.Get("/termin/:code/daten-loeschen", h.eraseForm)
+		app.Post("/termin/:code/daten-loeschen", h.erase)
 	}
 	app.Get("/termin/:code/stornieren", h.cancelForm)
 	app.Post("/termin/:code/stornieren", h.cancel)
@@ -262,6 +320,10 @@ func (h *Handler) Routes(app fiber.Router) {
 	app.Get("/:location/tag", h.days)
 	app.Get("/:location/zeit", h.times)
 	app.Post("/:location/reservieren", h.hold)
+	if h.Room != nil {
+		app.Get("/:location/warteraum", h.room)
+		app.Post("/:location/warteraum", h.joinRoom)
+	}
 	app.Get("/:location", h.choice)
 	app.Get("/:location/:service", h.choice)
 	app.Use(func(c *fiber.Ctx) error {

@@ -38,4 +38,4 @@ return n
 `)
 
 // scripts lists every script, for preloading with SCRIPT LOAD.
-var scripts = []*goredis.Script{tokenBucketScript, windowCountScript}
+var scripts = append([]*goredis.Script{tokenBucketScript, windowCountScript}, roomScripts...)

@@ -6,6 +6,7 @@
 //	rl:{client}:bucket            hash tokens, ts: a client's token bucket
 //	pow:used:{location:day}:nonce a spent challenge, until it expires
 //	pow:rate:{location:day}:win   hold requests of a location-day in one window
+//	room:{location}:...           the waiting room (room.go)
 //
 // The location-day keys share the hash tag of the booking core's keys of
 // that day, so they live on the same cluster node as the day they guard.
