@@ -114,6 +114,7 @@ var actions = map[string]string{
 	"POST /api/v1/staff/locations/:id/call":         "call",
 	"POST /api/v1/finance/reconciliations":          "reconciliation",
 	"POST /intern/schalter/aufrufen":                "call",
+	"POST /intern/kasse/abgleich":                   "reconciliation",
 	"POST /api/v1/waiting-rooms/:location/position": "waiting_room_join",
 }
 
